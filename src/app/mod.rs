@@ -1,0 +1,1 @@
+//! (placeholder) The App state, messages, update() and the event loop.

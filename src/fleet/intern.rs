@@ -1,0 +1,1 @@
+//! String interning for the index (namespaces, node names, hashes, reasons).

@@ -1,0 +1,13 @@
+//! The fleet index and the pure rules it is built on. Nothing in `fleet` does I/O or sees a
+//! Kubernetes object: it receives projections ([`model`]) and answers questions about cells.
+
+pub mod index;
+pub mod intern;
+pub mod model;
+pub mod schedule;
+pub mod state;
+pub mod summary;
+
+pub use index::Index;
+pub use model::FleetEvent;
+pub use state::CellState;

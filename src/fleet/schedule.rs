@@ -1,0 +1,382 @@
+//! Should a DaemonSet run a pod on a node? One predicate, used by the fleet index (to find
+//! missing and misscheduled pods) and by the simulator's DaemonSet controller (to decide where
+//! to create them), so the two can never disagree.
+//!
+//! It follows Kubernetes' own code (v1.28):
+//! - `pkg/controller/daemon/daemon_controller.go` `NodeShouldRunDaemonPod` and `predicates`;
+//! - `pkg/controller/daemon/util` `AddOrUpdateDaemonPodTolerations` (the tolerations the
+//!   controller adds to every daemon pod);
+//! - `component-helpers/scheduling/corev1/nodeaffinity` (nodeSelector AND any one required
+//!   nodeSelectorTerm; matchFields supports `metadata.name` only);
+//! - `component-helpers/scheduling/corev1` `FindMatchingUntoleratedTaint` / `ToleratesTaint`.
+//!
+//! This module is pure: no I/O, no Kubernetes objects (conversions live in `cluster::project`).
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// A taint's effect. Unknown effects from the wire are kept as `Other` and never match a
+/// NoSchedule/NoExecute filter, like the upstream string comparison.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+pub enum TaintEffect {
+    NoSchedule,
+    PreferNoSchedule,
+    NoExecute,
+    Other,
+}
+
+impl TaintEffect {
+    pub fn parse(s: &str) -> TaintEffect {
+        match s {
+            "NoSchedule" => TaintEffect::NoSchedule,
+            "PreferNoSchedule" => TaintEffect::PreferNoSchedule,
+            "NoExecute" => TaintEffect::NoExecute,
+            _ => TaintEffect::Other,
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TaintEffect::NoSchedule => "NoSchedule",
+            TaintEffect::PreferNoSchedule => "PreferNoSchedule",
+            TaintEffect::NoExecute => "NoExecute",
+            TaintEffect::Other => "Other",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+pub struct Taint {
+    pub key: String,
+    pub value: String,
+    pub effect: TaintEffect,
+}
+
+impl fmt::Display for Taint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.value.is_empty() {
+            write!(f, "{}:{}", self.key, self.effect.as_str())
+        } else {
+            write!(f, "{}={}:{}", self.key, self.value, self.effect.as_str())
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TolerationOp {
+    /// `Equal`, also the meaning of an empty operator.
+    Equal,
+    Exists,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Toleration {
+    /// Empty key with `Exists` tolerates every taint (of the effect, if one is given).
+    pub key: String,
+    pub op: TolerationOp,
+    pub value: String,
+    /// `None` tolerates every effect.
+    pub effect: Option<TaintEffect>,
+}
+
+impl Toleration {
+    pub fn exists(key: &str, effect: TaintEffect) -> Toleration {
+        Toleration { key: key.to_string(), op: TolerationOp::Exists, value: String::new(), effect: Some(effect) }
+    }
+
+    /// `ToleratesTaint` in k8s.io/api/core/v1/toleration.go.
+    pub fn tolerates(&self, taint: &Taint) -> bool {
+        if let Some(e) = self.effect
+            && e != taint.effect
+        {
+            return false;
+        }
+        if !self.key.is_empty() && self.key != taint.key {
+            return false;
+        }
+        match self.op {
+            TolerationOp::Exists => true,
+            // An empty key is only valid with Exists; with Equal it must match the key above.
+            TolerationOp::Equal => self.key == taint.key && self.value == taint.value,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SelectorOp {
+    In,
+    NotIn,
+    Exists,
+    DoesNotExist,
+    Gt,
+    Lt,
+    /// An operator this version does not know: never matches (upstream returns an error,
+    /// which makes the term fail).
+    Unknown,
+}
+
+impl SelectorOp {
+    pub fn parse(s: &str) -> SelectorOp {
+        match s {
+            "In" => SelectorOp::In,
+            "NotIn" => SelectorOp::NotIn,
+            "Exists" => SelectorOp::Exists,
+            "DoesNotExist" => SelectorOp::DoesNotExist,
+            "Gt" => SelectorOp::Gt,
+            "Lt" => SelectorOp::Lt,
+            _ => SelectorOp::Unknown,
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SelectorOp::In => "In",
+            SelectorOp::NotIn => "NotIn",
+            SelectorOp::Exists => "Exists",
+            SelectorOp::DoesNotExist => "DoesNotExist",
+            SelectorOp::Gt => "Gt",
+            SelectorOp::Lt => "Lt",
+            SelectorOp::Unknown => "?",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Requirement {
+    pub key: String,
+    pub op: SelectorOp,
+    pub values: Vec<String>,
+}
+
+impl fmt::Display for Requirement {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.op {
+            SelectorOp::Exists | SelectorOp::DoesNotExist => write!(f, "{} {}", self.key, self.op.as_str()),
+            _ => write!(f, "{} {} [{}]", self.key, self.op.as_str(), self.values.join(",")),
+        }
+    }
+}
+
+impl Requirement {
+    /// `labels.Requirement.Matches` semantics as used by nodeaffinity (`nodeSelectorRequirementsAsSelector`).
+    fn matches(&self, value: Option<&str>) -> bool {
+        match self.op {
+            SelectorOp::In => value.is_some_and(|v| self.values.iter().any(|x| x == v)),
+            SelectorOp::NotIn => value.is_none_or(|v| !self.values.iter().any(|x| x == v)),
+            SelectorOp::Exists => value.is_some(),
+            SelectorOp::DoesNotExist => value.is_none(),
+            SelectorOp::Gt | SelectorOp::Lt => {
+                // Exactly one integer value is required; a label that is not an integer fails.
+                let (Some(v), [bound]) = (value, self.values.as_slice()) else { return false };
+                let (Ok(v), Ok(bound)) = (v.parse::<i64>(), bound.parse::<i64>()) else { return false };
+                if self.op == SelectorOp::Gt { v > bound } else { v < bound }
+            }
+            SelectorOp::Unknown => false,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct NodeSelectorTerm {
+    pub match_expressions: Vec<Requirement>,
+    /// Only `metadata.name` is a supported field; any other key fails the term.
+    pub match_fields: Vec<Requirement>,
+}
+
+impl NodeSelectorTerm {
+    /// The first requirement of this term the node fails, or `None` when the term matches.
+    /// An empty term matches nothing (upstream: "a null or empty term matches no objects").
+    fn first_failure<'a>(&'a self, node: &NodeView<'_>) -> Option<TermFailure<'a>> {
+        if self.match_expressions.is_empty() && self.match_fields.is_empty() {
+            return Some(TermFailure::Empty);
+        }
+        for r in &self.match_expressions {
+            if !r.matches(node.labels.get(&r.key).map(String::as_str)) {
+                return Some(TermFailure::Requirement(r));
+            }
+        }
+        for r in &self.match_fields {
+            let value = if r.key == "metadata.name" { Some(node.name) } else { None };
+            // Only In/NotIn are valid for fields; anything else is a parse error upstream.
+            let valid = r.key == "metadata.name" && matches!(r.op, SelectorOp::In | SelectorOp::NotIn);
+            if !valid || !r.matches(value) {
+                return Some(TermFailure::Requirement(r));
+            }
+        }
+        None
+    }
+}
+
+enum TermFailure<'a> {
+    Empty,
+    Requirement(&'a Requirement),
+}
+
+/// The scheduling-relevant part of a DaemonSet's pod template.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct PodSchedSpec {
+    /// `spec.template.spec.nodeName`: when set, the DaemonSet runs only there.
+    pub node_name: String,
+    pub node_selector: BTreeMap<String, String>,
+    /// `affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms`;
+    /// `None` when there is no required node affinity. `Some(vec![])` matches nothing.
+    pub required_terms: Option<Vec<NodeSelectorTerm>>,
+    /// The template's own tolerations (the controller's defaults are added by [`daemon_tolerations`]).
+    pub tolerations: Vec<Toleration>,
+    pub host_network: bool,
+}
+
+/// What the predicate needs of a node.
+#[derive(Clone, Copy, Debug)]
+pub struct NodeView<'a> {
+    pub name: &'a str,
+    pub labels: &'a BTreeMap<String, String>,
+    pub taints: &'a [Taint],
+}
+
+/// Why a DaemonSet should not run on a node: the first rule that decided it, in the order
+/// `NodeShouldRunDaemonPod` checks them.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum NotEligible {
+    /// The template pins the pod to another node via `nodeName`.
+    NodeName { wanted: String },
+    /// A nodeSelector key the node lacks or has with another value.
+    NodeSelector { key: String, wanted: String, actual: Option<String> },
+    /// No required nodeSelectorTerm matched; the first failing requirement of the first term.
+    Affinity { requirement: Option<String> },
+    /// A NoSchedule/NoExecute taint the daemon pod does not tolerate.
+    Taint(Taint),
+}
+
+impl fmt::Display for NotEligible {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NotEligible::NodeName { wanted } => write!(f, "template nodeName is {wanted}"),
+            NotEligible::NodeSelector { key, wanted, actual: None } => {
+                write!(f, "nodeSelector {key}={wanted}: node has no {key} label")
+            }
+            NotEligible::NodeSelector { key, wanted, actual: Some(a) } => {
+                write!(f, "nodeSelector {key}={wanted}: node has {key}={a}")
+            }
+            NotEligible::Affinity { requirement: Some(r) } => write!(f, "node affinity: no term matched ({r})"),
+            NotEligible::Affinity { requirement: None } => write!(f, "node affinity: no term matched"),
+            NotEligible::Taint(t) => write!(f, "untolerated taint {t}"),
+        }
+    }
+}
+
+/// The answer of [`should_run`], with both booleans of `NodeShouldRunDaemonPod`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Decision {
+    /// A daemon pod should be created here.
+    pub should_run: bool,
+    /// An existing daemon pod may keep running (only a NoExecute taint or a non-matching
+    /// selector evicts it).
+    pub should_continue_running: bool,
+    /// Why `should_run` is false.
+    pub reason: Option<NotEligible>,
+}
+
+impl Decision {
+    fn run() -> Decision {
+        Decision { should_run: true, should_continue_running: true, reason: None }
+    }
+    fn no(reason: NotEligible, keep: bool) -> Decision {
+        Decision { should_run: false, should_continue_running: keep, reason: Some(reason) }
+    }
+}
+
+/// Well-known taint keys (k8s.io/api/core/v1/well_known_taints.go).
+pub mod taints {
+    pub const NOT_READY: &str = "node.kubernetes.io/not-ready";
+    pub const UNREACHABLE: &str = "node.kubernetes.io/unreachable";
+    pub const DISK_PRESSURE: &str = "node.kubernetes.io/disk-pressure";
+    pub const MEMORY_PRESSURE: &str = "node.kubernetes.io/memory-pressure";
+    pub const PID_PRESSURE: &str = "node.kubernetes.io/pid-pressure";
+    pub const UNSCHEDULABLE: &str = "node.kubernetes.io/unschedulable";
+    pub const NETWORK_UNAVAILABLE: &str = "node.kubernetes.io/network-unavailable";
+}
+
+/// The tolerations the DaemonSet controller adds to every daemon pod
+/// (`util.AddOrUpdateDaemonPodTolerations`), followed by the template's own.
+pub fn daemon_tolerations(spec: &PodSchedSpec) -> Vec<Toleration> {
+    let mut out = spec.tolerations.clone();
+    let mut add = |key: &str, effect: TaintEffect| {
+        let t = Toleration::exists(key, effect);
+        // AddOrUpdateTolerationInPod replaces a toleration with the same key and effect.
+        if let Some(slot) = out.iter_mut().find(|x| x.key == t.key && x.effect == t.effect) {
+            *slot = t;
+        } else {
+            out.push(t);
+        }
+    };
+    add(taints::NOT_READY, TaintEffect::NoExecute);
+    add(taints::UNREACHABLE, TaintEffect::NoExecute);
+    add(taints::DISK_PRESSURE, TaintEffect::NoSchedule);
+    add(taints::MEMORY_PRESSURE, TaintEffect::NoSchedule);
+    add(taints::PID_PRESSURE, TaintEffect::NoSchedule);
+    add(taints::UNSCHEDULABLE, TaintEffect::NoSchedule);
+    if spec.host_network {
+        add(taints::NETWORK_UNAVAILABLE, TaintEffect::NoSchedule);
+    }
+    out
+}
+
+/// `FindMatchingUntoleratedTaint` restricted to the effects `filter` accepts.
+pub fn first_untolerated<'a>(
+    taints: &'a [Taint],
+    tolerations: &[Toleration],
+    filter: impl Fn(TaintEffect) -> bool,
+) -> Option<&'a Taint> {
+    taints.iter().filter(|t| filter(t.effect)).find(|t| !tolerations.iter().any(|tol| tol.tolerates(t)))
+}
+
+/// `NodeShouldRunDaemonPod` (pkg/controller/daemon, v1.28). `tolerations` must be
+/// [`daemon_tolerations`] of `spec`; callers evaluating many nodes compute it once.
+pub fn should_run_with(node: &NodeView<'_>, spec: &PodSchedSpec, tolerations: &[Toleration]) -> Decision {
+    if !spec.node_name.is_empty() && spec.node_name != node.name {
+        return Decision::no(NotEligible::NodeName { wanted: spec.node_name.clone() }, false);
+    }
+    // GetRequiredNodeAffinity(pod).Match(node): the nodeSelector, then the required terms.
+    for (key, wanted) in &spec.node_selector {
+        let actual = node.labels.get(key);
+        if actual != Some(wanted) {
+            let reason =
+                NotEligible::NodeSelector { key: key.clone(), wanted: wanted.clone(), actual: actual.cloned() };
+            return Decision::no(reason, false);
+        }
+    }
+    if let Some(terms) = &spec.required_terms {
+        let mut first: Option<String> = None;
+        let mut matched = false;
+        for term in terms {
+            match term.first_failure(node) {
+                None => {
+                    matched = true;
+                    break;
+                }
+                Some(fail) => {
+                    if first.is_none() {
+                        first = Some(match fail {
+                            TermFailure::Empty => "empty term".to_string(),
+                            TermFailure::Requirement(r) => r.to_string(),
+                        });
+                    }
+                }
+            }
+        }
+        if !matched {
+            return Decision::no(NotEligible::Affinity { requirement: first }, false);
+        }
+    }
+    let blocking = |e: TaintEffect| matches!(e, TaintEffect::NoSchedule | TaintEffect::NoExecute);
+    if let Some(t) = first_untolerated(node.taints, tolerations, blocking) {
+        // Scheduled daemon pods continue running unless a NoExecute taint is untolerated.
+        let keep = first_untolerated(node.taints, tolerations, |e| e == TaintEffect::NoExecute).is_none();
+        return Decision::no(NotEligible::Taint(t.clone()), keep);
+    }
+    Decision::run()
+}
+
+/// [`should_run_with`] with the controller's default tolerations computed here.
+pub fn should_run(node: &NodeView<'_>, spec: &PodSchedSpec) -> Decision {
+    should_run_with(node, spec, &daemon_tolerations(spec))
+}

@@ -1,0 +1,3 @@
+//! Injected faults (sim API helper owns this file).
+#[derive(Default, Debug)]
+pub struct Faults;

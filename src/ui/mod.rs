@@ -1,0 +1,1 @@
+//! (placeholder) Widgets: pure render functions of &App.
