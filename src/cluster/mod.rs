@@ -6,5 +6,6 @@ pub mod actions;
 pub mod client;
 pub mod logs;
 pub mod project;
+pub mod sched;
 pub mod watch;
 pub mod wire;
