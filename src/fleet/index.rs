@@ -582,24 +582,71 @@ impl Index {
         (ds, node)
     }
 
-    /// Put pod `i` in its cell, or in the pools of pods waiting for their node / DaemonSet.
-    /// O(k).
+    /// Put pod `i` in its cell when its node and DaemonSet are both known, else in the pools of
+    /// unplaced pods. O(k).
     fn place(&mut self, i: u32) {
-        let (ds, node) = self.locate(i);
-        let (ns, owner, node_sym) = {
+        match self.locate(i) {
+            (Some(d), Some(n)) => self.attach(i, d, n),
+            _ => self.pool(i),
+        }
+    }
+
+    /// Add a detached pod to the pools: by node name and by (namespace, owner), whichever it
+    /// has. Invariant: a pod is in a pool exactly when it is detached and has that key, so a
+    /// node or DaemonSet that appears finds every pod that may join it, and one that vanishes
+    /// only has to pool the pods of its own row or column. O(1).
+    fn pool(&mut self, i: u32) {
+        let (ns, owner, node) = {
             let p = self.pods.get(i);
             (p.ns, p.owner, p.node)
         };
-        if owner.is_some() && ds.is_none() {
+        if owner.is_some() {
             self.wait_ds.entry(pair(ns, owner)).or_default().insert(i);
             self.pods.get_mut(i).set(F_WAIT_DS, true);
         }
-        if node_sym.is_some() && node.is_none() {
-            self.wait_node.entry(node_sym).or_default().insert(i);
+        if node.is_some() {
+            self.wait_node.entry(node).or_default().insert(i);
             self.pods.get_mut(i).set(F_WAIT_NODE, true);
         }
-        if let (Some(d), Some(n)) = (ds, node) {
-            self.attach(i, d, n);
+    }
+
+    /// Remove a pod from the pools. O(1).
+    fn unpool(&mut self, i: u32) {
+        let (ns, owner, node, flags) = {
+            let p = self.pods.get(i);
+            (p.ns, p.owner, p.node, p.flags)
+        };
+        if flags & F_WAIT_DS != 0 {
+            let key = pair(ns, owner);
+            if let Some(set) = self.wait_ds.get_mut(&key) {
+                set.remove(&i);
+                if set.is_empty() {
+                    self.wait_ds.remove(&key);
+                }
+            }
+        }
+        if flags & F_WAIT_NODE != 0
+            && let Some(set) = self.wait_node.get_mut(&node)
+        {
+            set.remove(&i);
+            if set.is_empty() {
+                self.wait_node.remove(&node);
+            }
+        }
+        let p = self.pods.get_mut(i);
+        p.set(F_WAIT_DS, false);
+        p.set(F_WAIT_NODE, false);
+    }
+
+    /// Attach the pooled pods that can now join their cells (after a node or DaemonSet
+    /// appeared). O(pooled pods of that key).
+    fn join_pooled(&mut self, mut candidates: Vec<u32>) {
+        candidates.sort_unstable();
+        for i in candidates {
+            if let (Some(d), Some(n)) = self.locate(i) {
+                self.unpool(i);
+                self.attach(i, d, n);
+            }
         }
     }
 
@@ -654,35 +701,12 @@ impl Index {
         Some((d, n))
     }
 
-    /// Take pod `i` out of its cell (refreshing it) and out of the waiting pools. O(k).
+    /// Take pod `i` out of its cell (refreshing it) or out of the pools. O(k).
     fn unplace(&mut self, i: u32) {
         if let Some((d, n)) = self.unlink(i) {
             self.refresh_cell(d, n);
         }
-        let (ns, owner, node, flags) = {
-            let p = self.pods.get(i);
-            (p.ns, p.owner, p.node, p.flags)
-        };
-        if flags & F_WAIT_DS != 0 {
-            let key = pair(ns, owner);
-            if let Some(set) = self.wait_ds.get_mut(&key) {
-                set.remove(&i);
-                if set.is_empty() {
-                    self.wait_ds.remove(&key);
-                }
-            }
-        }
-        if flags & F_WAIT_NODE != 0
-            && let Some(set) = self.wait_node.get_mut(&node)
-        {
-            set.remove(&i);
-            if set.is_empty() {
-                self.wait_node.remove(&node);
-            }
-        }
-        let p = self.pods.get_mut(i);
-        p.set(F_WAIT_DS, false);
-        p.set(F_WAIT_NODE, false);
+        self.unpool(i);
     }
 
     /// Does the stored pod already equal this projection? Then an Apply changes nothing.
@@ -848,18 +872,9 @@ impl Index {
             }
         }
         // Pods that arrived before their node join their cells now.
-        if let Some(waiting) = self.wait_node.remove(&name_sym) {
-            let mut waiting: Vec<u32> = waiting.into_iter().collect();
-            waiting.sort_unstable();
-            for i in waiting {
-                self.pods.get_mut(i).set(F_WAIT_NODE, false);
-                if !self.pods.get(i).has(F_WAIT_DS)
-                    && let (Some(d), Some(n)) = self.locate(i)
-                {
-                    self.attach(i, d, n);
-                }
-            }
-        }
+        let pooled: Vec<u32> =
+            self.wait_node.get(&name_sym).map(|set| set.iter().copied().collect()).unwrap_or_default();
+        self.join_pooled(pooled);
         true
     }
 
@@ -890,7 +905,7 @@ impl Index {
             _ => return false,
         };
         for d in 0..self.dss.len() as u32 {
-            self.clear_cell(d, n, true);
+            self.clear_cell(d, n);
         }
         self.count_node(n, false);
         self.node_by_sym.remove(&name_sym);
@@ -900,9 +915,9 @@ impl Index {
         true
     }
 
-    /// Remove a cell from the aggregates and send its pods to the pool of those waiting for
-    /// their node (`to_node_pool`) or their DaemonSet. O(k).
-    fn clear_cell(&mut self, d: u32, n: u32, to_node_pool: bool) {
+    /// Remove a cell from the aggregates (its row or column is going away) and send its pods
+    /// to the pools. O(k).
+    fn clear_cell(&mut self, d: u32, n: u32) {
         let Some(cell) = self.cell_ref(d, n).copied() else { return };
         self.count(d, n, false);
         let mut i = cell.head;
@@ -913,14 +928,7 @@ impl Index {
             p.ds = NONE;
             p.node_id = NONE;
             self.placed -= 1;
-            let (ns, owner, node) = (p.ns, p.owner, p.node);
-            if to_node_pool {
-                p.set(F_WAIT_NODE, true);
-                self.wait_node.entry(node).or_default().insert(i);
-            } else {
-                p.set(F_WAIT_DS, true);
-                self.wait_ds.entry(pair(ns, owner)).or_default().insert(i);
-            }
+            self.pool(i);
             i = next;
         }
         if cell.reason != NONE {
@@ -1053,18 +1061,10 @@ impl Index {
                 self.eval_cell(d, n);
             }
         }
-        if let Some(waiting) = self.wait_ds.remove(&pair(ns, name_sym)) {
-            let mut waiting: Vec<u32> = waiting.into_iter().collect();
-            waiting.sort_unstable();
-            for i in waiting {
-                self.pods.get_mut(i).set(F_WAIT_DS, false);
-                if !self.pods.get(i).has(F_WAIT_NODE)
-                    && let (Some(d), Some(n)) = self.locate(i)
-                {
-                    self.attach(i, d, n);
-                }
-            }
-        }
+        // Pods that arrived before their DaemonSet join their cells now.
+        let pooled: Vec<u32> =
+            self.wait_ds.get(&pair(ns, name_sym)).map(|set| set.iter().copied().collect()).unwrap_or_default();
+        self.join_pooled(pooled);
         true
     }
 
@@ -1073,7 +1073,7 @@ impl Index {
     fn delete_ds(&mut self, key: &ObjKey) -> bool {
         let Some(d) = self.ds_sorted.remove(&(key.namespace.clone(), key.name.clone())) else { return false };
         for n in 0..self.node_slots {
-            self.clear_cell(d, n, false);
+            self.clear_cell(d, n);
         }
         let Some(rec) = self.dss.get_mut(d as usize).and_then(Option::take) else { return true };
         self.ds_by_key.remove(&pair(rec.ns, rec.name_sym));

@@ -130,8 +130,8 @@ impl Index {
             if p.attached() != (ds.is_some() && node.is_some()) {
                 return Err(format!("pod {name}: attached {} but located {ds:?}/{node:?}", p.attached()));
             }
-            let want_ds = p.owner.is_some() && ds.is_none();
-            let want_node = p.node.is_some() && node.is_none();
+            let want_ds = p.owner.is_some() && !p.attached();
+            let want_node = p.node.is_some() && !p.attached();
             let in_ds = self.wait_ds.get(&pair(p.ns, p.owner)).is_some_and(|s| s.contains(&i));
             let in_node = self.wait_node.get(&p.node).is_some_and(|s| s.contains(&i));
             if p.has(F_WAIT_DS) != want_ds
