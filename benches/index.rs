@@ -118,7 +118,7 @@ fn main() {
     let check = idx.recount_check();
 
     println!();
-    println!("{:<44} {:>14}   {}", "figure", "measured", "target");
+    println!("{:<44} {:>14}   target", "figure", "measured");
     println!("{:<44} {:>14.0}   >= 200000", "initial load, events/s", load_rate);
     println!("{:<44} {:>14.0}   >= 200000", "steady churn (pod modify), events/s", churn_rate);
     println!("{:<44} {:>14.0}   >= 200000", "pod delete + create, events/s", replace_rate);

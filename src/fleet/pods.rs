@@ -165,7 +165,7 @@ impl PodStore {
             self.free_head = self.get(i).key_next;
             i
         } else {
-            if self.slots as usize % CHUNK == 0 {
+            if (self.slots as usize).is_multiple_of(CHUNK) {
                 self.chunks.push(Vec::with_capacity(CHUNK));
             }
             let i = self.slots;
