@@ -122,12 +122,20 @@ fn main() {
     println!("{:<44} {:>14.0}   >= 200000", "initial load, events/s", load_rate);
     println!("{:<44} {:>14.0}   >= 200000", "steady churn (pod modify), events/s", churn_rate);
     println!("{:<44} {:>14.0}   >= 200000", "pod delete + create, events/s", replace_rate);
-    println!("{:<44} {:>14.1}   <= 300", "bytes per pod (heap_bytes / pods)", bytes as f64 / pods_held as f64);
+    println!("{:<44} {:>14.1}   <= 300", "bytes per pod after initial load", bytes as f64 / pods_held as f64);
+    let after = idx.heap_bytes();
+    let pods_after = idx.summary().pods.max(1) as usize;
+    println!("{:<44} {:>14.1}   <= 300", "bytes per pod after all the churn", after as f64 / pods_after as f64);
     println!("{:<44} {:>14.2}", "index heap, MB", bytes as f64 / 1e6);
     println!("{:<44} {:>14.1}   O(D) predicates", "node taint change (row re-eval), us", row.as_secs_f64() * 1e6);
     println!("{:<44} {:>14.2}   O(N) predicates", "DaemonSet selector change (column), ms", col.as_secs_f64() * 1e3);
     println!("{:<44} {:>14.2}", "initial load wall time, s", load.as_secs_f64());
     println!("{:<44} {:>14}", "recount check after all of it", if check.is_ok() { "consistent" } else { "MISMATCH" });
+    println!();
+    println!("index heap by part after the churn (bytes per pod):");
+    for (part, b) in idx.heap_report() {
+        println!("  {part:<42} {:>10.1}", b as f64 / pods_after as f64);
+    }
     if let Err(e) = check {
         println!("  {e}");
     }

@@ -612,6 +612,11 @@ impl Index {
     /// every allocation's requested size rounded as glibc malloc rounds it, maps by their bucket
     /// arrays. O(N + D + strings).
     pub fn heap_bytes(&self) -> usize {
+        self.heap_report().iter().map(|(_, b)| b).sum()
+    }
+
+    /// [`Index::heap_bytes`] by part, for the benchmark. O(N + D + strings).
+    pub fn heap_report(&self) -> Vec<(&'static str, usize)> {
         let node_bytes: usize = self
             .nodes
             .iter()
@@ -661,6 +666,17 @@ impl Index {
         let reasons = vec_bytes(self.reasons.capacity(), std::mem::size_of::<(Option<NotEligible>, u32)>())
             + self.reasons.len() * 64
             + hashmap_bytes(self.reason_ids.capacity(), std::mem::size_of::<(NotEligible, u32)>());
-        self.strings.heap_bytes() + self.pods.heap_bytes() + node_bytes + ds_bytes + rev_bytes + wait + reasons
+        let (records, names, keys) = self.pods.heap_parts();
+        vec![
+            ("pod records", records),
+            ("pod names", names),
+            ("pod key map", keys),
+            ("nodes (labels, taints)", node_bytes),
+            ("DaemonSets and cells", ds_bytes),
+            ("revisions", rev_bytes),
+            ("unplaced pod pools", wait),
+            ("not-eligible reasons", reasons),
+            ("interned strings", self.strings.heap_bytes()),
+        ]
     }
 }

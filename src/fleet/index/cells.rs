@@ -5,6 +5,14 @@
 use super::*;
 
 impl Index {
+    /// The pods of a cell chain, from its head. O(1) per step, no allocation.
+    pub(super) fn chain(&self, head: u32) -> impl Iterator<Item = u32> + '_ {
+        std::iter::successors((head != NONE).then_some(head), |&i| {
+            let next = self.pods.get(i).next_in_cell;
+            (next != NONE).then_some(next)
+        })
+    }
+
     // ----- reasons -------------------------------------------------------------------------
 
     pub(super) fn intern_reason(&mut self, r: NotEligible) -> u32 {
@@ -107,14 +115,7 @@ impl Index {
     /// subtracting the old state and adding the new. O(k).
     pub(super) fn refresh_cell(&mut self, d: u32, n: u32) {
         let Some(cell) = self.cell_ref(d, n).copied() else { return };
-        let mut states = Vec::with_capacity(usize::from(cell.npods));
-        let mut i = cell.head;
-        while i != NONE {
-            let p = self.pods.get(i);
-            states.push(p.state);
-            i = p.next_in_cell;
-        }
-        let new = cell_state(cell.should_run(), states);
+        let new = cell_state(cell.should_run(), self.chain(cell.head).map(|i| self.pods.get(i).state));
         if new == cell.state && cell.flags & C_COUNTED != 0 {
             return;
         }

@@ -55,6 +55,11 @@ impl Index {
                 set.remove(&i);
                 if set.is_empty() {
                     self.wait_ds.remove(&key);
+                    if self.wait_ds.is_empty() {
+                        // The pools are large only while a list streams pods before their
+                        // nodes; give that memory back once they drain.
+                        self.wait_ds.shrink_to_fit();
+                    }
                 }
             }
         }
@@ -64,6 +69,9 @@ impl Index {
             set.remove(&i);
             if set.is_empty() {
                 self.wait_node.remove(&node);
+                if self.wait_node.is_empty() {
+                    self.wait_node.shrink_to_fit();
+                }
             }
         }
         let p = self.pods.get_mut(i);
