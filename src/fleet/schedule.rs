@@ -157,12 +157,15 @@ impl fmt::Display for Requirement {
 
 impl Requirement {
     /// `labels.Requirement.Matches` semantics as used by nodeaffinity (`nodeSelectorRequirementsAsSelector`).
+    /// A requirement `labels.NewRequirement` rejects (In/NotIn without values, Exists/
+    /// DoesNotExist with values) makes its term fail, as the parse error does upstream
+    /// (`LazyErrorNodeSelector.Match` skips terms with errors).
     fn matches(&self, value: Option<&str>) -> bool {
         match self.op {
             SelectorOp::In => value.is_some_and(|v| self.values.iter().any(|x| x == v)),
-            SelectorOp::NotIn => value.is_none_or(|v| !self.values.iter().any(|x| x == v)),
-            SelectorOp::Exists => value.is_some(),
-            SelectorOp::DoesNotExist => value.is_none(),
+            SelectorOp::NotIn => !self.values.is_empty() && value.is_none_or(|v| !self.values.iter().any(|x| x == v)),
+            SelectorOp::Exists => self.values.is_empty() && value.is_some(),
+            SelectorOp::DoesNotExist => self.values.is_empty() && value.is_none(),
             SelectorOp::Gt | SelectorOp::Lt => {
                 // Exactly one integer value is required; a label that is not an integer fails.
                 let (Some(v), [bound]) = (value, self.values.as_slice()) else { return false };
@@ -195,8 +198,10 @@ impl NodeSelectorTerm {
         }
         for r in &self.match_fields {
             let value = if r.key == "metadata.name" { Some(node.name) } else { None };
-            // Only In/NotIn are valid for fields; anything else is a parse error upstream.
-            let valid = r.key == "metadata.name" && matches!(r.op, SelectorOp::In | SelectorOp::NotIn);
+            // Only In/NotIn with exactly one value are valid for fields
+            // (`nodeSelectorRequirementsAsFieldSelector`); anything else is a parse error upstream.
+            let valid =
+                r.key == "metadata.name" && matches!(r.op, SelectorOp::In | SelectorOp::NotIn) && r.values.len() == 1;
             if !valid || !r.matches(value) {
                 return Some(TermFailure::Requirement(r));
             }
@@ -464,6 +469,10 @@ mod tests {
             (req("cores", "Gt", &[]), false),
             (req("missing", "Lt", &["100"]), false),
             (req("zone", "Near", &["a"]), false),
+            // Requirements labels.NewRequirement rejects fail their term.
+            (req("missing", "NotIn", &[]), false),
+            (req("zone", "Exists", &["a"]), false),
+            (req("missing", "DoesNotExist", &["a"]), false),
         ];
         for (r, want) in cases {
             let spec = affinity(vec![term(vec![r.clone()], vec![])]);
@@ -481,6 +490,9 @@ mod tests {
             // Other operators and other fields are invalid for node fields: the term fails.
             (req("metadata.name", "Exists", &[]), false),
             (req("metadata.uid", "In", &["node-1"]), false),
+            // Field requirements take exactly one value.
+            (req("metadata.name", "In", &["node-1", "node-2"]), false),
+            (req("metadata.name", "In", &[]), false),
         ];
         for (r, want) in cases {
             let spec = affinity(vec![term(vec![], vec![r.clone()])]);
