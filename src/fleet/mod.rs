@@ -4,9 +4,11 @@
 pub mod index;
 pub mod intern;
 pub mod model;
+mod pods;
 pub mod schedule;
 pub mod state;
 pub mod summary;
+pub mod synth;
 
 pub use index::Index;
 pub use model::FleetEvent;
