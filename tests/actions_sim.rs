@@ -68,6 +68,11 @@ struct Fixture {
 
 impl Fixture {
     async fn start(frozen: bool) -> Fixture {
+        Fixture::start_with(frozen, false).await
+    }
+
+    /// `tls`: kubectl (client-go) sends a bearer token only over HTTPS.
+    async fn start_with(frozen: bool, tls: bool) -> Fixture {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let dir = tempfile::tempdir().expect("tempdir");
         let scenario = dir.path().join("actions-test.toml");
@@ -75,6 +80,7 @@ impl Fixture {
         let opts = SimOptions {
             scenario: scenario.display().to_string(),
             frozen,
+            tls,
             churn: Some(0.0),
             ..SimOptions::default()
         };
@@ -122,7 +128,11 @@ async fn pods_of(client: &kube::Client, ds: &str) -> Vec<Pod> {
     let d = get_ds(client, ds).await;
     let sel = d.spec.selector.match_labels.clone().unwrap_or_default();
     let sel = sel.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(",");
-    kube::Api::<Pod>::namespaced(client.clone(), NS).list(&ListParams::default().labels(&sel)).await.expect("list pods").items
+    kube::Api::<Pod>::namespaced(client.clone(), NS)
+        .list(&ListParams::default().labels(&sel))
+        .await
+        .expect("list pods")
+        .items
 }
 
 /// node → (pod name, uid, revision hash, ready), live pods only.
@@ -195,12 +205,8 @@ where
 fn kubectl(kubeconfig: &Path, args: &[&str]) -> (bool, String) {
     let bin = Path::new("/usr/bin/kubectl");
     assert!(bin.exists(), "/usr/bin/kubectl is missing: the kubectl agreement tests need the real kubectl");
-    let out = std::process::Command::new(bin)
-        .arg("--kubeconfig")
-        .arg(kubeconfig)
-        .args(args)
-        .output()
-        .expect("run kubectl");
+    let out =
+        std::process::Command::new(bin).arg("--kubeconfig").arg(kubeconfig).args(args).output().expect("run kubectl");
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     (out.status.success(), text.trim().to_string())
 }
@@ -222,7 +228,10 @@ async fn restart_pod_deletes_it_and_the_daemonset_recreates_it_with_a_new_uid() 
     assert!(outcome.notice.contains("re-creates it"), "{}", outcome.notice);
     let after_stats = fx.sim.stats();
     // One dry-run DELETE and one real DELETE.
-    assert_eq!(after_stats.by_verb.get("delete").copied().unwrap_or(0) - stats.by_verb.get("delete").copied().unwrap_or(0), 2);
+    assert_eq!(
+        after_stats.by_verb.get("delete").copied().unwrap_or(0) - stats.by_verb.get("delete").copied().unwrap_or(0),
+        2
+    );
 
     let new_uid = wait_for(LONG, "a new agent pod on node-00", || {
         let client = client.clone();
@@ -441,7 +450,8 @@ async fn a_read_only_token_gets_the_plain_forbidden_sentence() {
     let err = actions.execute(&plan::rollout_restart(NS, "agent", jiff::Timestamp::now())).await.unwrap_err();
     assert!(matches!(err, ActionError::Forbidden { .. }), "{err:?}");
     assert!(
-        err.to_string().starts_with("forbidden: you cannot patch daemonsets in kube-system (RBAC); is this a read-only token"),
+        err.to_string()
+            .starts_with("forbidden: you cannot patch daemonsets in kube-system (RBAC); is this a read-only token"),
         "{err}"
     );
     let audit = actions.audit().read_all().expect("audit");
@@ -476,7 +486,7 @@ async fn the_audit_log_holds_each_executed_action() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kubectl_rollout_status_and_history_agree_with_ours() {
     // Frozen: nothing moves between our read and kubectl's.
-    let fx = Fixture::start(true).await;
+    let fx = Fixture::start_with(true, true).await;
     let client = fx.client().await;
     let actions = fx.actions(false).await;
     let kc = fx.kubeconfig();
@@ -512,8 +522,7 @@ async fn kubectl_rollout_status_and_history_agree_with_ours() {
                 Some((rev, it.collect::<Vec<_>>().join(" ")))
             })
             .collect();
-        let want: Vec<(i64, String)> =
-            ours.iter().map(|r| (r.revision, r.change_cause_text().to_string())).collect();
+        let want: Vec<(i64, String)> = ours.iter().map(|r| (r.revision, r.change_cause_text().to_string())).collect();
         assert_eq!(rows, want, "{name}: kubectl said:\n{text}");
         assert!(!want.is_empty());
     }
