@@ -528,3 +528,60 @@ async fn kubectl_rollout_status_and_history_agree_with_ours() {
     }
     fx.sim.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_restart_runs_one_at_a_time_and_stops_when_cancelled() {
+    let fx = Fixture::start(false).await;
+    let client = fx.client().await;
+    let actions = fx.actions(false).await;
+    let pods = pods_by_node(&client, "agent").await;
+    let plans: Vec<_> =
+        pods.iter().take(3).map(|(node, p)| plan::restart_pod(NS, &p.0, Some(&p.1), Some(node))).collect();
+
+    // Cancel as soon as the first restart is reported: the other two are never sent.
+    let cancel = CancellationToken::new();
+    let c = cancel.clone();
+    let mut events = Vec::new();
+    let report = daemonscope::cluster::actions::run_batch(
+        &actions,
+        "restart agent",
+        plans.clone(),
+        Duration::from_secs(3600),
+        |e| {
+            if matches!(e, TaskEvent::Progress { .. }) {
+                c.cancel();
+            }
+            events.push(e);
+        },
+        cancel,
+    )
+    .await;
+    assert_eq!(report.done, 1);
+    assert!(report.cancelled);
+    assert_eq!(report.not_attempted, 2);
+    assert!(
+        matches!(events.last(), Some(TaskEvent::Finished { ok: false, message, .. }) if message == "1 of 3 restarted, cancelled"),
+        "{events:?}"
+    );
+    let audit = actions.audit().read_all().expect("audit");
+    assert_eq!(audit.len(), 1, "only the first restart was executed");
+
+    // The remaining two with a short pace: both go through, in order.
+    let mut done = Vec::new();
+    let report = daemonscope::cluster::actions::run_batch(
+        &actions,
+        "restart agent",
+        plans[1..].to_vec(),
+        Duration::from_millis(50),
+        |e| {
+            if let TaskEvent::Progress { done: d, total, .. } = e {
+                done.push((d, total));
+            }
+        },
+        CancellationToken::new(),
+    )
+    .await;
+    assert_eq!(report.done, 2, "{report:?}");
+    assert_eq!(done, vec![(1, 2), (2, 2)]);
+    fx.sim.shutdown().await;
+}
