@@ -20,7 +20,7 @@ pub mod stepper;
 pub mod strategy;
 
 pub use audit::{AuditEntry, AuditLog};
-pub use batch::{BatchReport, restart_failing_plans, restart_on_nodes_plans, run_batch};
+pub use batch::{BatchReport, restart_cell_plan, restart_failing_plans, restart_on_nodes_plans, run_batch};
 pub use exec::{ActionError, Actions, ActionsOptions, DryRun, Outcome};
 pub use plan::{Method, ObjKind, ObjRef, Plan, Verb};
 pub use rollout::{HistoryRow, RolloutProgress, RolloutStatus, StallDetector, UndoError};
