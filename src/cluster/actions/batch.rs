@@ -1,0 +1,118 @@
+//! Restarts from the fleet index: the cursor cell's pod, all failing pods of a DaemonSet, or the
+//! pods on a set of nodes; and the paced, cancellable runner that executes a batch of plans one
+//! at a time ("one every N seconds") so a batch restart never takes out a whole fleet at once.
+
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use super::TaskEvent;
+use super::exec::Actions;
+use super::plan::{self, Plan};
+use crate::fleet::index::{DsId, Index, NodeId};
+use crate::fleet::state::CellState;
+
+/// The restart plan for the pod in one cell (the `d` key), if the cell has a pod.
+pub fn restart_cell_plan(index: &Index, node: NodeId, ds: DsId) -> Option<Plan> {
+    let cell = index.cell(node, ds);
+    let pod = cell.pod?;
+    let node_name = index.node(node).map(|n| n.name.to_owned());
+    Some(plan::restart_pod(pod.namespace, pod.name, None, node_name.as_deref()))
+}
+
+/// Restart plans for every failing pod of a DaemonSet (cells in state `failing`), by node name.
+pub fn restart_failing_plans(index: &Index, ds: DsId) -> Vec<Plan> {
+    index
+        .node_ids()
+        .into_iter()
+        .filter(|&n| index.cell(n, ds).state == CellState::Failing)
+        .filter_map(|n| restart_cell_plan(index, n, ds))
+        .collect()
+}
+
+/// Restart plans for the DaemonSet's pods on the given nodes (a row selection); nodes without a
+/// pod of it are skipped.
+pub fn restart_on_nodes_plans(index: &Index, ds: DsId, nodes: &[NodeId]) -> Vec<Plan> {
+    nodes.iter().filter_map(|&n| restart_cell_plan(index, n, ds)).collect()
+}
+
+/// How a batch ended.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BatchReport {
+    /// Plans executed successfully.
+    pub done: usize,
+    /// (plan summary, error) of each step that failed; the batch goes on past a pod that is
+    /// already gone, and stops on an error that would fail every step (read-only, RBAC, network).
+    pub failed: Vec<(String, String)>,
+    pub cancelled: bool,
+    /// Plans never attempted (after a stop or cancel).
+    pub not_attempted: usize,
+}
+
+/// Execute `plans` one by one with `pace` between two requests, reporting each step through
+/// `report`; stop early when `cancel` fires or on a systemic error. Each plan goes through
+/// [`Actions::execute`] (read-only refusal, dry run, audit).
+pub async fn run_batch<F>(
+    actions: &Actions,
+    task: &str,
+    plans: Vec<Plan>,
+    pace: Duration,
+    mut report: F,
+    cancel: CancellationToken,
+) -> BatchReport
+where
+    F: FnMut(TaskEvent) + Send,
+{
+    let total = plans.len();
+    let mut out = BatchReport::default();
+    for (i, plan) in plans.iter().enumerate() {
+        if i > 0 {
+            tokio::select! {
+                _ = cancel.cancelled() => {}
+                _ = tokio::time::sleep(pace) => {}
+            }
+        }
+        if cancel.is_cancelled() {
+            out.cancelled = true;
+            out.not_attempted = total - i;
+            break;
+        }
+        match actions.execute(plan).await {
+            Ok(o) => {
+                out.done += 1;
+                report(TaskEvent::Progress { task: task.into(), done: i + 1, total, message: o.notice });
+            }
+            Err(e) => {
+                let systemic = e.is_systemic();
+                report(TaskEvent::Progress {
+                    task: task.into(),
+                    done: i + 1,
+                    total,
+                    message: format!("{}: {e}", plan.summary()),
+                });
+                out.failed.push((plan.summary(), e.to_string()));
+                if systemic {
+                    out.not_attempted = total - i - 1;
+                    break;
+                }
+            }
+        }
+    }
+    let ok = out.failed.is_empty() && !out.cancelled;
+    let message = summary_line(&out, total);
+    report(TaskEvent::Finished { task: task.into(), ok, message });
+    out
+}
+
+fn summary_line(r: &BatchReport, total: usize) -> String {
+    let mut s = format!("{} of {total} restarted", r.done);
+    if !r.failed.is_empty() {
+        s.push_str(&format!(", {} failed (first: {})", r.failed.len(), r.failed[0].1));
+    }
+    if r.cancelled {
+        s.push_str(", cancelled");
+    } else if r.not_attempted > 0 {
+        s.push_str(&format!(", stopped with {} left", r.not_attempted));
+    }
+    s
+}

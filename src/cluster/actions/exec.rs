@@ -1,0 +1,345 @@
+//! The mutation gateway: [`Actions`] is the only thing in daemonscope that sends a mutating
+//! request. It refuses in read-only mode before any request, runs a server-side dry run
+//! (`dryRun=All`) before the real request, turns API errors into sentences a person on call
+//! can act on, and appends every executed (or refused) action to the audit log.
+//!
+//! It also fetches what a plan needs that the fleet index does not hold (the revision `data`
+//! for undo, the pods for node-by-node stepping); those are reads.
+
+use http::header::{ACCEPT, CONTENT_TYPE};
+use k8s_openapi::api::apps::v1::ControllerRevision;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, OwnerReference};
+use kube::api::ListParams;
+use serde_json::Value;
+
+use super::audit::{AuditEntry, AuditLog};
+use super::plan::{self, Plan, Verb};
+use super::rollout::{self, HistoryRow, RevisionData, UndoError};
+
+/// How the gateway is set up.
+#[derive(Clone, Debug)]
+pub struct ActionsOptions {
+    /// `--readonly`: refuse every mutation before it is sent.
+    pub readonly: bool,
+    /// The kubeconfig context name (for the audit log).
+    pub context: String,
+    /// The kubeconfig user (AuthInfo) name (for the audit log).
+    pub user: String,
+    /// Audit log file, usually `<state dir>/audit.jsonl`.
+    pub audit_path: std::path::PathBuf,
+    /// Send `dryRun=All` first and only then the real request (default true). Every API server
+    /// since 1.18 supports it for DELETE and PATCH.
+    pub dry_run_first: bool,
+}
+
+/// The gateway. Cheap to clone (the kube client is reference-counted); tasks own a clone.
+#[derive(Clone)]
+pub struct Actions {
+    client: kube::Client,
+    readonly: bool,
+    dry_run_first: bool,
+    audit: AuditLog,
+    context: String,
+    user: String,
+}
+
+/// Whether a dry run preceded the request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DryRun {
+    Passed,
+    Skipped,
+}
+
+/// What happened, for the status-bar notice.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Outcome {
+    /// `Plan::summary()` of what was executed.
+    pub summary: String,
+    /// The notice to show ("deleted pod …; the DaemonSet re-creates it").
+    pub notice: String,
+    pub dry_run: DryRun,
+    /// The server's response body (the patched DaemonSet, the deleted pod …).
+    pub response: Value,
+    /// Set when the action succeeded but its audit line could not be written.
+    pub audit_error: Option<String>,
+}
+
+/// Why an action did not happen (or failed). `Display` is the sentence for the status bar.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ActionError {
+    #[error("read-only mode: {action} was not sent")]
+    ReadOnly { action: String },
+    #[error(
+        "forbidden: you cannot {verb} {resource} in {namespace} (RBAC); is this a read-only token or context? (server: {message})"
+    )]
+    Forbidden { verb: String, resource: String, namespace: String, message: String },
+    #[error("not found: {object} does not exist (any more)")]
+    NotFound { object: String },
+    #[error("conflict: {object} changed meanwhile ({message}); look again and retry")]
+    Conflict { object: String, message: String },
+    #[error("the server rejected {action}{}: {message}", if *.dry_run { " in the dry run (nothing was changed)" } else { "" })]
+    Rejected { action: String, code: u16, message: String, dry_run: bool },
+    #[error("cannot reach the API server: {0}")]
+    Transport(String),
+    #[error("{0}")]
+    Undo(#[from] UndoError),
+    #[error("{0}")]
+    Refused(String),
+    #[error("unexpected answer from the API server: {0}")]
+    Decode(String),
+}
+
+impl ActionError {
+    /// Errors that will fail every further step of a batch too (stop the batch).
+    pub fn is_systemic(&self) -> bool {
+        matches!(self, ActionError::ReadOnly { .. } | ActionError::Forbidden { .. } | ActionError::Transport(_))
+    }
+}
+
+impl Actions {
+    pub fn new(client: kube::Client, opts: ActionsOptions) -> Actions {
+        Actions {
+            client,
+            readonly: opts.readonly,
+            dry_run_first: opts.dry_run_first,
+            audit: AuditLog::new(opts.audit_path),
+            context: opts.context,
+            user: opts.user,
+        }
+    }
+
+    pub fn readonly(&self) -> bool {
+        self.readonly
+    }
+
+    pub fn audit(&self) -> &AuditLog {
+        &self.audit
+    }
+
+    pub(crate) fn client(&self) -> &kube::Client {
+        &self.client
+    }
+
+    /// Execute a plan: refuse in read-only mode (no request at all), else dry run, then the
+    /// real request. Every call leaves one audit line.
+    pub async fn execute(&self, plan: &Plan) -> Result<Outcome, ActionError> {
+        let result = self.execute_inner(plan).await;
+        let audit_result = match &result {
+            Ok(_) => "ok".to_string(),
+            Err(ActionError::ReadOnly { .. }) => "refused: read-only".to_string(),
+            Err(e) => format!("error: {e}"),
+        };
+        let entry = AuditEntry {
+            time: plan::rfc3339(jiff::Timestamp::now()),
+            context: self.context.clone(),
+            user: self.user.clone(),
+            verb: plan.verb.name().to_string(),
+            object: plan.object.to_string(),
+            request: plan.request_line(),
+            result: audit_result,
+        };
+        let audit_error = self.audit.append(&entry).err().map(|e| {
+            tracing::warn!(path = %self.audit.path().display(), error = %e, "audit log write failed");
+            format!("audit log {}: {e}", self.audit.path().display())
+        });
+        result.map(|mut o| {
+            o.audit_error = audit_error;
+            o
+        })
+    }
+
+    async fn execute_inner(&self, plan: &Plan) -> Result<Outcome, ActionError> {
+        if self.readonly {
+            return Err(ActionError::ReadOnly { action: plan.summary() });
+        }
+        let dry_run = if self.dry_run_first {
+            self.send(plan, true).await?;
+            DryRun::Passed
+        } else {
+            DryRun::Skipped
+        };
+        let response = self.send(plan, false).await?;
+        tracing::info!(action = %plan.summary(), "action executed");
+        Ok(Outcome { summary: plan.summary(), notice: notice(plan), dry_run, response, audit_error: None })
+    }
+
+    async fn send(&self, plan: &Plan, dry_run: bool) -> Result<Value, ActionError> {
+        let uri = if dry_run { format!("{}?dryRun=All", plan.path) } else { plan.path.clone() };
+        let body = serde_json::to_vec(&plan.body).map_err(|e| ActionError::Decode(e.to_string()))?;
+        let req = http::Request::builder()
+            .method(plan.method.as_str())
+            .uri(uri)
+            .header(CONTENT_TYPE, plan.content_type)
+            .header(ACCEPT, "application/json")
+            .body(body)
+            .map_err(|e| ActionError::Decode(e.to_string()))?;
+        let text = self.client.request_text(req).await.map_err(|e| error_for(plan, e, dry_run))?;
+        if text.trim().is_empty() {
+            return Ok(Value::Null);
+        }
+        serde_json::from_str(&text).map_err(|e| ActionError::Decode(e.to_string()))
+    }
+
+    /// Plan `kubectl rollout undo daemonset/<name> [--to-revision=N]`: read the DaemonSet and
+    /// the ControllerRevisions it controls (kubectl's `daemonSetHistory`), then
+    /// [`rollout::undo_patch`]. `to_revision` None means the previous revision.
+    pub async fn plan_undo(&self, namespace: &str, name: &str, to_revision: Option<i64>) -> Result<Plan, ActionError> {
+        let (ds, revisions) = self.daemonset_history(namespace, name).await?;
+        let history: Vec<RevisionData> = revisions
+            .iter()
+            .map(|r| RevisionData { revision: r.revision.unwrap_or(0), data: r.data.0.clone() })
+            .collect();
+        let (rev, data) = rollout::undo_patch(&ds, &history, to_revision)?;
+        Ok(plan::rollout_undo(namespace, name, rev, data))
+    }
+
+    /// Rollout history read from the API (what `kubectl rollout history daemonset/<name>` reads).
+    /// The UI normally uses [`rollout::history_from_index`]; this is for when the index has no
+    /// revisions yet and for checking against kubectl.
+    pub async fn fetch_history(&self, namespace: &str, name: &str) -> Result<Vec<HistoryRow>, ActionError> {
+        let (_, revisions) = self.daemonset_history(namespace, name).await?;
+        Ok(rollout::history_rows(revisions.iter().map(|r| HistoryRow {
+            revision: r.revision.unwrap_or(0),
+            name: r.metadata.name.clone().unwrap_or_default(),
+            created: r.metadata.creation_timestamp.as_ref().map(|t| t.0.as_second()).unwrap_or(0),
+            change_cause: r.metadata.annotations.as_ref().and_then(|a| a.get("kubernetes.io/change-cause")).cloned(),
+            images: rollout::images_in_revision_data(&r.data.0),
+            current: false,
+        })))
+    }
+
+    /// The DaemonSet as raw JSON, and the ControllerRevisions it controls
+    /// (kubectl `daemonSetHistory`: list by the DaemonSet's selector, keep `IsControlledBy`).
+    async fn daemonset_history(
+        &self,
+        namespace: &str,
+        name: &str,
+    ) -> Result<(Value, Vec<ControllerRevision>), ActionError> {
+        let ds_ref = plan::ObjRef::daemonset(namespace, name);
+        let ds = self.get_json(&ds_ref).await?;
+        let uid = ds["metadata"]["uid"].as_str().unwrap_or_default().to_string();
+        let selector: LabelSelector = serde_json::from_value(ds["spec"]["selector"].clone())
+            .map_err(|e| ActionError::Decode(format!("daemonset {namespace}/{name} selector: {e}")))?;
+        let api: kube::Api<ControllerRevision> = kube::Api::namespaced(self.client.clone(), namespace);
+        let list = api
+            .list(&ListParams::default().labels(&selector_string(&selector)))
+            .await
+            .map_err(|e| read_error("list", "controllerrevisions", namespace, e))?;
+        let revisions =
+            list.items.into_iter().filter(|r| controlled_by(r.metadata.owner_references.as_deref(), &uid)).collect();
+        Ok((ds, revisions))
+    }
+
+    pub(crate) async fn get_json(&self, obj: &plan::ObjRef) -> Result<Value, ActionError> {
+        let req = http::Request::get(obj.path())
+            .header(ACCEPT, "application/json")
+            .body(Vec::new())
+            .map_err(|e| ActionError::Decode(e.to_string()))?;
+        match self.client.request::<Value>(req).await {
+            Ok(v) => Ok(v),
+            Err(kube::Error::Api(s)) if s.code == 404 => Err(ActionError::NotFound { object: obj.to_string() }),
+            Err(e) => Err(read_error("get", obj.kind.resource(), &obj.namespace, e)),
+        }
+    }
+}
+
+/// `metav1.IsControlledBy`: the controller ownerReference points at `uid`.
+pub(crate) fn controlled_by(owners: Option<&[OwnerReference]>, uid: &str) -> bool {
+    !uid.is_empty() && owners.unwrap_or_default().iter().any(|o| o.controller == Some(true) && o.uid == uid)
+}
+
+/// `metav1.LabelSelectorAsSelector(...).String()`: matchLabels then matchExpressions.
+pub(crate) fn selector_string(sel: &LabelSelector) -> String {
+    let mut parts: Vec<String> = sel.match_labels.iter().flatten().map(|(k, v)| format!("{k}={v}")).collect();
+    for e in sel.match_expressions.iter().flatten() {
+        let values = e.values.clone().unwrap_or_default().join(",");
+        parts.push(match e.operator.as_str() {
+            "In" => format!("{} in ({values})", e.key),
+            "NotIn" => format!("{} notin ({values})", e.key),
+            "Exists" => e.key.clone(),
+            "DoesNotExist" => format!("!{}", e.key),
+            other => format!("{} {other} ({values})", e.key),
+        });
+    }
+    parts.join(",")
+}
+
+fn notice(plan: &Plan) -> String {
+    match &plan.verb {
+        Verb::RestartPod => match &plan.node {
+            Some(node) => format!("deleted {} on {node}; its DaemonSet re-creates it", plan.object),
+            None => format!("deleted {}; its DaemonSet re-creates it", plan.object),
+        },
+        Verb::RolloutRestart => format!("{} restarted; pods roll per its update strategy", plan.object),
+        Verb::RolloutUndo { to_revision } => format!("{} rolled back to revision {to_revision}", plan.object),
+        Verb::UpdateStrategy => format!("{} update strategy changed", plan.object),
+    }
+}
+
+/// Turn a kube error of a mutation into a sentence.
+fn error_for(plan: &Plan, err: kube::Error, dry_run: bool) -> ActionError {
+    match err {
+        kube::Error::Api(status) => match status.code {
+            403 => ActionError::Forbidden {
+                verb: plan.method.rbac_verb().into(),
+                resource: plan.object.kind.resource().into(),
+                namespace: plan.object.namespace.clone(),
+                message: status.message.clone(),
+            },
+            404 => ActionError::NotFound { object: plan.object.to_string() },
+            409 => ActionError::Conflict { object: plan.object.to_string(), message: status.message.clone() },
+            code => ActionError::Rejected { action: plan.summary(), code, message: status.message.clone(), dry_run },
+        },
+        other => ActionError::Transport(other.to_string()),
+    }
+}
+
+/// Turn a kube error of a read the gateway does for planning into a sentence.
+pub(crate) fn read_error(verb: &str, resource: &str, namespace: &str, err: kube::Error) -> ActionError {
+    match err {
+        kube::Error::Api(status) if status.code == 403 => ActionError::Forbidden {
+            verb: verb.into(),
+            resource: resource.into(),
+            namespace: namespace.into(),
+            message: status.message.clone(),
+        },
+        kube::Error::Api(status) => ActionError::Rejected {
+            action: format!("{verb} {resource} in {namespace}"),
+            code: status.code,
+            message: status.message.clone(),
+            dry_run: false,
+        },
+        other => ActionError::Transport(other.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cluster::actions::plan::Method;
+
+    #[test]
+    fn forbidden_reads_plainly() {
+        let e = ActionError::Forbidden {
+            verb: Method::Patch.rbac_verb().into(),
+            resource: "daemonsets".into(),
+            namespace: "kube-system".into(),
+            message: "daemonsets.apps \"x\" is forbidden".into(),
+        };
+        assert_eq!(
+            e.to_string(),
+            "forbidden: you cannot patch daemonsets in kube-system (RBAC); is this a read-only token or context? (server: daemonsets.apps \"x\" is forbidden)"
+        );
+    }
+
+    #[test]
+    fn selector_string_matches_label_selector_syntax() {
+        let sel: LabelSelector = serde_json::from_value(serde_json::json!({
+            "matchLabels": {"app": "a", "tier": "node"},
+            "matchExpressions": [{"key": "x", "operator": "In", "values": ["1", "2"]},
+                                 {"key": "y", "operator": "DoesNotExist"}]
+        }))
+        .unwrap();
+        assert_eq!(selector_string(&sel), "app=a,tier=node,x in (1,2),!y");
+    }
+}
