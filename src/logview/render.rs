@@ -209,17 +209,18 @@ fn draw_body(pane: &LogPane, styles: &LogStyles, body: Rect, buf: &mut Buffer) {
     // Walk up from the bottom line until the rows are full.
     let mut picked: Vec<(u64, usize)> = Vec::new();
     let mut rows = 0usize;
-    let mut pos = bottom;
-    loop {
-        let Some(seq) = pane.visible_seq(pos) else { break };
-        let Some(line) = pane.buffer().get(seq) else { break };
+    let mut pos = Some(bottom);
+    while let Some(p) = pos
+        && let Some(seq) = pane.visible_seq(p)
+        && let Some(line) = pane.buffer().get(seq)
+    {
         let need = if pane.wrap() { text_width(&line.text).div_ceil(avail).clamp(1, height) } else { 1 };
         picked.push((seq, need));
         rows += need;
-        if rows >= height || pos == 0 {
+        if rows >= height {
             break;
         }
-        pos -= 1;
+        pos = p.checked_sub(1);
     }
     let mut skip = rows.saturating_sub(height);
     let mut y = body.y;

@@ -13,7 +13,7 @@ pub const TAB_WIDTH: usize = 8;
 
 /// Where we are inside an escape sequence (ECMA-48 §5.3–5.6).
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Esc {
+enum Seq {
     /// Plain text.
     Ground,
     /// After ESC.
@@ -23,9 +23,9 @@ enum Esc {
     /// Control Sequence (ESC [ or U+009B): parameters and intermediates until a final byte 0x40–0x7E.
     Csi,
     /// Command string (OSC, DCS, SOS, PM, APC): until BEL or ST (ESC \ or U+009C).
-    String,
+    Str,
     /// ESC seen inside a command string: `\` ends it, anything else is swallowed with it.
-    StringEsc,
+    StrEscape,
 }
 
 /// Sanitize one log line (without its trailing newline) into displayable text.
@@ -39,55 +39,55 @@ pub fn sanitize(bytes: &[u8]) -> String {
     let decoded = String::from_utf8_lossy(bytes);
     let mut out = String::with_capacity(decoded.len());
     let mut col = 0usize;
-    let mut state = Esc::Ground;
+    let mut state = Seq::Ground;
     for c in decoded.chars() {
         state = match state {
-            Esc::Ground => match c {
-                '\u{1b}' => Esc::Escape,
-                '\u{9b}' => Esc::Csi,
+            Seq::Ground => match c {
+                '\u{1b}' => Seq::Escape,
+                '\u{9b}' => Seq::Csi,
                 // OSC, DCS, SOS, PM, APC as 8-bit C1 controls.
-                '\u{9d}' | '\u{90}' | '\u{98}' | '\u{9e}' | '\u{9f}' => Esc::String,
+                '\u{9d}' | '\u{90}' | '\u{98}' | '\u{9e}' | '\u{9f}' => Seq::Str,
                 '\t' => {
                     let pad = TAB_WIDTH - col % TAB_WIDTH;
                     out.extend(std::iter::repeat_n(' ', pad));
                     col += pad;
-                    Esc::Ground
+                    Seq::Ground
                 }
-                c if is_dropped(c) => Esc::Ground,
+                c if is_dropped(c) => Seq::Ground,
                 c => {
                     out.push(c);
                     col += c.width().unwrap_or(0);
-                    Esc::Ground
+                    Seq::Ground
                 }
             },
-            Esc::Escape => match c {
-                '[' => Esc::Csi,
-                ']' | 'P' | 'X' | '^' | '_' => Esc::String,
-                '\u{20}'..='\u{2f}' => Esc::Intermediate,
+            Seq::Escape => match c {
+                '[' => Seq::Csi,
+                ']' | 'P' | 'X' | '^' | '_' => Seq::Str,
+                '\u{20}'..='\u{2f}' => Seq::Intermediate,
                 // A final byte ends a two-byte escape (ESC c, ESC 7, ESC =, …).
-                _ => Esc::Ground,
+                _ => Seq::Ground,
             },
-            Esc::Intermediate => match c {
-                '\u{20}'..='\u{2f}' => Esc::Intermediate,
-                _ => Esc::Ground,
+            Seq::Intermediate => match c {
+                '\u{20}'..='\u{2f}' => Seq::Intermediate,
+                _ => Seq::Ground,
             },
-            Esc::Csi => match c {
+            Seq::Csi => match c {
                 // Parameter and intermediate bytes continue the sequence.
-                '\u{20}'..='\u{3f}' => Esc::Csi,
+                '\u{20}'..='\u{3f}' => Seq::Csi,
                 // ESC inside a CSI aborts it and starts a new escape, as terminals do.
-                '\u{1b}' => Esc::Escape,
+                '\u{1b}' => Seq::Escape,
                 // The final byte (or anything unexpected) ends it; the character is consumed.
-                _ => Esc::Ground,
+                _ => Seq::Ground,
             },
-            Esc::String => match c {
-                '\u{7}' | '\u{9c}' => Esc::Ground,
-                '\u{1b}' => Esc::StringEsc,
-                _ => Esc::String,
+            Seq::Str => match c {
+                '\u{7}' | '\u{9c}' => Seq::Ground,
+                '\u{1b}' => Seq::StrEscape,
+                _ => Seq::Str,
             },
-            Esc::StringEsc => match c {
-                '\\' => Esc::Ground,
-                '\u{1b}' => Esc::StringEsc,
-                _ => Esc::String,
+            Seq::StrEscape => match c {
+                '\\' => Seq::Ground,
+                '\u{1b}' => Seq::StrEscape,
+                _ => Seq::Str,
             },
         };
     }
