@@ -41,7 +41,10 @@ pub fn populate(store: &Store, start: Timestamp, sc: &Scenario, seed: u64) -> an
                 ..Default::default()
             },
             spec: Some(k8s_openapi::api::core::v1::NamespaceSpec { finalizers: Some(vec!["kubernetes".into()]) }),
-            status: Some(k8s_openapi::api::core::v1::NamespaceStatus { phase: Some("Active".into()), conditions: None }),
+            status: Some(k8s_openapi::api::core::v1::NamespaceStatus {
+                phase: Some("Active".into()),
+                conditions: None,
+            }),
         };
         ignore_exists(store.create(Object::Namespace(obj), at.clone()))?;
     }
@@ -53,7 +56,8 @@ pub fn populate(store: &Store, start: Timestamp, sc: &Scenario, seed: u64) -> an
     for pool in &sc.pools {
         for i in 0..pool.count {
             let ov = sc.nodes.iter().find(|n| n.pool == pool.name && n.index == i);
-            let age = rng.range(i64::from(pool.age_days[0]) * DAY, i64::from(pool.age_days[1].max(pool.age_days[0])) * DAY);
+            let age =
+                rng.range(i64::from(pool.age_days[0]) * DAY, i64::from(pool.age_days[1].max(pool.age_days[0])) * DAY);
             let mut taints: Vec<(String, String, String)> =
                 pool.taints.iter().map(|t| (t.key.clone(), t.value.clone(), t.effect.clone())).collect();
             let mut labels = pool.labels.clone();
@@ -126,7 +130,10 @@ pub fn populate(store: &Store, start: Timestamp, sc: &Scenario, seed: u64) -> an
             if let Some(s) = Some(&mut next.spec) {
                 s.template = tpl.clone();
             }
-            next.metadata.annotations.get_or_insert_with(Default::default).insert(TEMPLATE_GENERATION_ANNOTATION.into(), (k + 1).to_string());
+            next.metadata
+                .annotations
+                .get_or_insert_with(Default::default)
+                .insert(TEMPLATE_GENERATION_ANNOTATION.into(), (k + 1).to_string());
             let stored = store.update(Object::DaemonSet(next), None)?;
             if let Object::DaemonSet(d) = &stored.obj {
                 ds = d.clone();
@@ -183,7 +190,8 @@ pub fn populate(store: &Store, start: Timestamp, sc: &Scenario, seed: u64) -> an
             };
             let node_created = node.metadata.creation_timestamp.as_ref().map_or(start, |t| t.0);
             let base = if rev_time(k) > node_created { rev_time(k) } else { node_created };
-            let pod_created = secs_after(base, rng.range(2, 40).min((start.as_second() - base.as_second() - 30).max(0)));
+            let pod_created =
+                secs_after(base, rng.range(2, 40).min((start.as_second() - base.as_second() - 30).max(0)));
             let mut pod = build_pod::for_node(proto, name, seed ^ di as u64);
             pod.metadata.creation_timestamp = Some(time(pod_created));
             pod.metadata.name = Some(format!("{}-{}", cfg.name, five(&mut rng)));
@@ -212,7 +220,9 @@ pub fn populate(store: &Store, start: Timestamp, sc: &Scenario, seed: u64) -> an
             // Names are seeded; on the rare clash, draw another suffix.
             let stored = loop {
                 match store.create(Object::Pod(pod.clone()), time(pod_created)) {
-                    Err(StoreError::AlreadyExists { .. }) => pod.metadata.name = Some(format!("{}-{}", cfg.name, five(&mut rng))),
+                    Err(StoreError::AlreadyExists { .. }) => {
+                        pod.metadata.name = Some(format!("{}-{}", cfg.name, five(&mut rng)))
+                    }
                     r => break r?,
                 }
             };
@@ -260,7 +270,12 @@ fn settled_run(
                 let finished = t + run_s;
                 if finished > end {
                     let s = Timestamp::from_second(t).unwrap_or(now);
-                    return PodRun { main: Main::Running { started: s, ready: false }, last, restarts, started: Some(started) };
+                    return PodRun {
+                        main: Main::Running { started: s, ready: false },
+                        last,
+                        restarts,
+                        started: Some(started),
+                    };
                 }
                 restarts += 1;
                 let l = Last {
@@ -276,7 +291,8 @@ fn settled_run(
                 }
                 t = next;
             }
-            let container = pod.spec.as_ref().and_then(|s| s.containers.first()).map(|c| c.name.clone()).unwrap_or_default();
+            let container =
+                pod.spec.as_ref().and_then(|s| s.containers.first()).map(|c| c.name.clone()).unwrap_or_default();
             PodRun {
                 main: Main::Waiting {
                     reason: "CrashLoopBackOff".into(),
@@ -294,9 +310,13 @@ fn settled_run(
             }
         }
         Some(BehaviourKind::Imagepull) => {
-            let image = pod.spec.as_ref().and_then(|s| s.containers.first()).and_then(|c| c.image.clone()).unwrap_or_default();
+            let image =
+                pod.spec.as_ref().and_then(|s| s.containers.first()).and_then(|c| c.image.clone()).unwrap_or_default();
             PodRun {
-                main: Main::Waiting { reason: "ImagePullBackOff".into(), message: format!("Back-off pulling image \"{image}\"") },
+                main: Main::Waiting {
+                    reason: "ImagePullBackOff".into(),
+                    message: format!("Back-off pulling image \"{image}\""),
+                },
                 last: None,
                 restarts: 0,
                 started: Some(started),
@@ -322,13 +342,24 @@ fn settled_run(
     }
 }
 
-fn failed_create_event(store: &Store, ds: &k8s_openapi::api::apps::v1::DaemonSet, node: &str, msg: &str, start: Timestamp, rng: &mut SplitMix64) -> anyhow::Result<()> {
+fn failed_create_event(
+    store: &Store,
+    ds: &k8s_openapi::api::apps::v1::DaemonSet,
+    node: &str,
+    msg: &str,
+    start: Timestamp,
+    rng: &mut SplitMix64,
+) -> anyhow::Result<()> {
     let ns = ds.metadata.namespace.clone().unwrap_or_default();
     let name = ds.metadata.name.clone().unwrap_or_default();
     let h = super::rng::fnv64(format!("{name}/{node}/FailedCreate").as_bytes());
     let first = secs_before(start, rng.range(600, 7200));
     let ev = k8s_openapi::api::core::v1::Event {
-        metadata: ObjectMeta { name: Some(format!("{name}.{h:016x}")), namespace: Some(ns.clone()), ..Default::default() },
+        metadata: ObjectMeta {
+            name: Some(format!("{name}.{h:016x}")),
+            namespace: Some(ns.clone()),
+            ..Default::default()
+        },
         involved_object: k8s_openapi::api::core::v1::ObjectReference {
             api_version: Some("apps/v1".into()),
             kind: Some("DaemonSet".into()),
@@ -340,7 +371,10 @@ fn failed_create_event(store: &Store, ds: &k8s_openapi::api::apps::v1::DaemonSet
         },
         reason: Some("FailedCreate".into()),
         message: Some(format!("Error creating: pods \"{name}-\" is forbidden: {msg}")),
-        source: Some(k8s_openapi::api::core::v1::EventSource { component: Some("daemonset-controller".into()), host: None }),
+        source: Some(k8s_openapi::api::core::v1::EventSource {
+            component: Some("daemonset-controller".into()),
+            host: None,
+        }),
         first_timestamp: Some(time(first)),
         last_timestamp: Some(time(secs_before(start, rng.range(5, 300)))),
         count: Some(rng.range(5, 40) as i32),

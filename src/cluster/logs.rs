@@ -1,1 +1,0 @@
-//! (placeholder: owned by the helper that builds it)
