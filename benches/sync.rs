@@ -153,19 +153,14 @@ async fn sync_index(kubeconfig: &Path) -> anyhow::Result<SyncFigures> {
     for h in handles {
         let _ = h.await;
     }
-    let summary_pods = index.ds_ids().iter().map(|&d| index.pods_of(d).len() as u64).sum();
-    let problems = index
-        .ds_ids()
-        .iter()
-        .filter_map(|&d| index.ds(d))
-        .map(|d| CellState::ALL.iter().filter(|s| s.is_problem()).map(|s| u64::from(d.counts[s.idx()])).sum::<u64>())
-        .sum();
+    let summary = index.summary();
+    let problems = CellState::ALL.iter().filter(|s| s.is_problem()).map(|s| u64::from(summary.cells[s.idx()])).sum();
     Ok(SyncFigures {
         elapsed,
         events,
         nodes: index.node_ids().len(),
         daemonsets: index.ds_ids().len(),
-        pods: summary_pods,
+        pods: u64::from(summary.pods),
         index_bytes: index.heap_bytes(),
         peak_rss: peak_rss(),
         problems,
