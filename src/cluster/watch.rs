@@ -327,6 +327,8 @@ async fn run<K: Watched>(api: Api<K>, namespace: Option<&str>, link: &mut Link) 
         let next = tokio::select! {
             biased;
             _ = link.cancel.cancelled() => return,
+            // An idle watch sends nothing, so notice a dropped receiver here too.
+            _ = link.tx.closed() => return,
             _ = tokio::time::sleep_until(grace.unwrap_or_else(Instant::now)), if grace.is_some() => {
                 grace = None;
                 if matches!(link.state, StreamState::Reconnecting { .. }) {
