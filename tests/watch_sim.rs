@@ -427,7 +427,7 @@ async fn handmade_cluster_is_indexed_and_survives_faults() {
         Some(("CrashLoopBackOff".to_string(), 7, true))
     );
 
-    // Watches dropped, then down (503s) while a pod goes, a node comes and the DaemonSet's
+    // Watches dropped, then down (500s) while a pod goes, a node comes and the DaemonSet's
     // nodeSelector changes; the history is compacted so the watches must re-list.
     sim.faults.burst(6, 500, 0);
     sim.faults.drop_watches();
@@ -566,7 +566,7 @@ async fn index_converges_after_dropped_watches_410_and_5xx_with_changes_made_whi
     }
     sim.store.compact();
     sim.faults.force_gone(4);
-    w.converge(&sim.store, "after 503s, 410 and changes while down").await;
+    w.converge(&sim.store, "after 500s, 410 and changes while down").await;
     let names = pod_names(&w.index);
     assert!(!names.contains(&gone2), "{gone2} was deleted while the watch was down");
     assert!(w.index.node_by_name("node-added-while-down").is_some());
