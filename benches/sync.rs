@@ -4,7 +4,7 @@
 //! `kubectl get pods -A -o json` against the same simulator.
 //!
 //! Run: `cargo bench --bench sync`. The simulator runs as a separate process
-//! (`daemonscope sim --scenario large --frozen --listen 127.0.0.1:0 --kubeconfig-out …`) so that
+//! (`daemonscope sim --scenario large --tls --frozen --listen 127.0.0.1:0 --kubeconfig-out …`) so that
 //! its memory is not counted as ours. The binary is found, in order, at `$DAEMONSCOPE_BIN`,
 //! Cargo's `CARGO_BIN_EXE_daemonscope` (set when Cargo builds a bench), or next to this bench's
 //! own executable (`target/<profile>/daemonscope`; build it with `cargo build --release` if
@@ -78,7 +78,8 @@ impl Drop for Sim {
 fn start_sim(scenario: &str, kubeconfig: &Path) -> anyhow::Result<Sim> {
     let bin = daemonscope_bin()?;
     let child = Command::new(&bin)
-        .args(["sim", "--scenario", scenario, "--frozen", "--listen", "127.0.0.1:0", "--kubeconfig-out"])
+        // TLS: kubectl sends bearer tokens only over HTTPS, and both clients then pay for it alike.
+        .args(["sim", "--scenario", scenario, "--tls", "--frozen", "--listen", "127.0.0.1:0", "--kubeconfig-out"])
         .arg(kubeconfig)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
