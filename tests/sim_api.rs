@@ -74,7 +74,13 @@ fn api_status(e: kube::Error) -> (u16, String, String) {
 }
 
 /// A raw request through the kube client (auth and TLS as configured).
-async fn raw(client: &kube::Client, method: &str, uri: &str, ctype: Option<&str>, body: &str) -> Result<String, (u16, String, String)> {
+async fn raw(
+    client: &kube::Client,
+    method: &str,
+    uri: &str,
+    ctype: Option<&str>,
+    body: &str,
+) -> Result<String, (u16, String, String)> {
     let mut b = http::Request::builder().method(method).uri(uri);
     if let Some(ct) = ctype {
         b = b.header(http::header::CONTENT_TYPE, ct);
@@ -149,7 +155,8 @@ async fn label_and_field_selectors_filter_lists() {
     }
     let got = names(pods.list(&ListParams::default().fields("spec.nodeName=n1")).await.expect("list"));
     assert_eq!(got, vec!["a1", "b1"]);
-    let got = names(pods.list(&ListParams::default().fields("metadata.name!=a1,spec.nodeName=n1")).await.expect("list"));
+    let got =
+        names(pods.list(&ListParams::default().fields("metadata.name!=a1,spec.nodeName=n1")).await.expect("list"));
     assert_eq!(got, vec!["b1"]);
 }
 
@@ -161,7 +168,8 @@ async fn get_missing_is_404_and_create_existing_is_409() {
     assert_eq!((code, reason.as_str()), (404, "NotFound"));
     assert_eq!(msg, "pods \"nope\" not found");
     pods.create(&PostParams::default(), &pod("p", None, &[])).await.expect("create");
-    let (code, reason, _) = api_status(pods.create(&PostParams::default(), &pod("p", None, &[])).await.expect_err("409"));
+    let (code, reason, _) =
+        api_status(pods.create(&PostParams::default(), &pod("p", None, &[])).await.expect_err("409"));
     assert_eq!((code, reason.as_str()), (409, "AlreadyExists"));
 }
 
@@ -176,7 +184,8 @@ async fn update_with_a_stale_resource_version_conflicts() {
     assert_ne!(updated.metadata.resource_version, created.metadata.resource_version);
     let mut stale = created;
     stale.metadata.labels = labels(&[("pool", "b")]);
-    let (code, reason, _) = api_status(nodes.replace("n1", &PostParams::default(), &stale).await.expect_err("conflict"));
+    let (code, reason, _) =
+        api_status(nodes.replace("n1", &PostParams::default(), &stale).await.expect_err("conflict"));
     assert_eq!((code, reason.as_str()), (409, "Conflict"));
 }
 
@@ -224,7 +233,9 @@ async fn merge_strategic_and_json_patches_apply() {
     let containers = tpl.spec.expect("pod spec").containers;
     assert_eq!(containers.len(), 2, "containers merge by name");
     assert_eq!(containers[1].image.as_deref(), Some("sidecar:2"));
-    assert!(tpl.metadata.and_then(|m| m.annotations).is_some_and(|a| a.contains_key("kubectl.kubernetes.io/restartedAt")));
+    assert!(
+        tpl.metadata.and_then(|m| m.annotations).is_some_and(|a| a.contains_key("kubectl.kubernetes.io/restartedAt"))
+    );
     assert_eq!(restarted.metadata.generation, Some(2), "a spec change bumps the generation");
     let p: json_patch::Patch = serde_json::from_value(serde_json::json!([
         {"op": "replace", "path": "/spec/template/spec/containers/0/image", "value": "agent:2"}
@@ -308,7 +319,11 @@ async fn watches_send_bookmarks_when_allowed() {
     s.faults.set_bookmark_period(Duration::from_millis(100));
     let pods: Api<Pod> = Api::namespaced(s.client().await.expect("client"), "default");
     let rv = pods.list(&ListParams::default()).await.expect("list").metadata.resource_version.expect("rv");
-    let mut events = pods.watch(&WatchParams { bookmarks: true, ..WatchParams::default().timeout(20) }, &rv).await.expect("watch").boxed();
+    let mut events = pods
+        .watch(&WatchParams { bookmarks: true, ..WatchParams::default().timeout(20) }, &rv)
+        .await
+        .expect("watch")
+        .boxed();
     let ev = tokio::time::timeout(WAIT, events.try_next()).await.expect("in time").expect("ok").expect("an event");
     match ev {
         WatchEvent::Bookmark(b) => assert!(b.metadata.resource_version.parse::<u64>().is_ok()),
@@ -335,7 +350,10 @@ async fn watch_from_a_compacted_resource_version_gets_410_in_the_stream() {
 }
 
 /// Drive the watcher until `n` InitDone events were seen, returning the errors in between.
-async fn until_init_done(stream: &mut (impl futures::Stream<Item = Result<watcher::Event<Pod>, watcher::Error>> + Unpin), n: usize) -> Vec<String> {
+async fn until_init_done(
+    stream: &mut (impl futures::Stream<Item = Result<watcher::Event<Pod>, watcher::Error>> + Unpin),
+    n: usize,
+) -> Vec<String> {
     let mut errors = Vec::new();
     let mut done = 0;
     while done < n {
@@ -360,7 +378,10 @@ async fn forced_410_makes_the_watcher_relist() {
     s.faults.force_gone(1);
     s.faults.drop_watches();
     let errors = until_init_done(&mut stream, 1).await;
-    assert!(errors.iter().any(|e| e.contains("410") || e.to_lowercase().contains("expired") || e.contains("too old")), "errors: {errors:?}");
+    assert!(
+        errors.iter().any(|e| e.contains("410") || e.to_lowercase().contains("expired") || e.contains("too old")),
+        "errors: {errors:?}"
+    );
     assert!(s.stats().by_verb.get("list").copied().unwrap_or(0) > lists_before, "the watcher re-listed");
 }
 
@@ -448,7 +469,10 @@ async fn readonly_token_reads_but_every_write_is_forbidden() {
     assert_eq!(ro.list(&ListParams::default()).await.expect("read").items.len(), 1);
     let (code, reason, msg) = api_status(ro.delete("x", &DeleteParams::default()).await.expect_err("403"));
     assert_eq!((code, reason.as_str()), (403, "Forbidden"));
-    assert_eq!(msg, "pods \"x\" is forbidden: User \"daemonscope-readonly\" cannot delete resource \"pods\" in API group \"\" in the namespace \"y\"");
+    assert_eq!(
+        msg,
+        "pods \"x\" is forbidden: User \"daemonscope-readonly\" cannot delete resource \"pods\" in API group \"\" in the namespace \"y\""
+    );
     let errs = [
         ro.create(&PostParams::default(), &pod("z", None, &[])).await.map(|_| ()),
         ro.patch("x", &PatchParams::default(), &Patch::Merge(serde_json::json!({}))).await.map(|_| ()),
@@ -494,7 +518,13 @@ async fn bad_input_gets_status_errors() {
         ("GET", "/api/v1/widgets", None, "", 404),
         ("GET", "/nonsense/path", None, "", 404),
         ("POST", "/api/v1/namespaces/default/pods", Some("application/json"), "{not json", 400),
-        ("POST", "/api/v1/namespaces/default/pods", Some("application/json"), "{\"kind\":\"Pod\",\"apiVersion\":\"v1\",\"metadata\":{\"name\":\"x\"},\"spec\":{\"containers\":\"nope\"}}", 400),
+        (
+            "POST",
+            "/api/v1/namespaces/default/pods",
+            Some("application/json"),
+            "{\"kind\":\"Pod\",\"apiVersion\":\"v1\",\"metadata\":{\"name\":\"x\"},\"spec\":{\"containers\":\"nope\"}}",
+            400,
+        ),
         ("PATCH", "/api/v1/namespaces/default/pods/p", Some("application/apply-patch+yaml"), "{}", 415),
         ("PATCH", "/api/v1/namespaces/default/pods/p", Some("application/json-patch+json"), "{\"op\":1}", 400),
         ("DELETE", "/api/v1/pods", None, "", 405),
@@ -507,14 +537,26 @@ async fn bad_input_gets_status_errors() {
         assert!(!msg.is_empty());
     }
     // A patch that produces an object of the wrong shape is Invalid.
-    let (code, reason, _) = raw(&c, "PATCH", "/api/v1/namespaces/default/pods/p", Some("application/merge-patch+json"), "{\"spec\":{\"containers\":5}}")
-        .await
-        .expect_err("422");
+    let (code, reason, _) = raw(
+        &c,
+        "PATCH",
+        "/api/v1/namespaces/default/pods/p",
+        Some("application/merge-patch+json"),
+        "{\"spec\":{\"containers\":5}}",
+    )
+    .await
+    .expect_err("422");
     assert_eq!((code, reason.as_str()), (422, "Invalid"));
     // A failed JSON-patch test is Invalid too.
-    let (code, _, _) = raw(&c, "PATCH", "/api/v1/namespaces/default/pods/p", Some("application/json-patch+json"), "[{\"op\":\"test\",\"path\":\"/metadata/name\",\"value\":\"q\"}]")
-        .await
-        .expect_err("422");
+    let (code, _, _) = raw(
+        &c,
+        "PATCH",
+        "/api/v1/namespaces/default/pods/p",
+        Some("application/json-patch+json"),
+        "[{\"op\":\"test\",\"path\":\"/metadata/name\",\"value\":\"q\"}]",
+    )
+    .await
+    .expect_err("422");
     assert_eq!(code, 422);
     let (_, _, msg) = raw(&c, "GET", "/api/v1/pods?labelSelector=app%20in%20(", None, "").await.expect_err("400");
     assert!(msg.contains("found") || msg.contains("unable to parse"), "{msg}");
@@ -525,10 +567,18 @@ async fn garbage_never_panics_the_server() {
     let s = sim().await;
     let c = s.client().await.expect("client");
     let paths = [
-        "/api/v1/namespaces//pods", "/api/v1/namespaces/%ff%fe/pods", "/apis/apps/v1/namespaces/x/daemonsets/y/z/w",
-        "/api/v1/nodes/n/log", "/api/v1/pods?watch=maybe", "/api/v1/pods?resourceVersion=abc",
-        "/api/v1/pods?resourceVersionMatch=Exact",         "/api/v1/namespaces/d/pods/p/log?tailLines=-3", "/api/v1/pods?watch=1&timeoutSeconds=x",
-        "/api/v1/pods?watch=1&sendInitialEvents=true", "/apis", "/apis/apps/v1/namespaces/d/daemonsets/x/status",
+        "/api/v1/namespaces//pods",
+        "/api/v1/namespaces/%ff%fe/pods",
+        "/apis/apps/v1/namespaces/x/daemonsets/y/z/w",
+        "/api/v1/nodes/n/log",
+        "/api/v1/pods?watch=maybe",
+        "/api/v1/pods?resourceVersion=abc",
+        "/api/v1/pods?resourceVersionMatch=Exact",
+        "/api/v1/namespaces/d/pods/p/log?tailLines=-3",
+        "/api/v1/pods?watch=1&timeoutSeconds=x",
+        "/api/v1/pods?watch=1&sendInitialEvents=true",
+        "/apis",
+        "/apis/apps/v1/namespaces/d/daemonsets/x/status",
     ];
     for p in paths {
         let r = raw(&c, "GET", p, None, "").await;
@@ -537,7 +587,9 @@ async fn garbage_never_panics_the_server() {
         }
     }
     for body in ["", "null", "[]", "\"x\"", "{\"metadata\":{\"name\":\"UPPER\"}}", "{\"metadata\":5}"] {
-        if let Err((code, _, _)) = raw(&c, "POST", "/api/v1/namespaces/default/pods", Some("application/json"), body).await {
+        if let Err((code, _, _)) =
+            raw(&c, "POST", "/api/v1/namespaces/default/pods", Some("application/json"), body).await
+        {
             assert!((400..500).contains(&code), "{body} → {code}");
         }
     }
