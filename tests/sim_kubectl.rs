@@ -14,7 +14,8 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use kube::api::{Api, PostParams};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
-const WAIT: Duration = Duration::from_secs(60);
+/// Longer than the `--timeout=60s` given to kubectl, so its own error is what a failure shows.
+const WAIT: Duration = Duration::from_secs(120);
 
 fn kubectl_path() -> PathBuf {
     let candidates = std::env::var_os("PATH")
