@@ -109,9 +109,7 @@ enum Source {
 impl Source {
     fn name(&self) -> String {
         match self {
-            Source::Files(paths) => {
-                paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(":")
-            }
+            Source::Files(paths) => paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(":"),
             Source::Inline(name) => name.clone(),
         }
     }
@@ -133,10 +131,8 @@ fn kubeconfig_paths(args: &ClusterArgs) -> Result<(Option<Vec<PathBuf>>, String)
             // client-go skips files of $KUBECONFIG that do not exist (clientcmd loader.go,
             // `ClientConfigLoadingRules.Load`) and fails only when none is usable.
             let existing: Vec<PathBuf> = listed.iter().filter(|p| p.exists()).cloned().collect();
-            let searched = format!(
-                "$KUBECONFIG={}",
-                listed.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(":")
-            );
+            let searched =
+                format!("$KUBECONFIG={}", listed.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(":"));
             return Ok((if existing.is_empty() { None } else { Some(existing) }, searched));
         }
     }
@@ -164,7 +160,9 @@ fn read_file(path: &Path) -> Result<Kubeconfig, ClientError> {
         KubeconfigError::ReadConfig(io, _) => {
             ClientError::KubeconfigUnreadable { path: shown, detail: one_line(&io.to_string()) }
         }
-        KubeconfigError::Parse(inner) => ClientError::KubeconfigYaml { path: shown, detail: one_line(&inner.to_string()) },
+        KubeconfigError::Parse(inner) => {
+            ClientError::KubeconfigYaml { path: shown, detail: one_line(&inner.to_string()) }
+        }
         other => ClientError::KubeconfigInvalid { path: shown, detail: one_line(&other.to_string()) },
     })
 }
@@ -220,16 +218,14 @@ pub async fn connect(args: &ClusterArgs) -> Result<Target, ClientError> {
 /// Connect through a kubeconfig given as text (the embedded simulator's), with the same
 /// checks and messages as a file. `name` is what messages call it.
 pub async fn connect_yaml(yaml: &str, name: &str, args: &ClusterArgs) -> Result<Target, ClientError> {
-    let kubeconfig = Kubeconfig::from_yaml(yaml).map_err(|e| ClientError::KubeconfigYaml {
-        path: name.to_string(),
-        detail: one_line(&e.to_string()),
-    })?;
+    let kubeconfig = Kubeconfig::from_yaml(yaml)
+        .map_err(|e| ClientError::KubeconfigYaml { path: name.to_string(), detail: one_line(&e.to_string()) })?;
     connect_kubeconfig(kubeconfig, Source::Inline(name.to_string()), args).await
 }
 
 async fn connect_in_cluster(args: &ClusterArgs, searched: String) -> Result<Target, ClientError> {
-    let config = kube::Config::incluster()
-        .map_err(|e| ClientError::NoConfig { searched, detail: one_line(&e.to_string()) })?;
+    let config =
+        kube::Config::incluster().map_err(|e| ClientError::NoConfig { searched, detail: one_line(&e.to_string()) })?;
     if args.context.is_some() {
         // --context names a kubeconfig context; there is no kubeconfig here.
         return Err(ClientError::Config {
@@ -254,11 +250,7 @@ async fn connect_kubeconfig(kubeconfig: Kubeconfig, source: Source, args: &Clust
         (None, Some(name)) if !name.is_empty() => name.clone(),
         _ => return Err(ClientError::NoCurrentContext { source_name, available: available() }),
     };
-    let Some(context) = kubeconfig
-        .contexts
-        .iter()
-        .find(|c| c.name == context_name)
-        .and_then(|c| c.context.clone())
+    let Some(context) = kubeconfig.contexts.iter().find(|c| c.name == context_name).and_then(|c| c.context.clone())
     else {
         return Err(ClientError::UnknownContext { context: context_name, source_name, available: available() });
     };
@@ -280,7 +272,12 @@ async fn connect_kubeconfig(kubeconfig: Kubeconfig, source: Source, args: &Clust
 }
 
 /// Build the client, probe `/version`, and check the namespace of `-n`.
-async fn finish(config: kube::Config, context: String, user: String, args: &ClusterArgs) -> Result<Target, ClientError> {
+async fn finish(
+    config: kube::Config,
+    context: String,
+    user: String,
+    args: &ClusterArgs,
+) -> Result<Target, ClientError> {
     let url = config.cluster_url.to_string();
     let url = url.trim_end_matches('/').to_string();
     let client = kube::Client::try_from(config).map_err(|e| ClientError::Config {
@@ -425,7 +422,12 @@ users:
         assert_eq!(list.len(), 3);
         assert_eq!(
             list[0],
-            ContextInfo { name: "a".into(), cluster: "c1".into(), namespace: Some("kube-system".into()), current: true }
+            ContextInfo {
+                name: "a".into(),
+                cluster: "c1".into(),
+                namespace: Some("kube-system".into()),
+                current: true
+            }
         );
         assert!(!list[1].current);
     }

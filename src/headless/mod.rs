@@ -1,0 +1,184 @@
+//! `snapshot` and `check`: sync the fleet index once from the watch streams, print, exit.
+//! Made for cron jobs, CI and bastions: output never needs a TTY, and every failure is one line
+//! on stderr with exit code 2 (the caller, `run`, prints it).
+//!
+//! The renderers (`table`, `json`, `check`) are pure functions of a synced [`Index`]; only
+//! [`sync`] does I/O.
+
+pub mod check;
+pub mod json;
+pub mod reason;
+pub mod table;
+
+use std::io::Write;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::cli::{CheckArgs, OutputFormat, SnapshotArgs};
+use crate::cluster::client::Target;
+use crate::fleet::Index;
+use crate::fleet::model::{FleetEvent, Secs, StreamKind, StreamState};
+
+/// Why a headless run could not produce an answer (exit code 2).
+#[derive(Debug, thiserror::Error)]
+pub enum HeadlessError {
+    #[error("timed out after {secs}s waiting for the first list of {waiting} (context {context}){last_error}")]
+    Timeout { secs: u64, waiting: String, context: String, last_error: String },
+    #[error("{0}")]
+    StreamFailed(String),
+    #[error("the watch streams stopped before the first list finished (context {context})")]
+    WatchesEnded { context: String },
+    #[error("writing output: {0}")]
+    Output(#[from] std::io::Error),
+}
+
+/// Events buffered between the watch tasks and the index. Large enough that the first list of
+/// a big cluster is not throttled by the channel, small enough to bound memory.
+const CHANNEL_CAPACITY: usize = 4096;
+
+/// List and watch until every stream has finished its first list, then stop the watches and
+/// return the index. A stream that fails for good (403 …) is an error; a stream that keeps
+/// reconnecting runs into `timeout`.
+pub async fn sync(target: &Target, timeout: Duration) -> Result<Index, HeadlessError> {
+    let (tx, mut rx) = mpsc::channel::<FleetEvent>(CHANNEL_CAPACITY);
+    let cancel = CancellationToken::new();
+    // Dropping the guard cancels the watches on every return path.
+    let _stop = cancel.clone().drop_guard();
+    let _watches = crate::cluster::watch::spawn_watches(target.client.clone(), target.namespace.clone(), tx, cancel);
+    let mut index = Index::new();
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let event = match tokio::time::timeout_at(deadline, rx.recv()).await {
+            Ok(Some(event)) => event,
+            Ok(None) => return Err(HeadlessError::WatchesEnded { context: target.context.clone() }),
+            Err(_) => return Err(timeout_error(&index, target, timeout)),
+        };
+        index.apply(event);
+        // Apply whatever else is queued before asking `synced`: cheaper, and the answer is
+        // then about a consistent batch.
+        while let Ok(event) = rx.try_recv() {
+            index.apply(event);
+        }
+        if let Some(err) = failed_stream(&index, target) {
+            return Err(err);
+        }
+        if index.synced() {
+            return Ok(index);
+        }
+    }
+}
+
+/// The first stream that failed for good, as the message a person can act on.
+fn failed_stream(index: &Index, target: &Target) -> Option<HeadlessError> {
+    StreamKind::ALL.into_iter().find_map(|kind| match index.stream_state(kind) {
+        StreamState::Failed { error } => Some(HeadlessError::StreamFailed(stream_failure_text(kind, error, target))),
+        _ => None,
+    })
+}
+
+/// Make a stream's failure actionable: a 403 says which permission is missing and how to do
+/// with less; anything else keeps the stream's own text, with the context.
+fn stream_failure_text(kind: StreamKind, error: &str, target: &Target) -> String {
+    let lower = error.to_lowercase();
+    let forbidden = lower.contains("403") || lower.contains("forbidden");
+    let plural = kind.plural();
+    if !forbidden {
+        return format!("listing {plural}: {} (context {})", crate::cluster::client::one_line(error), target.context);
+    }
+    match (kind, &target.namespace) {
+        (StreamKind::Nodes, _) => {
+            format!("403 listing nodes: ask for list/watch on nodes (cluster-scoped) (context {})", target.context)
+        }
+        (_, None) => format!(
+            "403 listing {plural} in all namespaces: use -n NAMESPACE or ask for list/watch on {plural} (context {})",
+            target.context
+        ),
+        (_, Some(ns)) => format!(
+            "403 listing {plural} in namespace {ns}: ask for list/watch on {plural} in {ns} (context {})",
+            target.context
+        ),
+    }
+}
+
+fn timeout_error(index: &Index, target: &Target, timeout: Duration) -> HeadlessError {
+    let mut waiting = Vec::new();
+    let mut last_error = String::new();
+    for kind in StreamKind::ALL {
+        match index.stream_state(kind) {
+            StreamState::Syncing => waiting.push(kind.plural()),
+            StreamState::Reconnecting { error, .. } => {
+                waiting.push(kind.plural());
+                if last_error.is_empty() {
+                    last_error = format!("; last error: {}", crate::cluster::client::one_line(error));
+                }
+            }
+            StreamState::Live | StreamState::Failed { .. } => {}
+        }
+    }
+    HeadlessError::Timeout {
+        secs: timeout.as_secs(),
+        waiting: if waiting.is_empty() { "all streams".to_string() } else { waiting.join(", ") },
+        context: target.context.clone(),
+        last_error,
+    }
+}
+
+/// Unix seconds now.
+pub fn now() -> Secs {
+    jiff::Timestamp::now().as_second()
+}
+
+/// `daemonscope snapshot`: sync, print once. Returns the exit code (0).
+pub async fn snapshot(
+    target: &Target,
+    args: &SnapshotArgs,
+    ascii: bool,
+    out: &mut dyn Write,
+) -> Result<i32, HeadlessError> {
+    let index = sync(target, Duration::from_secs(args.timeout)).await?;
+    let now = now();
+    match args.output {
+        OutputFormat::Json => json::write(&index, &target.context, args.problems, out)?,
+        OutputFormat::Table | OutputFormat::Wide => {
+            let opts = table::TableOptions {
+                context: &target.context,
+                problems_only: args.problems,
+                wide: args.output == OutputFormat::Wide,
+                ascii,
+                width: table::terminal_width(),
+                now,
+            };
+            table::write(&index, &opts, out)?
+        }
+    }
+    out.flush()?;
+    Ok(0)
+}
+
+/// `daemonscope check`: sync, then exit 0 when no cell is a problem, 1 (printing one line per
+/// problem) when some are.
+pub async fn check(target: &Target, args: &CheckArgs, out: &mut dyn Write) -> Result<i32, HeadlessError> {
+    let index = sync(target, Duration::from_secs(args.timeout)).await?;
+    let filter = check::CheckFilter::from_args(args);
+    let problems = check::problems(&index, &filter, now());
+    for p in &problems {
+        writeln!(out, "{}", p.line())?;
+    }
+    out.flush()?;
+    if problems.is_empty() {
+        Ok(0)
+    } else {
+        let nodes: std::collections::BTreeSet<&str> = problems.iter().map(|p| p.node.as_str()).collect();
+        eprintln!(
+            "daemonscope: {} problem cell{} on {} node{} (context {})",
+            problems.len(),
+            if problems.len() == 1 { "" } else { "s" },
+            nodes.len(),
+            if nodes.len() == 1 { "" } else { "s" },
+            target.context
+        );
+        Ok(1)
+    }
+}
