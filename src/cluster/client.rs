@@ -67,7 +67,7 @@ pub enum ClientError {
     KubeconfigMissing { path: String },
     #[error("kubeconfig {path}: cannot read: {detail}")]
     KubeconfigUnreadable { path: String, detail: String },
-    #[error("kubeconfig {path}: invalid YAML: {detail}")]
+    #[error("kubeconfig {path}: invalid YAML{detail}")]
     KubeconfigYaml { path: String, detail: String },
     #[error("kubeconfig {path}: {detail}")]
     KubeconfigInvalid { path: String, detail: String },
@@ -161,7 +161,7 @@ fn read_file(path: &Path) -> Result<Kubeconfig, ClientError> {
             ClientError::KubeconfigUnreadable { path: shown, detail: one_line(&io.to_string()) }
         }
         KubeconfigError::Parse(inner) => {
-            ClientError::KubeconfigYaml { path: shown, detail: one_line(&inner.to_string()) }
+            ClientError::KubeconfigYaml { path: shown, detail: yaml_detail(&inner.to_string()) }
         }
         other => ClientError::KubeconfigInvalid { path: shown, detail: one_line(&other.to_string()) },
     })
@@ -218,8 +218,12 @@ pub async fn connect(args: &ClusterArgs) -> Result<Target, ClientError> {
 /// Connect through a kubeconfig given as text (the embedded simulator's), with the same
 /// checks and messages as a file. `name` is what messages call it.
 pub async fn connect_yaml(yaml: &str, name: &str, args: &ClusterArgs) -> Result<Target, ClientError> {
-    let kubeconfig = Kubeconfig::from_yaml(yaml)
-        .map_err(|e| ClientError::KubeconfigYaml { path: name.to_string(), detail: one_line(&e.to_string()) })?;
+    let kubeconfig = Kubeconfig::from_yaml(yaml).map_err(|e| match e {
+        KubeconfigError::Parse(inner) => {
+            ClientError::KubeconfigYaml { path: name.to_string(), detail: yaml_detail(&inner.to_string()) }
+        }
+        other => ClientError::KubeconfigInvalid { path: name.to_string(), detail: one_line(&other.to_string()) },
+    })?;
     connect_kubeconfig(kubeconfig, Source::Inline(name.to_string()), args).await
 }
 
@@ -381,6 +385,22 @@ pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     out
 }
 
+/// The YAML parser's message without its source excerpt: " at line 3, column 11: expected …".
+/// The excerpt quotes the file, which may hold a token, so it is never shown.
+fn yaml_detail(text: &str) -> String {
+    let first = text.lines().next().unwrap_or("");
+    let first = first.split(" --> ").next().unwrap_or(first).trim();
+    let first = first.strip_prefix("error: ").unwrap_or(first);
+    // serde-saphyr: "line 3 column 11: expected string scalar".
+    if let Some(rest) = first.strip_prefix("line ")
+        && let Some((pos, msg)) = rest.split_once(": ")
+        && let Some((line, col)) = pos.split_once(" column ")
+    {
+        return format!(" at line {line}, column {col}: {}", one_line(msg));
+    }
+    if first.is_empty() { String::new() } else { format!(": {}", one_line(first)) }
+}
+
 /// Collapse a possibly multi-line message into one line.
 pub fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
@@ -459,6 +479,15 @@ users:
         assert!(text.ends_with("— is the cluster up? (context a)"), "{text}");
         assert!(!text.contains("secret-token-value"));
         assert!(!text.contains('\n'));
+    }
+
+    #[test]
+    fn yaml_errors_keep_the_position_but_not_the_excerpt() {
+        let err = Kubeconfig::from_yaml("users:\n- name: u\n  user: {token: abc\n").expect_err("bad yaml");
+        let KubeconfigError::Parse(inner) = err else { panic!("not a parse error: {err}") };
+        let detail = yaml_detail(&inner.to_string());
+        assert!(detail.starts_with(" at line "), "{detail}");
+        assert!(!detail.contains("abc"), "{detail}");
     }
 
     #[test]
