@@ -4,6 +4,7 @@
 pub mod index;
 pub mod intern;
 pub mod model;
+mod pods;
 pub mod schedule;
 pub mod state;
 pub mod summary;
