@@ -13,7 +13,9 @@ use tracing::level_filters::LevelFilter;
 
 use crate::cli::{Cli, ClusterArgs, Command, SimArgs};
 use crate::cluster::client::{self, Target};
+use crate::config::{Config, Paths};
 use crate::sim::{self, SimOptions};
+use crate::theme::ThemeSet;
 
 /// Exit codes.
 pub const EXIT_OK: i32 = 0;
@@ -82,7 +84,7 @@ pub fn main() -> i32 {
         }
     };
     tracing::info!(version = env!("CARGO_PKG_VERSION"), command = ?cli.command.as_ref().map(command_name), "start");
-    let code = match runtime.block_on(dispatch(cli, log_file)) {
+    let code = match runtime.block_on(dispatch(cli)) {
         Ok(code) => code,
         Err(failure) => {
             tracing::error!(error = %failure, "exit with error");
@@ -103,14 +105,17 @@ fn command_name(c: &Command) -> &'static str {
     }
 }
 
-async fn dispatch(cli: Cli, log_file: Option<PathBuf>) -> Result<i32, Failure> {
+async fn dispatch(cli: Cli) -> Result<i32, Failure> {
     match cli.command.clone() {
         Some(Command::Sim(args)) => run_sim(args).await,
         Some(Command::Snapshot(args)) => {
             let (target, _sim) = target_for(&cli).await?;
+            let themes = ThemeSet::load(Paths::discover().map(|p| p.themes_dir()).as_deref()).0;
+            let theme = choose_theme(&themes, cli.theme.as_deref())?;
+            let glyphs = themes.get(theme).glyph_set(cli.ascii);
             let stdout = std::io::stdout();
             let mut out = std::io::BufWriter::new(stdout.lock());
-            headless_result(crate::headless::snapshot(&target, &args, cli.ascii, &mut out).await)
+            headless_result(crate::headless::snapshot(&target, &args, glyphs, cli.ascii, &mut out).await)
         }
         Some(Command::Check(args)) => {
             let (target, _sim) = target_for(&cli).await?;
@@ -118,8 +123,14 @@ async fn dispatch(cli: Cli, log_file: Option<PathBuf>) -> Result<i32, Failure> {
             let mut out = std::io::BufWriter::new(stdout.lock());
             headless_result(crate::headless::check(&target, &args, &mut out).await)
         }
-        None => run_ui(&cli, log_file).await,
+        None => run_ui(&cli).await,
     }
+}
+
+/// `--theme` for headless output: only its glyphs matter, and `NO_COLOR` changes nothing
+/// (there is no colour in headless output).
+fn choose_theme(themes: &ThemeSet, flag: Option<&str>) -> Result<usize, Failure> {
+    crate::theme::choose(themes, flag, None, false).map_err(|e| Failure(format!("--theme: {e}")))
 }
 
 /// A closed pipe (`daemonscope snapshot | head`) is not an error worth a message.
@@ -238,16 +249,19 @@ pub async fn shutdown_signal() {
 }
 
 /// The default command: the full-screen UI.
-async fn run_ui(cli: &Cli, log_file: Option<PathBuf>) -> Result<i32, Failure> {
+async fn run_ui(cli: &Cli) -> Result<i32, Failure> {
+    // Read the config before connecting: a typo in config.toml should not cost a round trip.
+    let (config, paths) = Config::load_default().map_err(|e| Failure::from_error(&e))?;
     let (target, sim_handle) = target_for(cli).await?;
     let options = crate::app::UiOptions {
-        target,
-        cluster: cli.cluster.clone(),
-        demo: cli.demo.clone(),
+        client: target.client.clone(),
+        context: target.context.clone(),
+        namespace: target.namespace.clone(),
         readonly: cli.readonly,
         theme: cli.theme.clone(),
-        ascii: cli.ascii,
-        log_file,
+        ascii: cli.ascii || config.ascii,
+        config,
+        themes_dir: paths.map(|p| p.themes_dir()),
     };
     let result = crate::app::run_ui(options).await;
     if let Some(handle) = sim_handle {
@@ -256,11 +270,11 @@ async fn run_ui(cli: &Cli, log_file: Option<PathBuf>) -> Result<i32, Failure> {
     result.map(|()| EXIT_OK).map_err(|e| Failure::from_error(&e))
 }
 
-/// Where logs, the simulator's kubeconfigs and remembered UI state go:
-/// `$XDG_STATE_HOME/daemonscope` on Linux, the local data dir elsewhere.
+/// Where the simulator's kubeconfigs and remembered UI state go (`config::Paths`: XDG state
+/// dir on Linux, the local data dir elsewhere, `DAEMONSCOPE_STATE_DIR` when set). Created on
+/// demand.
 pub fn state_dir() -> Option<PathBuf> {
-    let dirs = directories::ProjectDirs::from("dev", "daemonscope", "daemonscope")?;
-    let dir = dirs.state_dir().unwrap_or_else(|| dirs.data_local_dir()).to_path_buf();
+    let dir = Paths::discover()?.state_dir;
     std::fs::create_dir_all(&dir).ok()?;
     Some(dir)
 }
@@ -269,9 +283,11 @@ pub fn state_dir() -> Option<PathBuf> {
 const LOG_ROTATE_BYTES: u64 = 10 * 1024 * 1024;
 
 /// Send `tracing` to `daemonscope.log` in the state dir, never to the terminal (the UI owns
-/// it). Without a writable state dir there is no log; that is not worth failing for.
+/// it): `<state dir>/logs/daemonscope.log`. Without a writable state dir there is no log; that is not worth failing for.
 fn init_tracing(level: LevelFilter) -> Option<PathBuf> {
-    let path = state_dir()?.join("daemonscope.log");
+    let dir = Paths::discover()?.log_dir;
+    std::fs::create_dir_all(&dir).ok()?;
+    let path = dir.join("daemonscope.log");
     rotate(&path);
     let file = OpenOptions::new().create(true).append(true).open(&path).ok()?;
     // Our own code at the chosen level; the HTTP and TLS stacks only warn, or they drown it.

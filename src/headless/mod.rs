@@ -20,6 +20,7 @@ use crate::cli::{CheckArgs, OutputFormat, SnapshotArgs};
 use crate::cluster::client::Target;
 use crate::fleet::Index;
 use crate::fleet::model::{FleetEvent, Secs, StreamKind, StreamState};
+use crate::theme::Glyphs;
 
 /// Why a headless run could not produce an answer (exit code 2).
 #[derive(Debug, thiserror::Error)]
@@ -134,6 +135,7 @@ pub fn now() -> Secs {
 pub async fn snapshot(
     target: &Target,
     args: &SnapshotArgs,
+    glyphs: &Glyphs,
     ascii: bool,
     out: &mut dyn Write,
 ) -> Result<i32, HeadlessError> {
@@ -146,6 +148,7 @@ pub async fn snapshot(
                 context: &target.context,
                 problems_only: args.problems,
                 wide: args.output == OutputFormat::Wide,
+                glyphs,
                 ascii,
                 width: table::terminal_width(),
                 now,

@@ -1,7 +1,7 @@
 //! `snapshot -o table|wide`: the matrix as plain text. Rows are nodes, columns are
 //! DaemonSets numbered in a header (read top to bottom for two-digit numbers) and named in a
-//! legend below, one glyph per cell. When the columns do not fit the terminal they are split
-//! into blocks. No colour and no escape codes: the output is for pipes, mail and tickets.
+//! legend below, one glyph per cell: the theme's glyphs, so a snapshot reads like the screen.
+//! When the columns do not fit the terminal they are split into blocks. No colour and no escape codes: the output is for pipes, mail and tickets.
 
 use std::io::{IsTerminal, Write};
 
@@ -12,6 +12,7 @@ use crate::fleet::CellState;
 use crate::fleet::Index;
 use crate::fleet::index::{DsId, NodeId, NodeView};
 use crate::fleet::model::{NodeReadiness, Secs};
+use crate::theme::Glyphs;
 
 pub struct TableOptions<'a> {
     pub context: &'a str,
@@ -19,36 +20,12 @@ pub struct TableOptions<'a> {
     pub problems_only: bool,
     /// Add one line per problem cell with its pod and reason.
     pub wide: bool,
+    /// Cell glyphs (one column each), from the theme.
+    pub glyphs: &'a Glyphs,
     pub ascii: bool,
     /// Columns available; `None` for no limit.
     pub width: Option<usize>,
     pub now: Secs,
-}
-
-/// One-character glyph of a state, distinct without colour; `ascii` for terminals and fonts
-/// without the symbol blocks. The same glyphs as the default theme (`themes/default.toml`), so
-/// a snapshot reads like the screen.
-pub fn glyph(state: CellState, ascii: bool) -> char {
-    match (state, ascii) {
-        (CellState::Missing, false) => '✗',
-        (CellState::Failing, false) => '!',
-        (CellState::Terminating, false) => '↓',
-        (CellState::Pending, false) => '○',
-        (CellState::NotReady, false) => '◐',
-        (CellState::Outdated, false) => '↑',
-        (CellState::Ready, false) => '●',
-        (CellState::Misscheduled, false) => '≠',
-        (CellState::NotEligible, false) => '·',
-        (CellState::Missing, true) => 'X',
-        (CellState::Failing, true) => '!',
-        (CellState::Terminating, true) => 'v',
-        (CellState::Pending, true) => 'o',
-        (CellState::NotReady, true) => '~',
-        (CellState::Outdated, true) => '^',
-        (CellState::Ready, true) => '+',
-        (CellState::Misscheduled, true) => '#',
-        (CellState::NotEligible, true) => '.',
-    }
 }
 
 /// The width to fit: the terminal's when stdout is one, else `$COLUMNS`, else no limit (a
@@ -153,7 +130,7 @@ pub fn write(index: &Index, opts: &TableOptions<'_>, out: &mut dyn Write) -> std
     }
     writeln!(out)?;
     let legend: Vec<String> =
-        CellState::ALL.iter().map(|&s| format!("{} {}", glyph(s, opts.ascii), s.name())).collect();
+        CellState::ALL.iter().map(|&s| format!("{} {}", opts.glyphs.state(s), s.name())).collect();
     writeln!(out, "legend: {}", legend.join("  "))?;
     let counts: Vec<String> = CellState::ALL
         .iter()
@@ -210,7 +187,7 @@ fn write_matrix(
         for ((node_id, node), status) in nodes.iter().zip(&statuses) {
             let mut line = format!("{}  ", pad(&truncate(node.name, name_w, opts.ascii), name_w));
             for (ds_id, _) in block.iter() {
-                line.push(glyph(index.cell(*node_id, *ds_id).state, opts.ascii));
+                line.push_str(opts.glyphs.state(index.cell(*node_id, *ds_id).state));
                 line.push(' ');
             }
             line.push_str(status);
@@ -317,23 +294,6 @@ pub fn age(secs: Secs) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn glyphs_are_distinct_and_one_column_wide() {
-        for ascii in [false, true] {
-            let glyphs: Vec<char> = CellState::ALL.iter().map(|&s| glyph(s, ascii)).collect();
-            let mut unique = glyphs.clone();
-            unique.sort_unstable();
-            unique.dedup();
-            assert_eq!(unique.len(), glyphs.len(), "ascii={ascii}");
-            for g in glyphs {
-                assert_eq!(unicode_width::UnicodeWidthChar::width(g), Some(1), "{g}");
-                if ascii {
-                    assert!(g.is_ascii());
-                }
-            }
-        }
-    }
 
     #[test]
     fn long_node_names_are_cut_with_a_mark() {
