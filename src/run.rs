@@ -115,13 +115,15 @@ async fn dispatch(cli: Cli) -> Result<i32, Failure> {
             let glyphs = themes.get(theme).glyph_set(cli.ascii);
             let stdout = std::io::stdout();
             let mut out = std::io::BufWriter::new(stdout.lock());
-            headless_result(crate::headless::snapshot(&target, &args, glyphs, cli.ascii, &mut out).await)
+            headless_result(
+                crate::headless::snapshot(&target, &args, glyphs, cli.ascii, &mut out, &mut std::io::stderr()).await,
+            )
         }
         Some(Command::Check(args)) => {
             let (target, _sim) = target_for(&cli).await?;
             let stdout = std::io::stdout();
             let mut out = std::io::BufWriter::new(stdout.lock());
-            headless_result(crate::headless::check(&target, &args, &mut out).await)
+            headless_result(crate::headless::check(&target, &args, &mut out, &mut std::io::stderr()).await)
         }
         None => run_ui(&cli).await,
     }

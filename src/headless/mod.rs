@@ -71,35 +71,28 @@ pub async fn sync(target: &Target, timeout: Duration) -> Result<Index, HeadlessE
     }
 }
 
-/// The first stream that failed for good, as the message a person can act on.
+/// The first stream that failed for good, except ControllerRevisions: without them only the
+/// outdated state is lost (pods still compare template generations), which is worth a warning,
+/// not a failed check. The watch module already words the failure ("403 listing pods in all
+/// namespaces: use -n or ask for list/watch on pods; …"); we add the context.
 fn failed_stream(index: &Index, target: &Target) -> Option<HeadlessError> {
-    StreamKind::ALL.into_iter().find_map(|kind| match index.stream_state(kind) {
-        StreamState::Failed { error } => Some(HeadlessError::StreamFailed(stream_failure_text(kind, error, target))),
-        _ => None,
+    StreamKind::ALL.into_iter().filter(|&k| k != StreamKind::Revisions).find_map(|kind| {
+        match index.stream_state(kind) {
+            StreamState::Failed { error } => Some(HeadlessError::StreamFailed(format!(
+                "{} (context {})",
+                crate::cluster::client::one_line(error),
+                target.context
+            ))),
+            _ => None,
+        }
     })
 }
 
-/// Make a stream's failure actionable: a 403 says which permission is missing and how to do
-/// with less; anything else keeps the stream's own text, with the context.
-fn stream_failure_text(kind: StreamKind, error: &str, target: &Target) -> String {
-    let lower = error.to_lowercase();
-    let forbidden = lower.contains("403") || lower.contains("forbidden");
-    let plural = kind.plural();
-    if !forbidden {
-        return format!("listing {plural}: {} (context {})", crate::cluster::client::one_line(error), target.context);
-    }
-    match (kind, &target.namespace) {
-        (StreamKind::Nodes, _) => {
-            format!("403 listing nodes: ask for list/watch on nodes (cluster-scoped) (context {})", target.context)
-        }
-        (_, None) => format!(
-            "403 listing {plural} in all namespaces: use -n NAMESPACE or ask for list/watch on {plural} (context {})",
-            target.context
-        ),
-        (_, Some(ns)) => format!(
-            "403 listing {plural} in namespace {ns}: ask for list/watch on {plural} in {ns} (context {})",
-            target.context
-        ),
+/// Warnings about a synced index: streams that failed without making the answer useless.
+fn warnings(index: &Index) -> Vec<String> {
+    match index.stream_state(StreamKind::Revisions) {
+        StreamState::Failed { error } => vec![crate::cluster::client::one_line(error)],
+        _ => Vec::new(),
     }
 }
 
@@ -138,8 +131,12 @@ pub async fn snapshot(
     glyphs: &Glyphs,
     ascii: bool,
     out: &mut dyn Write,
+    err: &mut dyn Write,
 ) -> Result<i32, HeadlessError> {
     let index = sync(target, Duration::from_secs(args.timeout)).await?;
+    for w in warnings(&index) {
+        writeln!(err, "daemonscope: warning: {w}")?;
+    }
     let now = now();
     match args.output {
         OutputFormat::Json => json::write(&index, &target.context, args.problems, out)?,
@@ -162,8 +159,16 @@ pub async fn snapshot(
 
 /// `daemonscope check`: sync, then exit 0 when no cell is a problem, 1 (printing one line per
 /// problem) when some are.
-pub async fn check(target: &Target, args: &CheckArgs, out: &mut dyn Write) -> Result<i32, HeadlessError> {
+pub async fn check(
+    target: &Target,
+    args: &CheckArgs,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<i32, HeadlessError> {
     let index = sync(target, Duration::from_secs(args.timeout)).await?;
+    for w in warnings(&index) {
+        writeln!(err, "daemonscope: warning: {w}")?;
+    }
     let filter = check::CheckFilter::from_args(args);
     let problems = check::problems(&index, &filter, now());
     for p in &problems {
@@ -174,14 +179,15 @@ pub async fn check(target: &Target, args: &CheckArgs, out: &mut dyn Write) -> Re
         Ok(0)
     } else {
         let nodes: std::collections::BTreeSet<&str> = problems.iter().map(|p| p.node.as_str()).collect();
-        eprintln!(
+        writeln!(
+            err,
             "daemonscope: {} problem cell{} on {} node{} (context {})",
             problems.len(),
             if problems.len() == 1 { "" } else { "s" },
             nodes.len(),
             if nodes.len() == 1 { "" } else { "s" },
             target.context
-        );
+        )?;
         Ok(1)
     }
 }
