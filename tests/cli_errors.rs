@@ -93,7 +93,8 @@ fn malformed_yaml_names_the_file() {
 fn unknown_context_lists_available_contexts() {
     let sb = Sandbox::new();
     let path = sb.write("kc.yaml", &kubeconfig(Some("http://127.0.0.1:1")));
-    let line = assert_one_line_error(&sb.run(&["--kubeconfig", path.to_str().unwrap(), "--context", "foo", "snapshot"]));
+    let line =
+        assert_one_line_error(&sb.run(&["--kubeconfig", path.to_str().unwrap(), "--context", "foo", "snapshot"]));
     assert_eq!(line, format!("daemonscope: context \"foo\" not found in {} (available: a, b)", path.display()));
 }
 
