@@ -188,28 +188,34 @@ async fn run_sim(args: SimArgs) -> Result<i32, Failure> {
     };
     let handle = sim::start(options)
         .await
-        .map_err(|e| Failure(format!("cannot start the simulator: {}", client::one_line(&e.to_string()))))?;
-    let yaml = handle.kubeconfig_yaml();
-    let server = server_url(&yaml).unwrap_or_else(|| format!("{}", args.listen));
+        .map_err(|e| Failure(format!("cannot start the simulator: {}", client::one_line(&format!("{e:#}")))))?;
+    let server = handle.url.clone();
+    // `sim::start` wrote --kubeconfig-out once the server accepted connections; without it
+    // the kubeconfig goes to the state dir, named by port so several simulators can coexist.
     let path = match &args.kubeconfig_out {
         Some(path) => path.clone(),
         None => {
-            let port = server.rsplit(':').next().unwrap_or("0").trim_end_matches('/').to_string();
             let dir = state_dir().ok_or_else(|| {
                 Failure("no state directory to write the kubeconfig to; pass --kubeconfig-out PATH".into())
             })?;
-            dir.join(format!("sim-{port}.kubeconfig"))
+            let path = dir.join(format!("sim-{}.kubeconfig", handle.addr.port()));
+            handle.write_kubeconfig(&path).map_err(|e| Failure(client::one_line(&format!("{e:#}"))))?;
+            path
         }
     };
-    handle
-        .write_kubeconfig(&path)
-        .map_err(|e| Failure(format!("writing kubeconfig {}: {}", path.display(), client::one_line(&e.to_string()))))?;
     tracing::info!(%server, kubeconfig = %path.display(), %scenario, "simulator listening");
     {
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "daemonscope sim: scenario {scenario} (seed {}) listening on {server}", args.seed);
         let _ = writeln!(out, "kubeconfig: {}", path.display());
-        let _ = writeln!(out, "try: kubectl --kubeconfig {} get nodes,daemonsets -A", path.display());
+        if args.tls {
+            let _ = writeln!(out, "try: kubectl --kubeconfig {} get nodes,daemonsets -A", path.display());
+        } else {
+            // kubectl (client-go) never sends a bearer token over plain HTTP, so it gets 401
+            // here; kube-rs does send it. Say so instead of suggesting a command that fails.
+            let _ = writeln!(out, "try: daemonscope --kubeconfig {}", path.display());
+            let _ = writeln!(out, "note: kubectl sends tokens only over HTTPS; start with --tls to use kubectl");
+        }
         let _ = writeln!(out, "stop with Ctrl-C");
         let _ = out.flush();
     }
@@ -217,14 +223,6 @@ async fn run_sim(args: SimArgs) -> Result<i32, Failure> {
     tracing::info!("simulator shutting down");
     handle.shutdown().await;
     Ok(EXIT_OK)
-}
-
-/// The `server` of the kubeconfig's current context, for the "listening on" line.
-fn server_url(yaml: &str) -> Option<String> {
-    let kc = kube::config::Kubeconfig::from_yaml(yaml).ok()?;
-    let ctx_name = kc.current_context.clone()?;
-    let ctx = kc.contexts.iter().find(|c| c.name == ctx_name)?.context.clone()?;
-    kc.clusters.iter().find(|c| c.name == ctx.cluster)?.cluster.clone()?.server
 }
 
 /// Ctrl-C or SIGTERM, whichever comes first.

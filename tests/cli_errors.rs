@@ -183,7 +183,8 @@ fn sim_prints_its_address_and_writes_a_kubeconfig_kubectl_can_use() {
     let kc = sb.path("sim.kubeconfig");
     let child = sb
         .command()
-        .args(["sim", "--listen", "127.0.0.1:0", "--scenario", "small", "--frozen", "--kubeconfig-out"])
+        // --tls: kubectl (client-go) sends bearer tokens only over HTTPS.
+        .args(["sim", "--listen", "127.0.0.1:0", "--scenario", "small", "--frozen", "--tls", "--kubeconfig-out"])
         .arg(&kc)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -200,7 +201,7 @@ fn sim_prints_its_address_and_writes_a_kubeconfig_kubectl_can_use() {
             break;
         }
     }
-    let listening = seen.iter().find(|l| l.contains("listening on http://127.0.0.1:"));
+    let listening = seen.iter().find(|l| l.contains("listening on https://127.0.0.1:"));
     assert!(listening.is_some(), "address line in {seen:?}");
     assert!(seen.iter().any(|l| l == &format!("kubeconfig: {}", kc.display())), "{seen:?}");
     assert!(Path::new(&kc).is_file());
@@ -208,6 +209,8 @@ fn sim_prints_its_address_and_writes_a_kubeconfig_kubectl_can_use() {
     let out = Command::new(kubectl())
         .arg("--kubeconfig")
         .arg(&kc)
+        .arg("--cache-dir")
+        .arg(sb.path("kube-cache"))
         .args(["get", "nodes", "-o", "name"])
         .env("HOME", sb.dir.path())
         .output()

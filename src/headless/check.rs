@@ -105,7 +105,7 @@ pub fn problems(index: &Index, filter: &CheckFilter, now: Secs) -> Vec<Problem> 
                 node: node.name.to_string(),
                 daemonset: format!("{}/{}", ds.namespace, ds.name),
                 state: cell.state,
-                reason: cell_reason(&cell, ds).unwrap_or_default(),
+                reason: cell_reason(&cell, ds, &node).unwrap_or_default(),
             });
         }
     }

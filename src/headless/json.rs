@@ -97,7 +97,7 @@ pub fn build<'a>(index: &'a Index, context: &'a str, problems_only: bool) -> Doc
             if cell.state == CellState::NotEligible || (problems_only && !cell.state.is_problem()) {
                 continue;
             }
-            let reason = cell_reason(&cell, ds);
+            let reason = cell_reason(&cell, ds, node);
             let pod = cell.pod.as_ref();
             cells.push(Cell {
                 node: node.name,

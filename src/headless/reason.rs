@@ -2,11 +2,29 @@
 //! three can never explain the same cell differently.
 
 use crate::fleet::CellState;
-use crate::fleet::index::{CellView, DsView};
+use crate::fleet::index::{CellView, DsView, NodeView};
+use crate::fleet::model::NodeReadiness;
 
 /// Why a cell is in its state, or `None` when there is nothing to add (a not-eligible cell
-/// without a recorded reason).
-pub fn cell_reason(cell: &CellView<'_>, ds: &DsView<'_>) -> Option<String> {
+/// without a recorded reason). A node that is not Ready is named first for the pod states it
+/// explains: the node lifecycle controller marks its pods not Ready
+/// (`MarkPodsNotReady`, pkg/controller/nodelifecycle) while their containers still say ready.
+pub fn cell_reason(cell: &CellView<'_>, ds: &DsView<'_>, node: &NodeView<'_>) -> Option<String> {
+    let reason = own_reason(cell, ds)?;
+    let node_down = match node.readiness {
+        NodeReadiness::Ready => None,
+        NodeReadiness::NotReady => Some("node NotReady"),
+        NodeReadiness::Unknown => Some("node Unknown (kubelet stopped posting status)"),
+    };
+    match (node_down, cell.state) {
+        (Some(down), CellState::NotReady | CellState::Pending | CellState::Terminating | CellState::Missing) => {
+            Some(format!("{down}; {reason}"))
+        }
+        _ => Some(reason),
+    }
+}
+
+fn own_reason(cell: &CellView<'_>, ds: &DsView<'_>) -> Option<String> {
     match cell.state {
         CellState::Missing => Some(match cell.not_eligible {
             // Missing means the predicate is true; a reason here would be the index's note.

@@ -249,7 +249,7 @@ fn write_problem_lines(
                 pod.map_or("-".to_string(), |p| p.name.to_string()),
                 pod.map_or("-".to_string(), |p| p.restarts.to_string()),
                 pod.map_or("-".to_string(), |p| age(opts.now.saturating_sub(p.created))),
-                cell_reason(&cell, ds).unwrap_or_else(|| "-".to_string()),
+                cell_reason(&cell, ds, node).unwrap_or_else(|| "-".to_string()),
             ]);
         }
     }
