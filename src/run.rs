@@ -109,9 +109,9 @@ async fn dispatch(cli: Cli) -> Result<i32, Failure> {
     match cli.command.clone() {
         Some(Command::Sim(args)) => run_sim(args).await,
         Some(Command::Snapshot(args)) => {
-            let (target, _sim) = target_for(&cli).await?;
             let themes = ThemeSet::load(Paths::discover().map(|p| p.themes_dir()).as_deref()).0;
             let theme = choose_theme(&themes, cli.theme.as_deref())?;
+            let (target, _sim) = target_for(&cli).await?;
             let glyphs = themes.get(theme).glyph_set(cli.ascii);
             let stdout = std::io::stdout();
             let mut out = std::io::BufWriter::new(stdout.lock());

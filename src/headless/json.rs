@@ -145,6 +145,10 @@ pub fn build<'a>(index: &'a Index, context: &'a str, problems_only: bool) -> Doc
 /// Write the document as one JSON object and a newline.
 pub fn write(index: &Index, context: &str, problems_only: bool, out: &mut dyn Write) -> std::io::Result<()> {
     let doc = build(index, context, problems_only);
-    serde_json::to_writer(&mut *out, &doc).map_err(std::io::Error::other)?;
+    // Keep the io error's kind (a closed pipe is BrokenPipe, which the caller treats as done).
+    serde_json::to_writer(&mut *out, &doc).map_err(|e| match e.io_error_kind() {
+        Some(kind) => std::io::Error::new(kind, e),
+        None => std::io::Error::other(e),
+    })?;
     writeln!(out)
 }

@@ -171,10 +171,12 @@ pub async fn check(
     }
     let filter = check::CheckFilter::from_args(args);
     let problems = check::problems(&index, &filter, now());
-    for p in &problems {
-        writeln!(out, "{}", p.line())?;
+    let written = problems.iter().try_for_each(|p| writeln!(out, "{}", p.line())).and_then(|()| out.flush());
+    match written {
+        // `check | head`: the reader has seen enough; the exit code must still say "problems".
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+        other => other?,
     }
-    out.flush()?;
     if problems.is_empty() {
         Ok(0)
     } else {
