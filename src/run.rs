@@ -291,9 +291,12 @@ fn init_tracing(level: LevelFilter) -> Option<PathBuf> {
     rotate(&path);
     let file = OpenOptions::new().create(true).append(true).open(&path).ok()?;
     // Our own code at the chosen level; the HTTP and TLS stacks only warn, or they drown it.
-    let filter = tracing_subscriber::EnvFilter::builder()
-        .with_default_directive(level.into())
-        .parse_lossy("hyper=warn,hyper_util=warn,h2=warn,rustls=warn,tower=warn");
+    // (A default directive only applies when no directive is given, so the level goes first.)
+    // kube_client logs raw HTTP headers at trace: capped at debug so no header is ever logged.
+    let kube_level = std::cmp::min(level, LevelFilter::DEBUG);
+    let filter = tracing_subscriber::EnvFilter::builder().parse_lossy(format!(
+        "{level},kube_client={kube_level},hyper=warn,hyper_util=warn,h2=warn,rustls=warn,tower=warn"
+    ));
     let subscriber = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::sync::Mutex::new(file))

@@ -228,3 +228,20 @@ fn sim_prints_its_address_and_writes_a_kubeconfig_kubectl_can_use() {
     let status = child.0.wait().expect("wait sim");
     assert_eq!(status.code(), Some(0), "sim exit after SIGTERM");
 }
+
+#[test]
+fn logs_go_to_the_state_dir_and_never_hold_the_token() {
+    let sb = Sandbox::new();
+    let path = sb.write("kc.yaml", &kubeconfig(Some("http://127.0.0.1:1")));
+    let state = sb.path("state-dir");
+    let out = sb
+        .command()
+        .env("DAEMONSCOPE_STATE_DIR", &state)
+        .args(["--log-level", "trace", "--kubeconfig", path.to_str().unwrap(), "check"])
+        .output()
+        .expect("run");
+    assert_one_line_error(&out);
+    let log = std::fs::read_to_string(state.join("logs").join("daemonscope.log")).expect("log file written");
+    assert!(log.contains("cannot reach http://127.0.0.1:1"), "the error is logged too:\n{log}");
+    assert!(!log.contains("very-secret-token"), "token in the log:\n{log}");
+}
