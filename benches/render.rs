@@ -209,7 +209,7 @@ fn bytes_under_churn(events: &[FleetEvent]) {
         for _ in 0..200 {
             seq = seq.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
             let i = (seq >> 20) % NODES;
-            let j = ((seq >> 40) % DAEMONSETS as usize) / 5 * 5; // unrestricted DaemonSets only
+            let j = ((seq >> 40) % DAEMONSETS) / 5 * 5; // j % 5 == 0: unrestricted DaemonSets only
             batch.push(FleetEvent::Pod(Change::Apply(pod(i, j, (f + i) % 2 == 0))));
         }
         update(&mut app, Msg::Fleet(batch));

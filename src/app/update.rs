@@ -222,7 +222,7 @@ fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
             ta.set_style(theme.style(Slot::Prompt));
             ta.set_cursor_line_style(theme.style(Slot::Prompt));
             ta.set_placeholder_style(theme.style(Slot::DetailKey));
-            app.layers.push(Layer::Filter(FilterPrompt { textarea: ta, before: app.filter.clone() }));
+            app.layers.push(Layer::Filter(Box::new(FilterPrompt { textarea: ta, before: app.filter.clone() })));
             app.dirty = true;
         }
         Action::ToggleProblems => {

@@ -105,11 +105,8 @@ pub fn lines(app: &App) -> Vec<Line<'static>> {
         if let Some(t) = pod.last_restart {
             restarts.push_str(&format!(" (last {} ago)", fmt_age(app.now - t)));
         }
-        let restart_style = if pod.restarts >= app.config.restart_threshold.max(1) {
-            theme.style(Slot::Restarts)
-        } else {
-            o.value
-        };
+        let restart_style =
+            if pod.restarts >= app.config.restart_threshold.max(1) { theme.style(Slot::Restarts) } else { o.value };
         o.kv_styled("restarts", restarts, restart_style);
         if let Some(t) = pod.last_termination {
             o.kv("last exit", t.to_string());
@@ -169,11 +166,8 @@ pub fn lines(app: &App) -> Vec<Line<'static>> {
             st.desired, st.current, st.ready, st.updated, st.available, st.unavailable, st.misscheduled
         ),
     );
-    let pred_style = if ds.desired_by_predicate as i64 != st.desired as i64 {
-        theme.style(Slot::TotalsShort)
-    } else {
-        o.value
-    };
+    let pred_style =
+        if ds.desired_by_predicate as i64 != st.desired as i64 { theme.style(Slot::TotalsShort) } else { o.value };
     o.kv_styled("predicate", format!("{} nodes should run it", ds.desired_by_predicate), pred_style);
     o.kv(
         "strategy",

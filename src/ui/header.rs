@@ -64,11 +64,17 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
             continue;
         }
         any = true;
-        l2.push(Span::styled(format!("{} {n} {}", glyphs.state(state), state.name()), theme.state_style(state).patch(bg_of(h))));
+        l2.push(Span::styled(
+            format!("{} {n} {}", glyphs.state(state), state.name()),
+            theme.state_style(state).patch(bg_of(h)),
+        ));
         l2.push(Span::styled("  ", dim));
     }
     if !any {
-        l2.push(Span::styled(format!("{} no problem cells  ", glyphs.state(CellState::Ready)), theme.state_style(CellState::Ready).patch(bg_of(h))));
+        l2.push(Span::styled(
+            format!("{} no problem cells  ", glyphs.state(CellState::Ready)),
+            theme.state_style(CellState::Ready).patch(bg_of(h)),
+        ));
     }
     l2.push(Span::styled(format!("{bar} "), dim));
     l2.extend(stream_spans(app));

@@ -124,11 +124,23 @@ fn column_headers(app: &App, buf: &mut Buffer, g: &Geometry) {
             cursor_name = Some((x, line, ds.name.to_string()));
             continue;
         }
-        buf.set_stringn(x, area.y + line as u16, fit_end(ds.name, room, app.ascii), room, theme.style(Slot::ColumnHeader));
+        buf.set_stringn(
+            x,
+            area.y + line as u16,
+            fit_end(ds.name, room, app.ascii),
+            room,
+            theme.style(Slot::ColumnHeader),
+        );
     }
     if let Some((x, line, name)) = cursor_name {
         let room = right.saturating_sub(x) as usize;
-        buf.set_stringn(x, area.y + line as u16, fit_end(&name, room, app.ascii), room, theme.style(Slot::ColumnHeaderCursor));
+        buf.set_stringn(
+            x,
+            area.y + line as u16,
+            fit_end(&name, room, app.ascii),
+            room,
+            theme.style(Slot::ColumnHeaderCursor),
+        );
     }
 }
 
@@ -243,7 +255,13 @@ fn totals(app: &App, buf: &mut Buffer, g: &Geometry) {
         return;
     }
     let label_w = g.label_width.saturating_sub(1) as usize;
-    buf.set_stringn(area.x, area.y, fit_end("ready - desired", label_w, app.ascii), label_w, theme.style(Slot::DetailKey));
+    buf.set_stringn(
+        area.x,
+        area.y,
+        fit_end("ready - desired", label_w, app.ascii),
+        label_w,
+        theme.style(Slot::DetailKey),
+    );
     for (j, ci) in visible_cols(app, g).enumerate() {
         let Some(ds) = app.index.ds(app.view.cols[ci]) else { continue };
         let ready = ds.counts[CellState::Ready.idx()] + ds.counts[CellState::Outdated.idx()];
