@@ -1,1 +1,593 @@
-//! (placeholder: owned by the helper that builds it)
+//! Projections: Kubernetes objects (the [`wire`](super::wire) types for Pods and Nodes,
+//! k8s-openapi types for DaemonSets and ControllerRevisions) → the small `fleet::model` structs
+//! the index holds. Called by the watch tasks the moment an object arrives; the object is
+//! dropped right after. Pure functions, no I/O.
+//!
+//! Where Kubernetes decides a value (the STATUS column, the owning DaemonSet, the node of an
+//! unbound daemon pod, strategy defaults) the function says which upstream code it follows.
+
+use k8s_openapi::api::apps::v1::{ControllerRevision, DaemonSet};
+use k8s_openapi::api::core::v1::{Node, NodeSpec, Pod};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta, OwnerReference, Time};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+
+use super::sched;
+use super::wire::{ContainerStatusWire, LABEL_REVISION_HASH, LABEL_TEMPLATE_GENERATION, NodeWire, PodWire};
+use crate::fleet::model::{
+    DsInfo, DsStatusCounts, NodeInfo, NodeReadiness, ObjKey, Phase, PodInfo, RevInfo, Secs, UpdateStrategy,
+};
+use crate::fleet::state::{ContainerStateInput, ContainerStatusInput, StatusInput, print_status};
+
+/// `kubectl rollout history` shows this annotation as CHANGE-CAUSE.
+pub const ANNOTATION_CHANGE_CAUSE: &str = "kubernetes.io/change-cause";
+
+fn secs(t: Option<&Time>) -> Secs {
+    t.map(|t| t.0.as_second()).unwrap_or(0)
+}
+
+/// Namespace ("" for cluster-scoped) and name of any object, for `Change::Delete`.
+pub fn obj_key(meta: &ObjectMeta) -> ObjKey {
+    ObjKey { namespace: meta.namespace.clone().unwrap_or_default(), name: meta.name.clone().unwrap_or_default() }
+}
+
+/// The name of the DaemonSet that controls the object: the ownerReference with
+/// `controller: true` and kind DaemonSet (`metav1.GetControllerOf`, as the DaemonSet
+/// controller's `getDaemonPods` claims pods).
+pub fn daemonset_owner(refs: Option<&Vec<OwnerReference>>) -> Option<String> {
+    refs?.iter().find(|r| r.controller == Some(true)).filter(|r| r.kind == "DaemonSet").map(|r| r.name.clone())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Nodes
+// ---------------------------------------------------------------------------------------------
+
+/// Project a node. `None` when it has no name (nothing to key it by).
+pub fn node_info(n: &NodeWire) -> Option<NodeInfo> {
+    let name = n.metadata.name.clone().filter(|s| !s.is_empty())?;
+    let mut readiness = NodeReadiness::Unknown;
+    let mut pressures = Vec::new();
+    for c in &n.status.conditions {
+        if c.type_ == "Ready" {
+            readiness = match c.status.as_str() {
+                "True" => NodeReadiness::Ready,
+                "False" => NodeReadiness::NotReady,
+                _ => NodeReadiness::Unknown,
+            };
+        } else if c.status == "True" {
+            // MemoryPressure, DiskPressure, PIDPressure, NetworkUnavailable: each True one is a problem.
+            pressures.push(c.type_.clone());
+        }
+    }
+    // `cluster::sched` owns the k8s → fleet taint conversion (shared with the simulator); it
+    // takes a Node, and a node has only a handful of taints, so we lend it a minimal one.
+    let taints = if n.spec.taints.is_empty() {
+        Vec::new()
+    } else {
+        let node = Node {
+            spec: Some(NodeSpec { taints: Some(n.spec.taints.clone()), ..NodeSpec::default() }),
+            ..Node::default()
+        };
+        sched::node_taints(&node)
+    };
+    Some(NodeInfo {
+        name,
+        labels: n.metadata.labels.clone().unwrap_or_default(),
+        taints,
+        unschedulable: n.spec.unschedulable.unwrap_or(false),
+        readiness,
+        created: secs(n.metadata.creation_timestamp.as_ref()),
+        pressures,
+        kubelet_version: n.status.node_info.kubelet_version.clone(),
+    })
+}
+
+/// [`node_info`] of a k8s-openapi Node, through the same JSON decoding the watch uses.
+pub fn node_info_from_k8s(node: &Node) -> Option<NodeInfo> {
+    let bytes = serde_json::to_vec(node).ok()?;
+    node_info(&serde_json::from_slice::<NodeWire>(&bytes).ok()?)
+}
+
+// ---------------------------------------------------------------------------------------------
+// DaemonSets
+// ---------------------------------------------------------------------------------------------
+
+fn int_or_string(v: Option<&IntOrString>, default: &str) -> String {
+    match v {
+        Some(IntOrString::Int(i)) => i.to_string(),
+        Some(IntOrString::String(s)) => s.clone(),
+        None => default.to_string(),
+    }
+}
+
+/// A label selector as `kubectl` prints it (`metav1.LabelSelectorAsSelector(...).String()`):
+/// `k=v`, `k in (a,b)`, `k notin (a)`, `k`, `!k`, comma-separated, sorted by key.
+pub fn selector_string(sel: Option<&LabelSelector>) -> String {
+    let Some(sel) = sel else { return String::new() };
+    let mut parts: Vec<(String, String)> = Vec::new();
+    if let Some(ml) = &sel.match_labels {
+        for (k, v) in ml {
+            parts.push((k.clone(), format!("{k}={v}")));
+        }
+    }
+    for e in sel.match_expressions.iter().flatten() {
+        let mut values = e.values.clone().unwrap_or_default();
+        values.sort();
+        let text = match e.operator.as_str() {
+            "In" => format!("{} in ({})", e.key, values.join(",")),
+            "NotIn" => format!("{} notin ({})", e.key, values.join(",")),
+            "Exists" => e.key.clone(),
+            "DoesNotExist" => format!("!{}", e.key),
+            other => format!("{} {other} ({})", e.key, values.join(",")),
+        };
+        parts.push((e.key.clone(), text));
+    }
+    parts.sort();
+    parts.into_iter().map(|(_, t)| t).collect::<Vec<_>>().join(",")
+}
+
+/// Project a DaemonSet. `None` when it has no name.
+pub fn ds_info(ds: &DaemonSet) -> Option<DsInfo> {
+    let meta = &ds.metadata;
+    let name = meta.name.clone().filter(|s| !s.is_empty())?;
+    let spec = Some(&ds.spec);
+    let pod_spec = spec.and_then(|s| s.template.spec.as_ref());
+    let sched = pod_spec.map(sched::pod_sched_spec).unwrap_or_default();
+    let st = ds.status.as_ref();
+    let status = st
+        .map(|s| DsStatusCounts {
+            desired: s.desired_number_scheduled,
+            current: s.current_number_scheduled,
+            ready: s.number_ready,
+            updated: s.updated_number_scheduled.unwrap_or(0),
+            available: s.number_available.unwrap_or(0),
+            unavailable: s.number_unavailable.unwrap_or(0),
+            misscheduled: s.number_misscheduled,
+            observed_generation: s.observed_generation.unwrap_or(0),
+        })
+        .unwrap_or_default();
+    // Defaults from pkg/apis/apps/v1/defaults.go SetDefaults_DaemonSet: RollingUpdate with
+    // maxUnavailable 1 and maxSurge 0.
+    let strategy = match spec.and_then(|s| s.update_strategy.as_ref()) {
+        Some(u) if u.type_.as_deref() == Some("OnDelete") => UpdateStrategy::OnDelete,
+        u => {
+            let ru = u.and_then(|u| u.rolling_update.as_ref());
+            UpdateStrategy::RollingUpdate {
+                max_unavailable: int_or_string(ru.and_then(|r| r.max_unavailable.as_ref()), "1"),
+                max_surge: int_or_string(ru.and_then(|r| r.max_surge.as_ref()), "0"),
+            }
+        }
+    };
+    let containers = pod_spec.map(|p| p.containers.iter().map(|c| c.name.clone()).collect()).unwrap_or_default();
+    let init_containers = pod_spec
+        .and_then(|p| p.init_containers.as_ref())
+        .map(|v| v.iter().map(|c| c.name.clone()).collect())
+        .unwrap_or_default();
+    let images = pod_spec
+        .map(|p| p.containers.iter().map(|c| c.image.clone().unwrap_or_default()).collect())
+        .unwrap_or_default();
+    Some(DsInfo {
+        namespace: meta.namespace.clone().unwrap_or_default(),
+        name,
+        uid: meta.uid.clone().unwrap_or_default(),
+        generation: meta.generation.unwrap_or(0),
+        created: secs(meta.creation_timestamp.as_ref()),
+        sched,
+        status,
+        strategy,
+        selector: selector_string(spec.map(|s| &s.selector)),
+        containers,
+        init_containers,
+        images,
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// ControllerRevisions
+// ---------------------------------------------------------------------------------------------
+
+/// Project a ControllerRevision. `owner` is `None` for revisions not controlled by a DaemonSet
+/// (StatefulSets keep theirs in the same resource); the watch drops those.
+pub fn rev_info(rev: &ControllerRevision) -> Option<RevInfo> {
+    let meta = &rev.metadata;
+    let name = meta.name.clone().filter(|s| !s.is_empty())?;
+    // The DaemonSet controller labels each revision with its hash and names it
+    // `<daemonset>-<hash>` (pkg/controller/daemon/update.go snapshot()).
+    let hash = meta
+        .labels
+        .as_ref()
+        .and_then(|l| l.get(LABEL_REVISION_HASH))
+        .cloned()
+        .unwrap_or_else(|| name.rsplit_once('-').map(|(_, h)| h.to_string()).unwrap_or_default());
+    let change_cause = meta.annotations.as_ref().and_then(|a| a.get(ANNOTATION_CHANGE_CAUSE)).cloned();
+    // `data` is the strategic-merge patch the controller stores: {"spec":{"template":{...}}}.
+    let images = rev
+        .data
+        .0
+        .pointer("/spec/template/spec/containers")
+        .and_then(|c| c.as_array())
+        .map(|cs| cs.iter().map(|c| c.get("image").and_then(|i| i.as_str()).unwrap_or("").to_string()).collect())
+        .unwrap_or_default();
+    Some(RevInfo {
+        namespace: meta.namespace.clone().unwrap_or_default(),
+        name,
+        owner: daemonset_owner(meta.owner_references.as_ref()),
+        revision: rev.revision.unwrap_or(0),
+        hash,
+        created: secs(meta.creation_timestamp.as_ref()),
+        change_cause,
+        images,
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pods
+// ---------------------------------------------------------------------------------------------
+
+fn phase(s: Option<&str>) -> Phase {
+    match s {
+        Some("Running") => Phase::Running,
+        Some("Succeeded") => Phase::Succeeded,
+        Some("Failed") => Phase::Failed,
+        Some("Unknown") => Phase::Unknown,
+        // An unset phase is a pod the kubelet has not reported on yet: Pending.
+        _ => Phase::Pending,
+    }
+}
+
+fn container_input(c: &ContainerStatusWire, restartable_init: bool) -> ContainerStatusInput {
+    let state = if let Some(t) = &c.state.terminated {
+        ContainerStateInput::Terminated { reason: t.reason.clone(), exit_code: t.exit_code, signal: t.signal }
+    } else if let Some(w) = &c.state.waiting {
+        ContainerStateInput::Waiting { reason: w.reason.clone() }
+    } else if c.state.running {
+        ContainerStateInput::Running
+    } else {
+        ContainerStateInput::Unknown
+    };
+    ContainerStatusInput {
+        ready: c.ready,
+        started: c.started,
+        restart_count: c.restart_count,
+        state,
+        last_terminated: c
+            .last_state
+            .terminated
+            .as_ref()
+            .map(|t| (t.reason.clone(), t.exit_code, t.finished_at.as_ref().map(|f| f.0.as_second()))),
+        restartable_init,
+    }
+}
+
+/// "OOMKilled (exit 137)", "Error (exit 1)", "exit 2", "Error (signal 9)" …
+fn termination_text(reason: &str, exit_code: i32, signal: i32) -> String {
+    let code = if signal != 0 { format!("signal {signal}") } else { format!("exit {exit_code}") };
+    if reason.is_empty() { code } else { format!("{reason} ({code})") }
+}
+
+/// The last termination of the most recently restarted container: the latest
+/// `lastState.terminated.finishedAt`, or (without times) the one with the most restarts.
+fn last_termination(pod: &PodWire) -> Option<String> {
+    let all = pod.status.init_container_statuses.iter().chain(pod.status.container_statuses.iter());
+    let best = all
+        .filter_map(|c| c.last_state.terminated.as_ref().map(|t| (c, t)))
+        .max_by_key(|(c, t)| (t.finished_at.as_ref().map(|f| f.0.as_second()), c.restart_count))?;
+    let (_, t) = best;
+    Some(termination_text(&t.reason, t.exit_code, t.signal))
+}
+
+/// Project a pod. `owner` is `None` for pods not controlled by a DaemonSet (the watch drops
+/// them). `None` when the pod has no name.
+pub fn pod_info(pod: &PodWire) -> Option<PodInfo> {
+    let meta = &pod.metadata;
+    let name = meta.name.clone().filter(|s| !s.is_empty())?;
+    let labels = meta.labels.as_ref();
+    // A daemon pod belongs to its node by spec.nodeName; before the scheduler binds it, by the
+    // `metadata.name In [node]` term the DaemonSet controller writes into its affinity.
+    let (node, bound) = match pod.spec.node_name.as_deref().filter(|n| !n.is_empty()) {
+        Some(n) => (Some(n.to_string()), true),
+        None => (pod.spec.affinity_node().map(str::to_string), false),
+    };
+    let spec = &pod.spec;
+    let restartable = |name: &str| {
+        spec.init_containers.iter().any(|c| c.name == name && c.restart_policy.as_deref() == Some("Always"))
+    };
+    let input = StatusInput {
+        phase: pod.status.phase.clone().unwrap_or_default(),
+        reason: pod.status.reason.clone().unwrap_or_default(),
+        deleting: meta.deletion_timestamp.is_some(),
+        init_containers: spec.init_containers.len(),
+        containers: spec.containers.len(),
+        conditions: pod
+            .status
+            .conditions
+            .iter()
+            .map(|c| (c.type_.clone(), c.status.clone(), c.reason.clone().unwrap_or_default()))
+            .collect(),
+        init_statuses: pod
+            .status
+            .init_container_statuses
+            .iter()
+            .map(|c| container_input(c, restartable(&c.name)))
+            .collect(),
+        statuses: pod.status.container_statuses.iter().map(|c| container_input(c, false)).collect(),
+    };
+    // READY / STATUS / RESTARTS exactly as `kubectl get pods` prints them.
+    let printed = print_status(&input);
+    let ready = pod.status.conditions.iter().any(|c| c.type_ == "Ready" && c.status == "True");
+    Some(PodInfo {
+        namespace: meta.namespace.clone().unwrap_or_default(),
+        name,
+        uid: meta.uid.clone().unwrap_or_default(),
+        owner: daemonset_owner(meta.owner_references.as_ref()),
+        node,
+        bound,
+        revision_hash: labels.and_then(|l| l.get(LABEL_REVISION_HASH)).cloned(),
+        template_generation: labels.and_then(|l| l.get(LABEL_TEMPLATE_GENERATION)).and_then(|g| g.parse().ok()),
+        created: secs(meta.creation_timestamp.as_ref()),
+        deleting: meta.deletion_timestamp.is_some(),
+        phase: phase(pod.status.phase.as_deref()),
+        reason: printed.reason,
+        ready,
+        containers_ready: printed.ready_containers,
+        containers_total: printed.total_containers,
+        restarts: printed.restarts,
+        last_termination: last_termination(pod),
+        last_restart: printed.last_restart,
+    })
+}
+
+/// [`pod_info`] of a k8s-openapi Pod, through the same JSON decoding the watch uses (tests
+/// compute the simulator's truth with it).
+pub fn pod_info_from_k8s(pod: &Pod) -> Option<PodInfo> {
+    let bytes = serde_json::to_vec(pod).ok()?;
+    pod_info(&serde_json::from_slice::<PodWire>(&bytes).ok()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn pod(v: serde_json::Value) -> PodInfo {
+        let wire: PodWire = serde_json::from_value(v).expect("fixture decodes");
+        pod_info(&wire).expect("fixture has a name")
+    }
+
+    fn owner(name: &str) -> serde_json::Value {
+        json!([{"apiVersion": "apps/v1", "kind": "DaemonSet", "name": name, "uid": "ds-uid",
+                "controller": true, "blockOwnerDeletion": true}])
+    }
+
+    #[test]
+    fn crash_looping_pod_reports_reason_restarts_and_last_termination() {
+        let p = pod(json!({
+            "metadata": {"name": "fluent-bit-abcde", "namespace": "logging", "uid": "u1",
+                         "creationTimestamp": "2024-05-01T10:00:00Z",
+                         "labels": {"controller-revision-hash": "7f9c6d", "pod-template-generation": "4",
+                                    "app": "fluent-bit"},
+                         "ownerReferences": owner("fluent-bit")},
+            "spec": {"nodeName": "node-0007", "containers": [{"name": "fluent-bit", "image": "fluent/fluent-bit:3.0"}]},
+            "status": {"phase": "Running",
+                       "conditions": [{"type": "Ready", "status": "False", "reason": "ContainersNotReady"},
+                                      {"type": "ContainersReady", "status": "False"}],
+                       "containerStatuses": [{"name": "fluent-bit", "ready": false, "started": false,
+                         "restartCount": 17,
+                         "state": {"waiting": {"reason": "CrashLoopBackOff",
+                                               "message": "back-off 5m0s restarting failed container"}},
+                         "lastState": {"terminated": {"reason": "Error", "exitCode": 1,
+                                                      "startedAt": "2024-05-01T11:00:00Z",
+                                                      "finishedAt": "2024-05-01T11:00:03Z"}}}]}
+        }));
+        assert_eq!(p.owner.as_deref(), Some("fluent-bit"));
+        assert_eq!(p.node.as_deref(), Some("node-0007"));
+        assert!(p.bound);
+        assert_eq!(p.revision_hash.as_deref(), Some("7f9c6d"));
+        assert_eq!(p.template_generation, Some(4));
+        assert_eq!(p.phase, Phase::Running);
+        assert_eq!(p.reason, "CrashLoopBackOff");
+        assert!(!p.ready);
+        assert_eq!(p.restarts, 17);
+        assert_eq!((p.containers_ready, p.containers_total), (0, 1));
+        assert_eq!(p.last_termination.as_deref(), Some("Error (exit 1)"));
+        assert_eq!(p.created, 1_714_557_600);
+    }
+
+    #[test]
+    fn unbound_pending_daemon_pod_takes_its_node_from_affinity() {
+        let p = pod(json!({
+            "metadata": {"name": "node-exporter-q2w3e", "namespace": "monitoring",
+                         "labels": {"controller-revision-hash": "5b8d", "pod-template-generation": "1"},
+                         "ownerReferences": owner("node-exporter")},
+            "spec": {"affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution":
+                        {"nodeSelectorTerms": [{"matchFields": [
+                            {"key": "metadata.name", "operator": "In", "values": ["node-0042"]}]}]}}},
+                     "containers": [{"name": "node-exporter"}]},
+            "status": {"phase": "Pending",
+                       "conditions": [{"type": "PodScheduled", "status": "False", "reason": "Unschedulable"}]}
+        }));
+        assert_eq!(p.node.as_deref(), Some("node-0042"));
+        assert!(!p.bound);
+        assert_eq!(p.phase, Phase::Pending);
+        assert_eq!(p.reason, "Pending");
+        assert!(!p.ready);
+        assert_eq!(p.restarts, 0);
+        assert_eq!(p.last_termination, None);
+    }
+
+    #[test]
+    fn terminating_pod_is_deleting_and_printed_terminating() {
+        let p = pod(json!({
+            "metadata": {"name": "kube-proxy-zz9", "namespace": "kube-system",
+                         "deletionTimestamp": "2024-05-01T12:00:30Z", "deletionGracePeriodSeconds": 30,
+                         "ownerReferences": owner("kube-proxy")},
+            "spec": {"nodeName": "node-0001", "containers": [{"name": "kube-proxy"}]},
+            "status": {"phase": "Running",
+                       "conditions": [{"type": "Ready", "status": "True"}],
+                       "containerStatuses": [{"name": "kube-proxy", "ready": true, "started": true,
+                         "restartCount": 0, "state": {"running": {"startedAt": "2024-05-01T10:00:00Z"}}}]}
+        }));
+        assert!(p.deleting);
+        assert_eq!(p.reason, "Terminating");
+        assert!(p.ready);
+        assert_eq!((p.containers_ready, p.containers_total), (1, 1));
+    }
+
+    #[test]
+    fn init_container_in_progress_is_printed_as_init_progress() {
+        let p = pod(json!({
+            "metadata": {"name": "cilium-abc12", "namespace": "kube-system",
+                         "ownerReferences": owner("cilium")},
+            "spec": {"nodeName": "node-0003",
+                     "initContainers": [{"name": "mount-cgroup"}, {"name": "clean-cilium-state"}],
+                     "containers": [{"name": "cilium-agent"}]},
+            "status": {"phase": "Pending",
+                       "conditions": [{"type": "Initialized", "status": "False"},
+                                      {"type": "Ready", "status": "False"}],
+                       "initContainerStatuses": [
+                         {"name": "mount-cgroup", "ready": true, "restartCount": 0,
+                          "state": {"terminated": {"reason": "Completed", "exitCode": 0}}},
+                         {"name": "clean-cilium-state", "ready": false, "restartCount": 0,
+                          "state": {"running": {}}}],
+                       "containerStatuses": [{"name": "cilium-agent", "ready": false, "restartCount": 0,
+                         "state": {"waiting": {"reason": "PodInitializing"}}}]}
+        }));
+        assert_eq!(p.reason, "Init:1/2");
+        assert_eq!(p.phase, Phase::Pending);
+        assert_eq!((p.containers_ready, p.containers_total), (0, 1));
+    }
+
+    #[test]
+    fn pod_without_daemonset_controller_has_no_owner() {
+        let p = pod(json!({
+            "metadata": {"name": "web-1", "namespace": "default",
+                         "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "web",
+                                              "uid": "rs", "controller": true},
+                                             {"apiVersion": "apps/v1", "kind": "DaemonSet", "name": "x",
+                                              "uid": "ds"}]},
+            "spec": {"containers": [{"name": "web"}]}
+        }));
+        assert_eq!(p.owner, None, "only the controller reference counts");
+        assert_eq!(p.node, None);
+    }
+
+    #[test]
+    fn pod_from_k8s_matches_pod_from_wire() {
+        let v = json!({
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "p", "namespace": "ns", "ownerReferences": owner("ds"),
+                         "labels": {"pod-template-generation": "2"}},
+            "spec": {"nodeName": "n1", "containers": [{"name": "c"}]},
+            "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]}
+        });
+        let k8s: Pod = serde_json::from_value(v.clone()).expect("decodes as Pod");
+        assert_eq!(pod_info_from_k8s(&k8s), Some(pod(v)));
+    }
+
+    #[test]
+    fn node_readiness_pressures_taints_and_cordon() {
+        let wire: NodeWire = serde_json::from_value(json!({
+            "metadata": {"name": "node-0009", "creationTimestamp": "2024-01-01T00:00:00Z",
+                         "labels": {"kubernetes.io/hostname": "node-0009", "pool": "gpu"}},
+            "spec": {"unschedulable": true, "taints": [
+                {"key": "node.kubernetes.io/unreachable", "effect": "NoExecute"},
+                {"key": "dedicated", "value": "gpu", "effect": "NoSchedule"}]},
+            "status": {"conditions": [
+                {"type": "MemoryPressure", "status": "False"},
+                {"type": "DiskPressure", "status": "True"},
+                {"type": "Ready", "status": "Unknown", "reason": "NodeStatusUnknown"}],
+                "nodeInfo": {"kubeletVersion": "v1.29.4"}}
+        }))
+        .expect("decodes");
+        let n = node_info(&wire).expect("named");
+        assert_eq!(n.readiness, NodeReadiness::Unknown);
+        assert_eq!(n.pressures, vec!["DiskPressure".to_string()]);
+        assert!(n.unschedulable);
+        assert_eq!(n.taints.len(), 2);
+        assert_eq!(n.taints[1].value, "gpu");
+        assert_eq!(n.labels.get("pool").map(String::as_str), Some("gpu"));
+        assert_eq!(n.kubelet_version, "v1.29.4");
+    }
+
+    #[test]
+    fn daemonset_strategy_defaults_and_status_counts() {
+        let ds: DaemonSet = serde_json::from_value(json!({
+            "apiVersion": "apps/v1", "kind": "DaemonSet",
+            "metadata": {"name": "node-exporter", "namespace": "monitoring", "uid": "d1", "generation": 3},
+            "spec": {"selector": {"matchLabels": {"app": "node-exporter"},
+                                  "matchExpressions": [{"key": "tier", "operator": "In", "values": ["b", "a"]}]},
+                     "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": "10%"}},
+                     "template": {"metadata": {"labels": {"app": "node-exporter"}},
+                                  "spec": {"initContainers": [{"name": "setup", "image": "busybox"}],
+                                           "containers": [{"name": "exporter", "image": "prom/node-exporter:v1.7.0"},
+                                                          {"name": "rbac-proxy", "image": "kube-rbac-proxy:v0.15"}]}}},
+            "status": {"currentNumberScheduled": 9, "desiredNumberScheduled": 10, "numberMisscheduled": 1,
+                       "numberReady": 8, "updatedNumberScheduled": 7, "numberAvailable": 8,
+                       "numberUnavailable": 2, "observedGeneration": 3}
+        }))
+        .expect("decodes");
+        let d = ds_info(&ds).expect("named");
+        assert_eq!(d.strategy, UpdateStrategy::RollingUpdate { max_unavailable: "10%".into(), max_surge: "0".into() });
+        assert_eq!(d.status.desired, 10);
+        assert_eq!(d.status.misscheduled, 1);
+        assert_eq!(d.status.updated, 7);
+        assert_eq!(d.selector, "app=node-exporter,tier in (a,b)");
+        assert_eq!(d.containers, vec!["exporter", "rbac-proxy"]);
+        assert_eq!(d.init_containers, vec!["setup"]);
+        assert_eq!(d.images, vec!["prom/node-exporter:v1.7.0", "kube-rbac-proxy:v0.15"]);
+        assert_eq!(d.generation, 3);
+    }
+
+    #[test]
+    fn daemonset_without_strategy_defaults_to_rolling_update_one_unavailable() {
+        let ds: DaemonSet = serde_json::from_value(json!({
+            "metadata": {"name": "a", "namespace": "b"},
+            "spec": {"selector": {}, "template": {"spec": {"containers": [{"name": "c"}]}}}
+        }))
+        .expect("decodes");
+        let d = ds_info(&ds).expect("named");
+        assert_eq!(d.strategy, UpdateStrategy::RollingUpdate { max_unavailable: "1".into(), max_surge: "0".into() });
+        let on_delete: DaemonSet = serde_json::from_value(json!({
+            "metadata": {"name": "a", "namespace": "b"},
+            "spec": {"selector": {}, "updateStrategy": {"type": "OnDelete"},
+                     "template": {"spec": {"containers": [{"name": "c"}]}}}
+        }))
+        .expect("decodes");
+        assert_eq!(ds_info(&on_delete).map(|d| d.strategy), Some(UpdateStrategy::OnDelete));
+    }
+
+    #[test]
+    fn revision_hash_images_owner_and_change_cause() {
+        let rev: ControllerRevision = serde_json::from_value(json!({
+            "apiVersion": "apps/v1", "kind": "ControllerRevision",
+            "metadata": {"name": "node-exporter-6d5f8b7c9", "namespace": "monitoring",
+                         "labels": {"controller-revision-hash": "6d5f8b7c9", "app": "node-exporter"},
+                         "annotations": {"kubernetes.io/change-cause": "bump to v1.7.0"},
+                         "ownerReferences": owner("node-exporter")},
+            "revision": 5,
+            "data": {"spec": {"template": {"$patch": "replace", "spec": {"containers": [
+                {"name": "exporter", "image": "prom/node-exporter:v1.7.0"}]}}}}
+        }))
+        .expect("decodes");
+        let r = rev_info(&rev).expect("named");
+        assert_eq!(r.owner.as_deref(), Some("node-exporter"));
+        assert_eq!(r.revision, 5);
+        assert_eq!(r.hash, "6d5f8b7c9");
+        assert_eq!(r.change_cause.as_deref(), Some("bump to v1.7.0"));
+        assert_eq!(r.images, vec!["prom/node-exporter:v1.7.0"]);
+    }
+
+    #[test]
+    fn revision_without_hash_label_uses_name_suffix_and_statefulset_revision_has_no_owner() {
+        let rev: ControllerRevision = serde_json::from_value(json!({
+            "metadata": {"name": "db-7c9d", "namespace": "x",
+                         "ownerReferences": [{"apiVersion": "apps/v1", "kind": "StatefulSet", "name": "db",
+                                              "uid": "s", "controller": true}]},
+            "revision": 1
+        }))
+        .expect("decodes");
+        let r = rev_info(&rev).expect("named");
+        assert_eq!(r.hash, "7c9d");
+        assert_eq!(r.owner, None);
+        assert!(r.images.is_empty());
+    }
+}

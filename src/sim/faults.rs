@@ -1,3 +1,145 @@
-//! Injected faults (sim API helper owns this file).
-#[derive(Default, Debug)]
-pub struct Faults;
+//! Faults injected into the simulator's HTTP layer, for tests and `daemonscope sim`: drop every
+//! open watch now, answer the next watches with 410 Gone, a burst of 5xx/429 responses, added
+//! latency per request, and the watch bookmark period. Shared as `Arc<Faults>`; every setter
+//! takes `&self` and acts on the next request, never on a request already answered.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+/// The fault switches. Cheap to read on every request (atomics; one mutex for the burst).
+#[derive(Debug)]
+pub struct Faults {
+    drop_gen: watch::Sender<u64>,
+    gone: AtomicU32,
+    burst: Mutex<Option<Burst>>,
+    latency_ms: AtomicU64,
+    bookmark_ms: AtomicU64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Burst {
+    remaining: u32,
+    code: u16,
+    retry_after: u32,
+}
+
+/// The default period of BOOKMARK events on watches that asked for them. The real server sends
+/// one about every minute; we send them more often so that a watch resumed after a compaction
+/// rarely needs a re-list, and so tests see them without long waits.
+pub const DEFAULT_BOOKMARK_PERIOD: Duration = Duration::from_secs(5);
+
+impl Default for Faults {
+    fn default() -> Self {
+        Faults {
+            drop_gen: watch::Sender::new(0),
+            gone: AtomicU32::new(0),
+            burst: Mutex::new(None),
+            latency_ms: AtomicU64::new(0),
+            bookmark_ms: AtomicU64::new(DEFAULT_BOOKMARK_PERIOD.as_millis() as u64),
+        }
+    }
+}
+
+impl Faults {
+    pub fn new() -> Faults {
+        Faults::default()
+    }
+
+    /// Close every watch connection open now (clients see the stream end and re-watch).
+    pub fn drop_watches(&self) {
+        self.drop_gen.send_modify(|g| *g += 1);
+    }
+
+    /// A receiver that changes when [`Faults::drop_watches`] is called (watches select on it).
+    pub fn drop_signal(&self) -> watch::Receiver<u64> {
+        self.drop_gen.subscribe()
+    }
+
+    /// The next `n` watch requests get an ERROR event with a 410 Expired Status, as when
+    /// their resourceVersion is older than the retained history.
+    pub fn force_gone(&self, n: u32) {
+        self.gone.store(n, Ordering::SeqCst);
+    }
+
+    /// Consume one forced 410; true when this watch must get it.
+    pub fn take_gone(&self) -> bool {
+        self.gone.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok()
+    }
+
+    /// The next `n` requests are answered with `code` (500, 503, 429 …) and a Status;
+    /// 429 and 503 carry `Retry-After: retry_after_secs`.
+    pub fn burst(&self, n: u32, code: u16, retry_after_secs: u32) {
+        let mut g = self.burst.lock().unwrap_or_else(|e| e.into_inner());
+        *g = (n > 0).then_some(Burst { remaining: n, code, retry_after: retry_after_secs });
+    }
+
+    /// Consume one response of the burst: (code, retry-after seconds).
+    pub fn take_burst(&self) -> Option<(u16, u32)> {
+        let mut g = self.burst.lock().unwrap_or_else(|e| e.into_inner());
+        let b = g.as_mut()?;
+        let out = (b.code, b.retry_after);
+        b.remaining -= 1;
+        if b.remaining == 0 {
+            *g = None;
+        }
+        Some(out)
+    }
+
+    /// Requests still to be failed by the current burst.
+    pub fn burst_remaining(&self) -> u32 {
+        self.burst.lock().unwrap_or_else(|e| e.into_inner()).map_or(0, |b| b.remaining)
+    }
+
+    /// Delay every request by `d` before it is handled.
+    pub fn set_latency(&self, d: Duration) {
+        self.latency_ms.store(d.as_millis() as u64, Ordering::Relaxed);
+    }
+
+    pub fn latency(&self) -> Duration {
+        Duration::from_millis(self.latency_ms.load(Ordering::Relaxed))
+    }
+
+    /// How often watches that allow bookmarks get one (applies to watches started afterwards).
+    pub fn set_bookmark_period(&self, d: Duration) {
+        self.bookmark_ms.store(d.as_millis().max(1) as u64, Ordering::Relaxed);
+    }
+
+    pub fn bookmark_period(&self) -> Duration {
+        Duration::from_millis(self.bookmark_ms.load(Ordering::Relaxed))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn burst_is_consumed_one_response_at_a_time() {
+        let f = Faults::new();
+        f.burst(2, 503, 1);
+        assert_eq!(f.take_burst(), Some((503, 1)));
+        assert_eq!(f.burst_remaining(), 1);
+        assert_eq!(f.take_burst(), Some((503, 1)));
+        assert_eq!(f.take_burst(), None);
+    }
+
+    #[test]
+    fn forced_gone_applies_to_the_next_n_watches_only() {
+        let f = Faults::new();
+        f.force_gone(1);
+        assert!(f.take_gone());
+        assert!(!f.take_gone());
+    }
+
+    #[test]
+    fn drop_watches_changes_the_signal() {
+        let f = Faults::new();
+        let mut rx = f.drop_signal();
+        f.drop_watches();
+        assert!(rx.has_changed().unwrap_or(false));
+        let _ = rx.borrow_and_update();
+    }
+}
