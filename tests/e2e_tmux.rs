@@ -119,11 +119,11 @@ fn demo_starts_filters_quits_and_restores_the_terminal() {
 
     // The matrix: the totals row label and a live connection in the header.
     let screen = tmux.wait_for("the matrix", Duration::from_secs(90), |s| {
-        s.contains("ready - desired") && s.contains("live") && !s.contains("Listing nodes")
+        s.contains("ready-desired") && s.contains("live") && !s.contains("Listing nodes")
     });
     // The first node row: the line right under the column headers with a node label.
     let lines: Vec<&str> = screen.lines().collect();
-    let totals_at = lines.iter().position(|l| l.starts_with("ready - desired")).expect("totals row");
+    let totals_at = lines.iter().position(|l| l.starts_with("ready-desired")).expect("totals row");
     // Rows start after header (2), legend (1) and 3 column-header lines.
     let first_row = lines.get(6).copied().filter(|_| totals_at > 6).expect("at least one node row");
     let first_node = first_row.split_whitespace().next().expect("node name").to_string();
@@ -146,7 +146,7 @@ fn demo_starts_filters_quits_and_restores_the_terminal() {
     let node_rows = filtered
         .lines()
         .skip(6)
-        .take_while(|l| !l.starts_with("ready - desired"))
+        .take_while(|l| !l.starts_with("ready-desired"))
         .filter(|l| !l.trim().is_empty())
         .count();
     assert_eq!(node_rows, 1, "one row left:\n{filtered}");
@@ -157,7 +157,7 @@ fn demo_starts_filters_quits_and_restores_the_terminal() {
     assert!(after.contains("DAEMONSCOPE-EXIT=0"), "exit status 0:\n{after}");
     let alt = tmux.run(&["display-message", "-p", "-t", SESSION, "#{alternate_on}"]);
     assert_eq!(String::from_utf8_lossy(&alt.stdout).trim(), "0", "the alternate screen is left");
-    assert!(!after.contains("ready - desired"), "the matrix is gone from the main screen:\n{after}");
+    assert!(!after.contains("ready-desired"), "the matrix is gone from the main screen:\n{after}");
     // Cooked mode: typed text echoes and a command runs.
     tmux.type_text("echo typed-$((6*7))");
     tmux.keys(&["Enter"]);

@@ -209,8 +209,7 @@ fn header_counts_nodes_and_problems_and_says_live() {
     let app = app_sized(120, 30);
     let t = text(&app);
     assert!(t.contains("kind-test"), "{t}");
-    assert!(t.contains("nodes 4"), "{t}");
-    assert!(t.contains("1 not ready"), "{t}");
+    assert!(t.contains("nodes 3/4 ready"), "{t}");
     assert!(t.contains("1 cordoned"), "{t}");
     assert!(t.contains("2 missing"), "{t}");
     assert!(t.contains("1 failing"), "{t}");
@@ -323,7 +322,7 @@ fn detail_for_missing_pod_explains_why() {
     key(&mut app, KeyCode::Enter);
     let t = text(&app);
     assert!(t.contains("missing"), "{t}");
-    assert!(t.contains("should run this DaemonSet"), "{t}");
+    assert!(t.contains("should run here"), "{t}");
     assert!(t.contains("no pod exists"), "{t}");
     assert!(t.contains("cordoned"), "{t}");
 }

@@ -36,16 +36,15 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         Span::styled("  ns ", dim),
         Span::styled(ns.to_string(), h),
         Span::styled("  nodes ", dim),
-        Span::styled(s.nodes.to_string(), h),
-        Span::styled(format!(" ({} ready", s.nodes_ready), dim),
+        // "39/40 ready": the NotReady count is the difference, highlighted when there is one.
+        Span::styled(
+            format!("{}/{} ready", s.nodes_ready, s.nodes),
+            if not_ready > 0 { theme.style(Slot::StreamFailed) } else { h },
+        ),
     ]);
-    if not_ready > 0 {
-        l1.push(Span::styled(format!(", {not_ready} not ready"), theme.style(Slot::StreamFailed)));
-    }
     if s.nodes_cordoned > 0 {
         l1.push(Span::styled(format!(", {} cordoned", s.nodes_cordoned), dim));
     }
-    l1.push(Span::styled(")", dim));
     l1.push(Span::styled("  DaemonSets ", dim));
     l1.push(Span::styled(s.daemonsets.to_string(), h));
     l1.push(Span::styled("  pods ", dim));
@@ -56,7 +55,10 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
 
     // Problem counts: only the states that occur, so the line stays short.
     let glyphs = theme.glyph_set(app.ascii);
+    // The connection state first: it must stay visible on a narrow terminal.
     let mut l2 = vec![Span::styled(" ", dim)];
+    l2.extend(stream_spans(app));
+    l2.push(Span::styled(format!(" {bar} "), dim));
     let mut any = false;
     for state in CellState::ALL {
         let n = s.cells[state.idx()];
@@ -76,8 +78,6 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
             theme.state_style(CellState::Ready).patch(bg_of(h)),
         ));
     }
-    l2.push(Span::styled(format!("{bar} "), dim));
-    l2.extend(stream_spans(app));
     let fill = |mut spans: Vec<Span<'static>>| {
         // Paint the whole line in the header style, not just the text.
         let used: usize = spans.iter().map(|s| s.width()).sum();

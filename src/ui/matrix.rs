@@ -258,7 +258,7 @@ fn totals(app: &App, buf: &mut Buffer, g: &Geometry) {
     buf.set_stringn(
         area.x,
         area.y,
-        fit_end("ready - desired", label_w, app.ascii),
+        fit_end("ready-desired", label_w, app.ascii),
         label_w,
         theme.style(Slot::DetailKey),
     );
