@@ -1,1 +1,142 @@
-fn main() {}
+//! The fleet index benchmark: builds a synthetic 5,000-node × 30-DaemonSet fleet of projections
+//! (150k pods) and prints what the performance targets of DESIGN.md ask about. Prints figures; it
+//! asserts nothing. Run with `cargo bench --bench index` (optionally `-- NODES DAEMONSETS`).
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use daemonscope::fleet::Index;
+use daemonscope::fleet::model::{Change, FleetEvent, Phase};
+use daemonscope::fleet::schedule::{Taint, TaintEffect};
+use daemonscope::fleet::synth;
+
+fn per_sec(n: usize, d: Duration) -> f64 {
+    n as f64 / d.as_secs_f64().max(1e-9)
+}
+
+fn main() {
+    let args: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
+    let nodes = args.first().copied().unwrap_or(5_000);
+    let daemonsets = args.get(1).copied().unwrap_or(30);
+
+    let events = synth::fleet(nodes, daemonsets, 42);
+    let pods: Vec<_> = events
+        .iter()
+        .filter_map(|e| match e {
+            FleetEvent::Pod(Change::InitItem(p)) => Some(p.clone()),
+            _ => None,
+        })
+        .collect();
+    println!("fleet index benchmark: {nodes} nodes x {daemonsets} DaemonSets, {} pods", pods.len());
+
+    // Initial load: every list event, as the four watch streams deliver them.
+    let n_events = events.len();
+    let mut idx = Index::new();
+    let t = Instant::now();
+    for ev in events {
+        idx.apply(ev);
+    }
+    let load = t.elapsed();
+    let load_rate = per_sec(n_events, load);
+
+    let bytes = idx.heap_bytes();
+    let pods_held = idx.summary().pods.max(1) as usize;
+
+    // Steady churn: pod modifications (status flips, restarts) of random pods.
+    let mut rng = synth::Rng(7);
+    let churn_n = 1_000_000;
+    let mut churn: Vec<FleetEvent> = Vec::with_capacity(churn_n);
+    for k in 0..churn_n {
+        let mut p = pods[rng.below(pods.len() as u64) as usize].clone();
+        if k % 2 == 0 {
+            p.ready = false;
+            p.reason = "CrashLoopBackOff".to_string();
+            p.restarts += 1;
+        } else if k % 3 == 0 {
+            p.phase = Phase::Pending;
+            p.reason = "ContainerCreating".to_string();
+        }
+        churn.push(FleetEvent::Pod(Change::Apply(p)));
+    }
+    let t = Instant::now();
+    for ev in churn {
+        idx.apply(ev);
+    }
+    let churn_time = t.elapsed();
+    let churn_rate = per_sec(churn_n, churn_time);
+
+    // Delete and re-create pods (the rollout pattern).
+    let replace_n = 200_000.min(pods.len());
+    let mut replace = Vec::with_capacity(2 * replace_n);
+    for p in pods.iter().take(replace_n) {
+        replace.push(FleetEvent::Pod(Change::Delete(p.key())));
+        let mut q = p.clone();
+        q.name.push('x');
+        replace.push(FleetEvent::Pod(Change::Apply(q)));
+    }
+    let n_replace = replace.len();
+    let t = Instant::now();
+    for ev in replace {
+        idx.apply(ev);
+    }
+    let replace_rate = per_sec(n_replace, t.elapsed());
+
+    // A node label/taint change: one row (D predicates).
+    let first = idx.node_ids()[0];
+    let name = idx.node(first).map(|n| n.name.to_string()).unwrap_or_default();
+    let mut info = synth::node(&name);
+    let reps = 2_000;
+    let t = Instant::now();
+    for k in 0..reps {
+        info.taints = if k % 2 == 0 {
+            vec![Taint { key: "maintenance".to_string(), value: String::new(), effect: TaintEffect::NoSchedule }]
+        } else {
+            Vec::new()
+        };
+        idx.apply(FleetEvent::Node(Change::Apply(info.clone())));
+    }
+    let row = t.elapsed() / reps;
+
+    // A DaemonSet scheduling change: one column (N predicates).
+    let d0 = idx.ds_ids()[0];
+    let dsinfo = idx.ds_info(d0).cloned();
+    let mut col = Duration::ZERO;
+    if let Some(mut d) = dsinfo {
+        let reps = 20;
+        let t = Instant::now();
+        for k in 0..reps {
+            if k % 2 == 0 {
+                d.sched.node_selector.insert("kubernetes.io/os".to_string(), "linux".to_string());
+            } else {
+                d.sched.node_selector.clear();
+            }
+            idx.apply(FleetEvent::DaemonSet(Change::Apply(d.clone())));
+        }
+        col = t.elapsed() / reps;
+    }
+    black_box(idx.summary());
+    let check = idx.recount_check();
+
+    println!();
+    println!("{:<44} {:>14}   target", "figure", "measured");
+    println!("{:<44} {:>14.0}   >= 200000", "initial load, events/s", load_rate);
+    println!("{:<44} {:>14.0}   >= 200000", "steady churn (pod modify), events/s", churn_rate);
+    println!("{:<44} {:>14.0}   >= 200000", "pod delete + create, events/s", replace_rate);
+    println!("{:<44} {:>14.1}   <= 300", "bytes per pod after initial load", bytes as f64 / pods_held as f64);
+    let after = idx.heap_bytes();
+    let pods_after = idx.summary().pods.max(1) as usize;
+    println!("{:<44} {:>14.1}   <= 300", "bytes per pod after all the churn", after as f64 / pods_after as f64);
+    println!("{:<44} {:>14.2}", "index heap, MB", bytes as f64 / 1e6);
+    println!("{:<44} {:>14.1}   O(D) predicates", "node taint change (row re-eval), us", row.as_secs_f64() * 1e6);
+    println!("{:<44} {:>14.2}   O(N) predicates", "DaemonSet selector change (column), ms", col.as_secs_f64() * 1e3);
+    println!("{:<44} {:>14.2}", "initial load wall time, s", load.as_secs_f64());
+    println!("{:<44} {:>14}", "recount check after all of it", if check.is_ok() { "consistent" } else { "MISMATCH" });
+    println!();
+    println!("index heap by part after the churn (bytes per pod):");
+    for (part, b) in idx.heap_report() {
+        println!("  {part:<42} {:>10.1}", b as f64 / pods_after as f64);
+    }
+    if let Err(e) = check {
+        println!("  {e}");
+    }
+}

@@ -4,7 +4,7 @@
 //! `kubectl get pods -A -o json` against the same simulator.
 //!
 //! Run: `cargo bench --bench sync`. The simulator runs as a separate process
-//! (`daemonscope sim --scenario large --frozen --listen 127.0.0.1:0 --kubeconfig-out …`) so that
+//! (`daemonscope sim --scenario large --tls --frozen --listen 127.0.0.1:0 --kubeconfig-out …`) so that
 //! its memory is not counted as ours. The binary is found, in order, at `$DAEMONSCOPE_BIN`,
 //! Cargo's `CARGO_BIN_EXE_daemonscope` (set when Cargo builds a bench), or next to this bench's
 //! own executable (`target/<profile>/daemonscope`; build it with `cargo build --release` if
@@ -23,6 +23,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use daemonscope::cluster::watch::spawn_watches;
+use daemonscope::cluster::wire::PodWire;
 use daemonscope::fleet::model::{Change, FleetEvent};
 use daemonscope::fleet::{CellState, Index};
 use tokio_util::sync::CancellationToken;
@@ -77,7 +78,8 @@ impl Drop for Sim {
 fn start_sim(scenario: &str, kubeconfig: &Path) -> anyhow::Result<Sim> {
     let bin = daemonscope_bin()?;
     let child = Command::new(&bin)
-        .args(["sim", "--scenario", scenario, "--frozen", "--listen", "127.0.0.1:0", "--kubeconfig-out"])
+        // TLS: kubectl sends bearer tokens only over HTTPS, and both clients then pay for it alike.
+        .args(["sim", "--scenario", scenario, "--tls", "--frozen", "--listen", "127.0.0.1:0", "--kubeconfig-out"])
         .arg(kubeconfig)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -153,19 +155,14 @@ async fn sync_index(kubeconfig: &Path) -> anyhow::Result<SyncFigures> {
     for h in handles {
         let _ = h.await;
     }
-    let summary_pods = index.ds_ids().iter().map(|&d| index.pods_of(d).len() as u64).sum();
-    let problems = index
-        .ds_ids()
-        .iter()
-        .filter_map(|&d| index.ds(d))
-        .map(|d| CellState::ALL.iter().filter(|s| s.is_problem()).map(|s| u64::from(d.counts[s.idx()])).sum::<u64>())
-        .sum();
+    let summary = index.summary();
+    let problems = CellState::ALL.iter().filter(|s| s.is_problem()).map(|s| u64::from(summary.cells[s.idx()])).sum();
     Ok(SyncFigures {
         elapsed,
         events,
         nodes: index.node_ids().len(),
         daemonsets: index.ds_ids().len(),
-        pods: summary_pods,
+        pods: u64::from(summary.pods),
         index_bytes: index.heap_bytes(),
         peak_rss: peak_rss(),
         problems,
@@ -210,7 +207,119 @@ fn mb(bytes: u64) -> String {
     format!("{:.1} MB", bytes as f64 / (1024.0 * 1024.0))
 }
 
+/// A daemon pod as a real API server sends it (~5 KB with managedFields), for the decode figures.
+fn realistic_pod_json(i: usize) -> Vec<u8> {
+    let name = format!("node-exporter-{i:05}");
+    let node = format!("node-{i:04}");
+    let fields = serde_json::json!({"f:metadata": {"f:generateName": {}, "f:labels": {".": {}, "f:app": {},
+        "f:controller-revision-hash": {}, "f:pod-template-generation": {}}, "f:ownerReferences": {".": {},
+        "k:{\"uid\":\"6f1c\"}": {}}}, "f:spec": {"f:affinity": {".": {}, "f:nodeAffinity": {".": {},
+        "f:requiredDuringSchedulingIgnoredDuringExecution": {}}}, "f:containers": {"k:{\"name\":\"exporter\"}": {
+        ".": {}, "f:args": {}, "f:image": {}, "f:imagePullPolicy": {}, "f:name": {}, "f:ports": {}, "f:resources": {},
+        "f:securityContext": {}, "f:terminationMessagePath": {}, "f:terminationMessagePolicy": {},
+        "f:volumeMounts": {}}}, "f:dnsPolicy": {}, "f:enableServiceLinks": {}, "f:hostNetwork": {},
+        "f:hostPID": {}, "f:restartPolicy": {}, "f:schedulerName": {}, "f:securityContext": {},
+        "f:serviceAccount": {}, "f:serviceAccountName": {}, "f:terminationGracePeriodSeconds": {},
+        "f:tolerations": {}, "f:volumes": {}}});
+    let status_fields = serde_json::json!({"f:status": {"f:conditions": {"k:{\"type\":\"ContainersReady\"}": {
+        ".": {}, "f:lastProbeTime": {}, "f:lastTransitionTime": {}, "f:status": {}, "f:type": {}},
+        "k:{\"type\":\"Initialized\"}": {}, "k:{\"type\":\"Ready\"}": {}}, "f:containerStatuses": {},
+        "f:hostIP": {}, "f:hostIPs": {}, "f:phase": {}, "f:podIP": {}, "f:podIPs": {}, "f:startTime": {}}});
+    let v = serde_json::json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": name, "generateName": "node-exporter-", "namespace": "monitoring",
+            "uid": format!("7d4c2b1a-0000-4000-8000-{i:012}"), "resourceVersion": format!("{}", 100000 + i),
+            "creationTimestamp": "2024-05-01T10:00:00Z",
+            "labels": {"app.kubernetes.io/name": "node-exporter", "app.kubernetes.io/part-of": "kube-prometheus",
+                       "controller-revision-hash": "6d5f8b7c9", "pod-template-generation": "3"},
+            "annotations": {"kubectl.kubernetes.io/default-container": "exporter",
+                            "prometheus.io/scrape": "true", "prometheus.io/port": "9100"},
+            "ownerReferences": [{"apiVersion": "apps/v1", "kind": "DaemonSet", "name": "node-exporter",
+                                 "uid": "6f1c", "controller": true, "blockOwnerDeletion": true}],
+            "managedFields": [
+                {"manager": "kube-controller-manager", "operation": "Update", "apiVersion": "v1",
+                 "time": "2024-05-01T10:00:00Z", "fieldsType": "FieldsV1", "fieldsV1": fields},
+                {"manager": "kubelet", "operation": "Update", "apiVersion": "v1", "time": "2024-05-01T10:00:05Z",
+                 "fieldsType": "FieldsV1", "fieldsV1": status_fields, "subresource": "status"}]},
+        "spec": {
+            "affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
+                {"matchFields": [{"key": "metadata.name", "operator": "In", "values": [node]}]}]}}},
+            "containers": [{"name": "exporter", "image": "quay.io/prometheus/node-exporter:v1.7.0",
+                "args": ["--path.procfs=/host/proc", "--path.sysfs=/host/sys", "--path.rootfs=/host/root",
+                         "--collector.filesystem.mount-points-exclude=^/(dev|proc|sys|var/lib/docker/.+)($|/)"],
+                "ports": [{"containerPort": 9100, "hostPort": 9100, "name": "metrics", "protocol": "TCP"}],
+                "resources": {"limits": {"cpu": "250m", "memory": "180Mi"}, "requests": {"cpu": "100m", "memory": "64Mi"}},
+                "securityContext": {"readOnlyRootFilesystem": true, "allowPrivilegeEscalation": false},
+                "volumeMounts": [{"mountPath": "/host/proc", "name": "proc", "readOnly": true},
+                                 {"mountPath": "/host/sys", "name": "sys", "readOnly": true},
+                                 {"mountPath": "/var/run/secrets/kubernetes.io/serviceaccount",
+                                  "name": "kube-api-access-x2x9z", "readOnly": true}],
+                "terminationMessagePath": "/dev/termination-log", "terminationMessagePolicy": "File",
+                "imagePullPolicy": "IfNotPresent"}],
+            "dnsPolicy": "ClusterFirst", "enableServiceLinks": true, "hostNetwork": true, "hostPID": true,
+            "nodeName": node, "preemptionPolicy": "PreemptLowerPriority", "priority": 2000001000,
+            "priorityClassName": "system-node-critical", "restartPolicy": "Always",
+            "schedulerName": "default-scheduler", "serviceAccountName": "node-exporter",
+            "terminationGracePeriodSeconds": 30,
+            "tolerations": [{"operator": "Exists"},
+                {"effect": "NoExecute", "key": "node.kubernetes.io/not-ready", "operator": "Exists"},
+                {"effect": "NoExecute", "key": "node.kubernetes.io/unreachable", "operator": "Exists"},
+                {"effect": "NoSchedule", "key": "node.kubernetes.io/disk-pressure", "operator": "Exists"},
+                {"effect": "NoSchedule", "key": "node.kubernetes.io/memory-pressure", "operator": "Exists"},
+                {"effect": "NoSchedule", "key": "node.kubernetes.io/pid-pressure", "operator": "Exists"},
+                {"effect": "NoSchedule", "key": "node.kubernetes.io/unschedulable", "operator": "Exists"},
+                {"effect": "NoSchedule", "key": "node.kubernetes.io/network-unavailable", "operator": "Exists"}],
+            "volumes": [{"hostPath": {"path": "/proc", "type": ""}, "name": "proc"},
+                        {"hostPath": {"path": "/sys", "type": ""}, "name": "sys"},
+                        {"name": "kube-api-access-x2x9z", "projected": {"defaultMode": 420, "sources": [
+                            {"serviceAccountToken": {"expirationSeconds": 3607, "path": "token"}},
+                            {"configMap": {"items": [{"key": "ca.crt", "path": "ca.crt"}], "name": "kube-root-ca.crt"}},
+                            {"downwardAPI": {"items": [{"fieldRef": {"apiVersion": "v1",
+                                "fieldPath": "metadata.namespace"}, "path": "namespace"}]}}]}}]},
+        "status": {"phase": "Running", "hostIP": "10.0.3.17", "podIP": "10.0.3.17",
+            "startTime": "2024-05-01T10:00:01Z", "qosClass": "Burstable",
+            "conditions": [
+                {"type": "PodReadyToStartContainers", "status": "True", "lastTransitionTime": "2024-05-01T10:00:02Z"},
+                {"type": "Initialized", "status": "True", "lastTransitionTime": "2024-05-01T10:00:01Z"},
+                {"type": "Ready", "status": "True", "lastTransitionTime": "2024-05-01T10:00:05Z"},
+                {"type": "ContainersReady", "status": "True", "lastTransitionTime": "2024-05-01T10:00:05Z"},
+                {"type": "PodScheduled", "status": "True", "lastTransitionTime": "2024-05-01T10:00:00Z"}],
+            "containerStatuses": [{"name": "exporter", "ready": true, "started": true, "restartCount": 0,
+                "image": "quay.io/prometheus/node-exporter:v1.7.0",
+                "imageID": "quay.io/prometheus/node-exporter@sha256:4cb2b9019f1757be8482419002cb7afe028fdba35d47958829e4cfeaf6246d80",
+                "containerID": "containerd://0b7ee5b3a0c1f4a8d2e6f9c3b1a7d5e4f2c8b6a9d3e1f7c5b2a8d4e6f1c3b9a7",
+                "state": {"running": {"startedAt": "2024-05-01T10:00:03Z"}}, "lastState": {}}]}
+    });
+    serde_json::to_vec(&v).unwrap_or_default()
+}
+
+/// Pods per second decoded into `PodWire` and into k8s-openapi's `Pod`, on one core.
+fn decode_rates() {
+    let bodies: Vec<Vec<u8>> = (0..2000).map(realistic_pod_json).collect();
+    let bytes: usize = bodies.iter().map(Vec::len).sum();
+    let rounds = 10;
+    let rate = |f: &dyn Fn(&[u8]) -> bool| {
+        let started = Instant::now();
+        let mut ok = 0usize;
+        for _ in 0..rounds {
+            ok += bodies.iter().filter(|b| f(b)).count();
+        }
+        (ok, (bodies.len() * rounds) as f64 / started.elapsed().as_secs_f64())
+    };
+    let (ok_wire, wire) = rate(&|b| serde_json::from_slice::<PodWire>(b).is_ok());
+    let (ok_full, full) = rate(&|b| serde_json::from_slice::<k8s_openapi::api::core::v1::Pod>(b).is_ok());
+    println!(
+        "decode ({} B/pod): PodWire {:.0} pods/s, k8s_openapi Pod {:.0} pods/s ({:.1}x){}",
+        bytes / bodies.len().max(1),
+        wire,
+        full,
+        wire / full.max(1.0),
+        if ok_wire == ok_full && ok_wire == bodies.len() * rounds { "" } else { "  (decode errors!)" }
+    );
+}
+
 fn run() -> anyhow::Result<()> {
+    decode_rates();
     let scenario = std::env::var("SYNC_BENCH_SCENARIO").unwrap_or_else(|_| "large".to_string());
     let dir = tempfile::tempdir().context("temp dir")?;
     let kubeconfig = dir.path().join("kubeconfig");

@@ -42,9 +42,8 @@ impl Paths {
         let dirs = directories::ProjectDirs::from("dev", "daemonscope", "daemonscope");
         let config_dir = env_dir(ENV_CONFIG_DIR).or_else(|| dirs.as_ref().map(|d| d.config_dir().to_path_buf()))?;
         // `state_dir` exists only on Linux; elsewhere the local data dir is the usual place.
-        let state_dir = env_dir(ENV_STATE_DIR).or_else(|| {
-            dirs.as_ref().map(|d| d.state_dir().unwrap_or_else(|| d.data_local_dir()).to_path_buf())
-        })?;
+        let state_dir = env_dir(ENV_STATE_DIR)
+            .or_else(|| dirs.as_ref().map(|d| d.state_dir().unwrap_or_else(|| d.data_local_dir()).to_path_buf()))?;
         let log_dir = state_dir.join("logs");
         Some(Paths { config_dir, state_dir, log_dir })
     }
@@ -94,7 +93,13 @@ pub struct LogConfig {
 
 impl Default for LogConfig {
     fn default() -> Self {
-        LogConfig { tail_lines: 200, since_seconds: None, buffer_lines: 20_000, max_streams: 32, layout: "split".into() }
+        LogConfig {
+            tail_lines: 200,
+            since_seconds: None,
+            buffer_lines: 20_000,
+            max_streams: 32,
+            layout: "split".into(),
+        }
     }
 }
 
@@ -138,8 +143,8 @@ impl Default for Config {
 impl Config {
     /// Parse config text; `origin` names the file in errors.
     pub fn parse(text: &str, origin: &Path) -> Result<Config, ConfigError> {
-        let mut cfg: Config =
-            toml::from_str(text).map_err(|e| ConfigError::Parse { path: origin.to_path_buf(), message: e.to_string() })?;
+        let mut cfg: Config = toml::from_str(text)
+            .map_err(|e| ConfigError::Parse { path: origin.to_path_buf(), message: e.to_string() })?;
         cfg.fps = cfg.fps.clamp(1, 120);
         Ok(cfg)
     }

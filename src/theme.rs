@@ -204,7 +204,8 @@ impl Theme {
         }
         let mut styles = Vec::with_capacity(Slot::ALL.len());
         for slot in Slot::ALL {
-            let spec = file.slots.get(slot.name()).ok_or_else(|| ThemeError::Missing(format!("[slots] {}", slot.name())))?;
+            let spec =
+                file.slots.get(slot.name()).ok_or_else(|| ThemeError::Missing(format!("[slots] {}", slot.name())))?;
             let mut st = Style::default();
             if let Some(fg) = &spec.fg {
                 st = st.fg(parse_colour(slot.name(), fg)?);
@@ -280,11 +281,17 @@ impl ThemeSet {
         let mut warnings = Vec::new();
         let Some(dir) = user_dir else { return (set, warnings) };
         let Ok(entries) = std::fs::read_dir(dir) else { return (set, warnings) };
-        let mut files: Vec<_> =
-            entries.filter_map(Result::ok).map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "toml")).collect();
+        let mut files: Vec<_> = entries
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+            .collect();
         files.sort();
         for path in files {
-            match std::fs::read_to_string(&path).map_err(|e| e.to_string()).and_then(|t| Theme::parse(&t).map_err(|e| e.to_string())) {
+            match std::fs::read_to_string(&path)
+                .map_err(|e| e.to_string())
+                .and_then(|t| Theme::parse(&t).map_err(|e| e.to_string()))
+            {
                 Ok(theme) => match set.themes.iter_mut().find(|t| t.name == theme.name) {
                     Some(existing) => *existing = theme,
                     None => set.themes.push(theme),
@@ -317,7 +324,8 @@ impl ThemeSet {
 fn fallback() -> &'static Theme {
     static MONO: std::sync::OnceLock<Theme> = std::sync::OnceLock::new();
     MONO.get_or_init(|| {
-        Theme::parse(include_str!("../themes/mono.toml")).unwrap_or_else(|e| panic!("shipped mono theme must parse: {e}"))
+        Theme::parse(include_str!("../themes/mono.toml"))
+            .unwrap_or_else(|e| panic!("shipped mono theme must parse: {e}"))
     })
 }
 

@@ -187,10 +187,10 @@ impl fmt::Display for KeyCombo {
             KeyCode::Char(c) => write!(f, "{c}"),
             KeyCode::Enter => f.write_str("Enter"),
             KeyCode::Esc => f.write_str("Esc"),
-            KeyCode::Up => f.write_str("↑"),
-            KeyCode::Down => f.write_str("↓"),
-            KeyCode::Left => f.write_str("←"),
-            KeyCode::Right => f.write_str("→"),
+            KeyCode::Up => f.write_str("Up"),
+            KeyCode::Down => f.write_str("Down"),
+            KeyCode::Left => f.write_str("Left"),
+            KeyCode::Right => f.write_str("Right"),
             KeyCode::PageUp => f.write_str("PgUp"),
             KeyCode::PageDown => f.write_str("PgDn"),
             KeyCode::Home => f.write_str("Home"),
@@ -218,9 +218,11 @@ pub struct Binding {
     pub footer: Option<&'static str>,
 }
 
-/// The default table (DESIGN.md "Default keymap"): action, keys, description, section,
-/// applies, footer label.
-const DEFAULTS: &[(Action, &[&str], &str, Section, Applies, Option<&str>)] = &[
+/// One default row: action, keys, description, section, applies, footer label.
+type DefaultRow = (Action, &'static [&'static str], &'static str, Section, Applies, Option<&'static str>);
+
+/// The default table (DESIGN.md "Default keymap").
+const DEFAULTS: &[DefaultRow] = &[
     (Action::MoveUp, &["up", "k"], "cursor up", Section::Move, Applies::Always, None),
     (Action::MoveDown, &["down", "j"], "cursor down", Section::Move, Applies::Always, None),
     (Action::MoveLeft, &["left", "h"], "cursor left (previous DaemonSet)", Section::Move, Applies::Always, None),
@@ -237,10 +239,24 @@ const DEFAULTS: &[(Action, &[&str], &str, Section, Applies, Option<&str>)] = &[
     (Action::CycleSort, &["o"], "cycle sort: name, problems, age", Section::Find, Applies::Always, Some("sort")),
     (Action::GroupBy, &["g"], "group rows by a node label", Section::Find, Applies::Always, Some("group")),
     (Action::Logs, &["l"], "logs of the cursor pod", Section::Inspect, Applies::WithPod, Some("logs")),
-    (Action::LogsDaemonSet, &["L"], "logs of the whole DaemonSet (column)", Section::Inspect, Applies::WithColumn, None),
+    (
+        Action::LogsDaemonSet,
+        &["L"],
+        "logs of the whole DaemonSet (column)",
+        Section::Inspect,
+        Applies::WithColumn,
+        None,
+    ),
     (Action::RestartPod, &["d"], "restart the cursor pod (delete it)", Section::Act, Applies::WithPod, Some("restart")),
     (Action::RolloutRestart, &["R"], "rollout restart the cursor DaemonSet", Section::Act, Applies::WithColumn, None),
-    (Action::RolloutStatus, &["r"], "rollout status of the cursor DaemonSet", Section::Inspect, Applies::WithColumn, None),
+    (
+        Action::RolloutStatus,
+        &["r"],
+        "rollout status of the cursor DaemonSet",
+        Section::Inspect,
+        Applies::WithColumn,
+        None,
+    ),
     (Action::History, &["H"], "rollout history and undo", Section::Act, Applies::WithColumn, None),
     (Action::Strategy, &["S"], "update strategy", Section::Act, Applies::WithColumn, None),
     (Action::RollNext, &["N"], "roll the next outdated node (OnDelete)", Section::Act, Applies::WithColumn, None),

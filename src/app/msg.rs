@@ -18,7 +18,10 @@ pub enum Msg {
     /// The clock, in Unix seconds (about once a second): ages, data age, notice expiry.
     Tick(Secs),
     /// A transient message for the status line (results of effects, warnings).
-    Notice { text: String, level: Level },
+    Notice {
+        text: String,
+        level: Level,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -48,16 +51,34 @@ impl std::fmt::Display for Target {
 pub enum Effect {
     Quit,
     /// Follow the logs of one pod.
-    OpenLogs { pod: Target, node: String },
+    OpenLogs {
+        pod: Target,
+        node: String,
+    },
     /// Tail every pod of a DaemonSet (restricted to the visible rows).
-    OpenDaemonSetLogs { daemonset: Target, nodes: Vec<String> },
+    OpenDaemonSetLogs {
+        daemonset: Target,
+        nodes: Vec<String>,
+    },
     /// Delete a pod so its DaemonSet re-creates it.
-    RestartPod { pod: Target },
-    RolloutRestart { daemonset: Target },
-    RolloutStatus { daemonset: Target },
-    History { daemonset: Target },
-    Strategy { daemonset: Target },
-    RollNext { daemonset: Target },
+    RestartPod {
+        pod: Target,
+    },
+    RolloutRestart {
+        daemonset: Target,
+    },
+    RolloutStatus {
+        daemonset: Target,
+    },
+    History {
+        daemonset: Target,
+    },
+    Strategy {
+        daemonset: Target,
+    },
+    RollNext {
+        daemonset: Target,
+    },
     PickContext,
     PickNamespace,
 }

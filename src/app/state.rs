@@ -48,7 +48,7 @@ impl Default for AppOptions {
 /// Issue 6 adds log panes and issue 7 action prompts here.
 pub enum Layer {
     Help { scroll: u16 },
-    Filter(FilterPrompt),
+    Filter(Box<FilterPrompt>),
 }
 
 /// The `/` prompt: the text area and the filter to restore on Esc.
@@ -238,7 +238,10 @@ impl App {
             c.row_offset = c.row + 1 - vis_rows;
         }
         // When the cursor is on the first node of a group, show its header too.
-        if c.row_offset > 0 && c.row == c.row_offset && matches!(self.view.rows.get(c.row - 1), Some(RowEntry::Group { .. })) {
+        if c.row_offset > 0
+            && c.row == c.row_offset
+            && matches!(self.view.rows.get(c.row - 1), Some(RowEntry::Group { .. }))
+        {
             c.row_offset -= 1;
         }
         let max_row_off = self.view.rows.len().saturating_sub(vis_rows);
@@ -267,7 +270,7 @@ impl App {
 
     pub fn filter_prompt(&self) -> Option<&FilterPrompt> {
         self.layers.iter().rev().find_map(|l| match l {
-            Layer::Filter(p) => Some(p),
+            Layer::Filter(p) => Some(p.as_ref()),
             _ => None,
         })
     }

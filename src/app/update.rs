@@ -14,6 +14,15 @@ use crate::theme::Slot;
 
 /// Apply one message. Marks `app.dirty` when something visible changed.
 pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
+    let effects = apply(app, msg);
+    if app.dirty {
+        // The next render shows the clock text as of now; a later tick compares against it.
+        app.clock_text = crate::ui::clock_text(app);
+    }
+    effects
+}
+
+fn apply(app: &mut App, msg: Msg) -> Vec<Effect> {
     match msg {
         Msg::Key(key) => {
             // Windows and the kitty protocol report releases too; act on presses only.
@@ -31,7 +40,8 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
         Msg::Fleet(batch) => {
             let before = app.index.generation();
             for ev in batch {
-                app.index.apply(ev);
+                // Record when we received it: the header shows data age from it.
+                app.index.apply_at(ev, app.now);
             }
             if app.index.generation() != before {
                 app.refresh_view();
@@ -212,7 +222,7 @@ fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
             ta.set_style(theme.style(Slot::Prompt));
             ta.set_cursor_line_style(theme.style(Slot::Prompt));
             ta.set_placeholder_style(theme.style(Slot::DetailKey));
-            app.layers.push(Layer::Filter(FilterPrompt { textarea: ta, before: app.filter.clone() }));
+            app.layers.push(Layer::Filter(Box::new(FilterPrompt { textarea: ta, before: app.filter.clone() })));
             app.dirty = true;
         }
         Action::ToggleProblems => {

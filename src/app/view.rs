@@ -52,7 +52,12 @@ impl SortBy {
 pub enum RowEntry {
     Node(NodeId),
     /// A group header when rows are grouped by a label.
-    Group { label: String, value: Option<String>, nodes: u32, problems: u32 },
+    Group {
+        label: String,
+        value: Option<String>,
+        nodes: u32,
+        problems: u32,
+    },
 }
 
 /// The inputs the order depends on; the cache is valid while they are unchanged.
@@ -164,8 +169,7 @@ pub fn compute(index: &Index, key: &ViewKey) -> View {
             RowTerm::Label { .. } => None,
         })
         .map(|t| {
-            let any_substring =
-                ids.iter().any(|id| index.node(*id).is_some_and(|n| n.name.to_lowercase().contains(t)));
+            let any_substring = ids.iter().any(|id| index.node(*id).is_some_and(|n| n.name.to_lowercase().contains(t)));
             (t, !any_substring)
         })
         .collect();

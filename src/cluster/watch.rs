@@ -70,13 +70,16 @@ where
 
 /// The watcher configuration of a kind.
 ///
-/// Initial list strategy: `ListWatch` (paged list, then watch from the list's
-/// resourceVersion). Streaming lists (`sendInitialEvents`, the WatchList feature) are off by
-/// default on most servers (beta, and disabled again in some releases) and the embedded
-/// simulator does not serve them; `ListWatch` works on every API server, and paging bounds
-/// memory. The list is a consistent read (`ListSemantic::MostRecent`): `resourceVersion=0`
-/// would be cheaper for the server but older API servers ignore `limit` with it and answer
-/// with every pod in one body, which would defeat the page size above.
+/// Initial list strategy: `ListWatch` (paged list, then watch from the list's resourceVersion)
+/// rather than streaming lists (`sendInitialEvents`, KEP-3157 WatchList). The simulator serves
+/// both, but on real clusters WatchList is behind a feature gate whose default has changed
+/// between releases, and a server without it ignores `sendInitialEvents`: it streams the
+/// objects but never sends the `k8s.io/initial-events-end` bookmark, so the watcher would never
+/// finish its first list. `ListWatch` works on every API server, and paging bounds memory.
+/// The list is a consistent read (`ListSemantic::MostRecent`): `resourceVersion=0` would be
+/// cheaper for the server, but older API servers ignore `limit` with it and answer with every
+/// pod in one body, which would defeat the page size above. Bookmarks are on (the default), so
+/// a resumed watch rarely needs a re-list.
 pub fn watcher_config(kind: StreamKind) -> watcher::Config {
     let config = watcher::Config::default().page_size(PAGE_SIZE);
     match kind {
@@ -324,6 +327,8 @@ async fn run<K: Watched>(api: Api<K>, namespace: Option<&str>, link: &mut Link) 
         let next = tokio::select! {
             biased;
             _ = link.cancel.cancelled() => return,
+            // An idle watch sends nothing, so notice a dropped receiver here too.
+            _ = link.tx.closed() => return,
             _ = tokio::time::sleep_until(grace.unwrap_or_else(Instant::now)), if grace.is_some() => {
                 grace = None;
                 if matches!(link.state, StreamState::Reconnecting { .. }) {

@@ -235,7 +235,7 @@ pub fn btree_bytes(len: usize, entry: usize) -> usize {
         return 0;
     }
     let leaf = malloc_size(11 * entry + 16);
-    let leaves = len.div_ceil(8).max(1);
+    let leaves = if len <= 11 { 1 } else { len.div_ceil(8) };
     let internals = if leaves > 1 { leaves.div_ceil(8) } else { 0 };
     leaves * leaf + internals * malloc_size(11 * entry + 16 + 12 * 8)
 }

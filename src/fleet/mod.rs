@@ -8,6 +8,7 @@ mod pods;
 pub mod schedule;
 pub mod state;
 pub mod summary;
+pub mod synth;
 
 pub use index::Index;
 pub use model::FleetEvent;

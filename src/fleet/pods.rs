@@ -110,8 +110,9 @@ pub(crate) struct PodStore {
     slots: u32,
     free_head: u32,
     live: u32,
-    /// hash(namespace, name) → first slot with that hash.
-    keys: FxHashMap<u64, u32>,
+    /// hash(namespace, name), truncated to 32 bits → first slot with that hash. Collisions
+    /// (a few among 150,000 keys) are chained through `key_next`, so they cost a compare.
+    keys: FxHashMap<u32, u32>,
     names: String,
     names_garbage: usize,
 }
@@ -148,7 +149,7 @@ impl PodStore {
 
     /// The slot of the pod (namespace `ns_str`, `name`). O(1) expected.
     pub fn find(&self, ns: Sym, ns_str: &str, name: &str) -> Option<u32> {
-        let mut i = *self.keys.get(&fx_hash_str(&[ns_str, name]))?;
+        let mut i = *self.keys.get(&key_hash(ns_str, name))?;
         while i != NONE {
             if self.get(i).ns == ns && self.name(i) == name {
                 return Some(i);
@@ -165,7 +166,7 @@ impl PodStore {
             self.free_head = self.get(i).key_next;
             i
         } else {
-            if self.slots as usize % CHUNK == 0 {
+            if (self.slots as usize).is_multiple_of(CHUNK) {
                 self.chunks.push(Vec::with_capacity(CHUNK));
             }
             let i = self.slots;
@@ -178,8 +179,13 @@ impl PodStore {
         // Names longer than a DNS subdomain (253) cannot exist; clamp instead of failing.
         let name = truncate(name, usize::from(u16::MAX));
         let off = u32::try_from(self.names.len()).unwrap_or(u32::MAX);
+        if self.names.capacity() - self.names.len() < name.len() {
+            // Grow by a quarter rather than doubling: 150,000 names are a few MB and the
+            // doubling slack would be a visible share of the per-pod budget.
+            self.names.reserve_exact((self.names.len() / 4).max(name.len()).max(4096));
+        }
         self.names.push_str(name);
-        let h = fx_hash_str(&[ns_str, name]);
+        let h = key_hash(ns_str, name);
         let head = self.keys.insert(h, i).unwrap_or(NONE);
         let rec = self.get_mut(i);
         *rec = PodRec::empty();
@@ -195,7 +201,7 @@ impl PodStore {
     /// Free a record: unlink it from the key map and give its slot back. The caller has already
     /// detached it and released its symbols. O(1) expected.
     pub fn remove(&mut self, i: u32, ns_str: &str) {
-        let h = fx_hash_str(&[ns_str, self.name(i)]);
+        let h = key_hash(ns_str, self.name(i));
         let next = self.get(i).key_next;
         if self.keys.get(&h) == Some(&i) {
             if next == NONE {
@@ -229,7 +235,8 @@ impl PodStore {
         if self.names_garbage < 4096 || self.names_garbage * 2 < self.names.len() {
             return;
         }
-        let mut fresh = String::with_capacity(self.names.len() - self.names_garbage);
+        let live = self.names.len() - self.names_garbage;
+        let mut fresh = String::with_capacity(live + live / 8);
         for i in 0..self.slots {
             if !self.get(i).has(F_LIVE) {
                 continue;
@@ -242,12 +249,20 @@ impl PodStore {
         self.names_garbage = 0;
     }
 
-    pub fn heap_bytes(&self) -> usize {
-        self.chunks.iter().map(|c| vec_bytes(c.capacity(), std::mem::size_of::<PodRec>())).sum::<usize>()
-            + vec_bytes(self.chunks.capacity(), std::mem::size_of::<Vec<PodRec>>())
-            + hashmap_bytes(self.keys.capacity(), std::mem::size_of::<(u64, u32)>())
-            + malloc_size(self.names.capacity())
+    /// Heap bytes of (records, name arena, key map).
+    pub fn heap_parts(&self) -> (usize, usize, usize) {
+        (
+            self.chunks.iter().map(|c| vec_bytes(c.capacity(), std::mem::size_of::<PodRec>())).sum::<usize>()
+                + vec_bytes(self.chunks.capacity(), std::mem::size_of::<Vec<PodRec>>()),
+            malloc_size(self.names.capacity()),
+            hashmap_bytes(self.keys.capacity(), std::mem::size_of::<(u32, u32)>()),
+        )
     }
+}
+
+fn key_hash(ns: &str, name: &str) -> u32 {
+    let h = fx_hash_str(&[ns, name]);
+    (h ^ (h >> 32)) as u32
 }
 
 fn truncate(s: &str, max: usize) -> &str {

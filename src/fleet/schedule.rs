@@ -157,12 +157,15 @@ impl fmt::Display for Requirement {
 
 impl Requirement {
     /// `labels.Requirement.Matches` semantics as used by nodeaffinity (`nodeSelectorRequirementsAsSelector`).
+    /// A requirement `labels.NewRequirement` rejects (In/NotIn without values, Exists/
+    /// DoesNotExist with values) makes its term fail, as the parse error does upstream
+    /// (`LazyErrorNodeSelector.Match` skips terms with errors).
     fn matches(&self, value: Option<&str>) -> bool {
         match self.op {
             SelectorOp::In => value.is_some_and(|v| self.values.iter().any(|x| x == v)),
-            SelectorOp::NotIn => value.is_none_or(|v| !self.values.iter().any(|x| x == v)),
-            SelectorOp::Exists => value.is_some(),
-            SelectorOp::DoesNotExist => value.is_none(),
+            SelectorOp::NotIn => !self.values.is_empty() && value.is_none_or(|v| !self.values.iter().any(|x| x == v)),
+            SelectorOp::Exists => self.values.is_empty() && value.is_some(),
+            SelectorOp::DoesNotExist => self.values.is_empty() && value.is_none(),
             SelectorOp::Gt | SelectorOp::Lt => {
                 // Exactly one integer value is required; a label that is not an integer fails.
                 let (Some(v), [bound]) = (value, self.values.as_slice()) else { return false };
@@ -195,8 +198,10 @@ impl NodeSelectorTerm {
         }
         for r in &self.match_fields {
             let value = if r.key == "metadata.name" { Some(node.name) } else { None };
-            // Only In/NotIn are valid for fields; anything else is a parse error upstream.
-            let valid = r.key == "metadata.name" && matches!(r.op, SelectorOp::In | SelectorOp::NotIn);
+            // Only In/NotIn with exactly one value are valid for fields
+            // (`nodeSelectorRequirementsAsFieldSelector`); anything else is a parse error upstream.
+            let valid =
+                r.key == "metadata.name" && matches!(r.op, SelectorOp::In | SelectorOp::NotIn) && r.values.len() == 1;
             if !valid || !r.matches(value) {
                 return Some(TermFailure::Requirement(r));
             }
@@ -379,4 +384,262 @@ pub fn should_run_with(node: &NodeView<'_>, spec: &PodSchedSpec, tolerations: &[
 /// [`should_run_with`] with the controller's default tolerations computed here.
 pub fn should_run(node: &NodeView<'_>, spec: &PodSchedSpec) -> Decision {
     should_run_with(node, spec, &daemon_tolerations(spec))
+}
+
+#[cfg(test)]
+mod tests {
+    //! Table tests of the predicate, case by case from Kubernetes' behaviour. Upstream functions:
+    //! `NodeShouldRunDaemonPod` (pkg/controller/daemon/daemon_controller.go),
+    //! `AddOrUpdateDaemonPodTolerations` (pkg/controller/daemon/util/daemonset_util.go),
+    //! `nodeaffinity.GetRequiredNodeAffinity` / `NodeSelector.Match`
+    //! (component-helpers/scheduling/corev1/nodeaffinity), `labels.Requirement.Matches`
+    //! (apimachinery/pkg/labels/selector.go), `ToleratesTaint` (api/core/v1/toleration.go).
+
+    use super::*;
+
+    fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+    fn req(key: &str, op: &str, values: &[&str]) -> Requirement {
+        Requirement {
+            key: key.to_string(),
+            op: SelectorOp::parse(op),
+            values: values.iter().map(|v| v.to_string()).collect(),
+        }
+    }
+    fn term(exprs: Vec<Requirement>, fields: Vec<Requirement>) -> NodeSelectorTerm {
+        NodeSelectorTerm { match_expressions: exprs, match_fields: fields }
+    }
+    fn taint(key: &str, value: &str, effect: TaintEffect) -> Taint {
+        Taint { key: key.to_string(), value: value.to_string(), effect }
+    }
+    fn decide(name: &str, l: &[(&str, &str)], t: &[Taint], spec: &PodSchedSpec) -> Decision {
+        let l = labels(l);
+        should_run(&NodeView { name, labels: &l, taints: t }, spec)
+    }
+    fn affinity(terms: Vec<NodeSelectorTerm>) -> PodSchedSpec {
+        PodSchedSpec { required_terms: Some(terms), ..PodSchedSpec::default() }
+    }
+
+    #[test]
+    fn node_selector_requires_every_key_with_its_value() {
+        let spec = PodSchedSpec { node_selector: labels(&[("disk", "ssd"), ("zone", "a")]), ..Default::default() };
+        let cases: &[(&[(&str, &str)], bool)] = &[
+            (&[("disk", "ssd"), ("zone", "a")], true),
+            (&[("disk", "ssd"), ("zone", "a"), ("extra", "x")], true),
+            (&[("disk", "ssd")], false),
+            (&[("disk", "hdd"), ("zone", "a")], false),
+            (&[], false),
+        ];
+        for (l, want) in cases {
+            assert_eq!(decide("n", l, &[], &spec).should_run, *want, "labels {l:?}");
+        }
+        let d = decide("n", &[("disk", "hdd"), ("zone", "a")], &[], &spec);
+        assert_eq!(
+            d.reason,
+            Some(NotEligible::NodeSelector { key: "disk".into(), wanted: "ssd".into(), actual: Some("hdd".into()) })
+        );
+        // A selector mismatch evicts too: shouldContinueRunning is false.
+        assert!(!d.should_continue_running);
+    }
+
+    #[test]
+    fn affinity_operators_follow_label_requirement_semantics() {
+        let node = [("zone", "a"), ("cores", "16"), ("name", "web")];
+        let cases: Vec<(Requirement, bool)> = vec![
+            (req("zone", "In", &["a", "b"]), true),
+            (req("zone", "In", &["b"]), false),
+            (req("missing", "In", &["a"]), false),
+            (req("zone", "NotIn", &["b"]), true),
+            (req("zone", "NotIn", &["a"]), false),
+            // NotIn matches a node without the label (labels.Requirement.Matches).
+            (req("missing", "NotIn", &["a"]), true),
+            (req("zone", "Exists", &[]), true),
+            (req("missing", "Exists", &[]), false),
+            (req("missing", "DoesNotExist", &[]), true),
+            (req("zone", "DoesNotExist", &[]), false),
+            (req("cores", "Gt", &["8"]), true),
+            (req("cores", "Gt", &["16"]), false),
+            (req("cores", "Lt", &["32"]), true),
+            (req("cores", "Lt", &["16"]), false),
+            // Gt/Lt: a value that is not an integer, or not exactly one value, fails.
+            (req("cores", "Gt", &["eight"]), false),
+            (req("name", "Gt", &["1"]), false),
+            (req("cores", "Gt", &["1", "2"]), false),
+            (req("cores", "Gt", &[]), false),
+            (req("missing", "Lt", &["100"]), false),
+            (req("zone", "Near", &["a"]), false),
+            // Requirements labels.NewRequirement rejects fail their term.
+            (req("missing", "NotIn", &[]), false),
+            (req("zone", "Exists", &["a"]), false),
+            (req("missing", "DoesNotExist", &["a"]), false),
+        ];
+        for (r, want) in cases {
+            let spec = affinity(vec![term(vec![r.clone()], vec![])]);
+            assert_eq!(decide("n", &node, &[], &spec).should_run, want, "{r}");
+        }
+    }
+
+    #[test]
+    fn match_fields_supports_metadata_name_only() {
+        let cases: Vec<(Requirement, bool)> = vec![
+            (req("metadata.name", "In", &["node-1"]), true),
+            (req("metadata.name", "In", &["node-2"]), false),
+            (req("metadata.name", "NotIn", &["node-2"]), true),
+            (req("metadata.name", "NotIn", &["node-1"]), false),
+            // Other operators and other fields are invalid for node fields: the term fails.
+            (req("metadata.name", "Exists", &[]), false),
+            (req("metadata.uid", "In", &["node-1"]), false),
+            // Field requirements take exactly one value.
+            (req("metadata.name", "In", &["node-1", "node-2"]), false),
+            (req("metadata.name", "In", &[]), false),
+        ];
+        for (r, want) in cases {
+            let spec = affinity(vec![term(vec![], vec![r.clone()])]);
+            assert_eq!(decide("node-1", &[], &[], &spec).should_run, want, "{r}");
+        }
+    }
+
+    #[test]
+    fn terms_are_ored_and_requirements_within_a_term_anded() {
+        let node = [("zone", "a"), ("disk", "ssd")];
+        let both = term(vec![req("zone", "In", &["a"]), req("disk", "In", &["hdd"])], vec![]);
+        assert!(!decide("n", &node, &[], &affinity(vec![both.clone()])).should_run, "AND within a term");
+        let other = term(vec![req("disk", "Exists", &[])], vec![]);
+        assert!(decide("n", &node, &[], &affinity(vec![both.clone(), other])).should_run, "OR across terms");
+        let d = decide("n", &node, &[], &affinity(vec![both]));
+        assert_eq!(d.reason, Some(NotEligible::Affinity { requirement: Some("disk In [hdd]".into()) }));
+        // matchExpressions and matchFields of one term are ANDed.
+        let mixed = term(vec![req("zone", "In", &["a"])], vec![req("metadata.name", "In", &["other"])]);
+        assert!(!decide("n", &node, &[], &affinity(vec![mixed])).should_run);
+    }
+
+    #[test]
+    fn empty_terms_match_nothing() {
+        // "A null or empty node selector term matches no objects" and an empty list of terms
+        // matches nothing (nodeaffinity.NodeSelector.Match).
+        assert!(!decide("n", &[("a", "b")], &[], &affinity(vec![term(vec![], vec![])])).should_run);
+        assert!(!decide("n", &[("a", "b")], &[], &affinity(vec![])).should_run);
+        // An empty term next to a matching one does not prevent the match.
+        let ok = term(vec![req("a", "In", &["b"])], vec![]);
+        assert!(decide("n", &[("a", "b")], &[], &affinity(vec![term(vec![], vec![]), ok])).should_run);
+        // No affinity at all runs everywhere.
+        assert!(decide("n", &[], &[], &PodSchedSpec::default()).should_run);
+    }
+
+    #[test]
+    fn node_selector_and_affinity_must_both_match() {
+        let spec = PodSchedSpec {
+            node_selector: labels(&[("os", "linux")]),
+            required_terms: Some(vec![term(vec![req("zone", "In", &["a"])], vec![])]),
+            ..Default::default()
+        };
+        assert!(decide("n", &[("os", "linux"), ("zone", "a")], &[], &spec).should_run);
+        assert!(!decide("n", &[("os", "linux"), ("zone", "b")], &[], &spec).should_run);
+        assert!(!decide("n", &[("os", "windows"), ("zone", "a")], &[], &spec).should_run);
+    }
+
+    #[test]
+    fn template_node_name_pins_the_daemonset() {
+        let spec = PodSchedSpec { node_name: "n1".into(), ..Default::default() };
+        assert!(decide("n1", &[], &[], &spec).should_run);
+        let d = decide("n2", &[], &[], &spec);
+        assert_eq!((d.should_run, d.should_continue_running), (false, false));
+        assert_eq!(d.reason, Some(NotEligible::NodeName { wanted: "n1".into() }));
+    }
+
+    #[test]
+    fn tolerations_match_taints_like_tolerates_taint() {
+        let t = taint("dedicated", "gpu", TaintEffect::NoSchedule);
+        let tol = |key: &str, op: TolerationOp, value: &str, effect: Option<TaintEffect>| Toleration {
+            key: key.into(),
+            op,
+            value: value.into(),
+            effect,
+        };
+        let cases = vec![
+            (tol("dedicated", TolerationOp::Equal, "gpu", Some(TaintEffect::NoSchedule)), true),
+            (tol("dedicated", TolerationOp::Equal, "cpu", Some(TaintEffect::NoSchedule)), false),
+            (tol("dedicated", TolerationOp::Exists, "", Some(TaintEffect::NoSchedule)), true),
+            (tol("dedicated", TolerationOp::Exists, "", Some(TaintEffect::NoExecute)), false),
+            // An effect-less toleration tolerates every effect.
+            (tol("dedicated", TolerationOp::Equal, "gpu", None), true),
+            (tol("other", TolerationOp::Exists, "", None), false),
+            // Empty key with Exists tolerates every taint (of the effect, if one is given).
+            (tol("", TolerationOp::Exists, "", None), true),
+            (tol("", TolerationOp::Exists, "", Some(TaintEffect::NoSchedule)), true),
+            (tol("", TolerationOp::Exists, "", Some(TaintEffect::NoExecute)), false),
+        ];
+        for (tl, want) in cases {
+            assert_eq!(tl.tolerates(&t), want, "{tl:?}");
+            let spec = PodSchedSpec { tolerations: vec![tl.clone()], ..Default::default() };
+            assert_eq!(decide("n", &[], std::slice::from_ref(&t), &spec).should_run, want, "{tl:?}");
+        }
+    }
+
+    #[test]
+    fn controller_default_tolerations() {
+        use taints::*;
+        let plain = PodSchedSpec::default();
+        let host = PodSchedSpec { host_network: true, ..Default::default() };
+        let cases: Vec<(Taint, bool, bool)> = vec![
+            // (taint, should run without hostNetwork, with hostNetwork)
+            (taint(NOT_READY, "", TaintEffect::NoExecute), true, true),
+            (taint(UNREACHABLE, "", TaintEffect::NoExecute), true, true),
+            // Only the NoExecute variants are tolerated: a NotReady node is not eligible.
+            (taint(NOT_READY, "", TaintEffect::NoSchedule), false, false),
+            (taint(UNREACHABLE, "", TaintEffect::NoSchedule), false, false),
+            (taint(DISK_PRESSURE, "", TaintEffect::NoSchedule), true, true),
+            (taint(MEMORY_PRESSURE, "", TaintEffect::NoSchedule), true, true),
+            (taint(PID_PRESSURE, "", TaintEffect::NoSchedule), true, true),
+            (taint(UNSCHEDULABLE, "", TaintEffect::NoSchedule), true, true),
+            (taint(NETWORK_UNAVAILABLE, "", TaintEffect::NoSchedule), false, true),
+            // PreferNoSchedule never blocks a daemon pod.
+            (taint("soft", "", TaintEffect::PreferNoSchedule), true, true),
+            (taint("hard", "", TaintEffect::NoSchedule), false, false),
+        ];
+        for (t, want_plain, want_host) in cases {
+            let ts = std::slice::from_ref(&t);
+            assert_eq!(decide("n", &[], ts, &plain).should_run, want_plain, "{t}");
+            assert_eq!(decide("n", &[], ts, &host).should_run, want_host, "{t} hostNetwork");
+        }
+    }
+
+    #[test]
+    fn template_toleration_with_same_key_and_effect_is_replaced() {
+        let spec = PodSchedSpec {
+            tolerations: vec![Toleration {
+                key: taints::NOT_READY.into(),
+                op: TolerationOp::Equal,
+                value: "x".into(),
+                effect: Some(TaintEffect::NoExecute),
+            }],
+            ..Default::default()
+        };
+        let tols = daemon_tolerations(&spec);
+        let nr: Vec<_> = tols.iter().filter(|t| t.key == taints::NOT_READY).collect();
+        assert_eq!(nr.len(), 1);
+        assert_eq!(nr[0].op, TolerationOp::Exists);
+    }
+
+    #[test]
+    fn should_continue_running_only_stops_on_untolerated_no_execute() {
+        let spec = PodSchedSpec::default();
+        let d = decide("n", &[], &[taint("maint", "", TaintEffect::NoSchedule)], &spec);
+        assert_eq!((d.should_run, d.should_continue_running), (false, true));
+        let d = decide("n", &[], &[taint("maint", "", TaintEffect::NoExecute)], &spec);
+        assert_eq!((d.should_run, d.should_continue_running), (false, false));
+        // Both: the reason is the first untolerated taint; NoExecute decides eviction.
+        let both = [taint("a", "", TaintEffect::NoSchedule), taint("b", "", TaintEffect::NoExecute)];
+        let d = decide("n", &[], &both, &spec);
+        assert_eq!(d.reason, Some(NotEligible::Taint(both[0].clone())));
+        assert!(!d.should_continue_running);
+        // A NotReady node: unreachable NoExecute (tolerated) + NoSchedule (not): keeps running.
+        let down = [
+            taint(taints::UNREACHABLE, "", TaintEffect::NoExecute),
+            taint(taints::UNREACHABLE, "", TaintEffect::NoSchedule),
+        ];
+        let d = decide("n", &[], &down, &spec);
+        assert_eq!((d.should_run, d.should_continue_running), (false, true));
+    }
 }

@@ -360,3 +360,243 @@ pub fn cell_state(should_run: bool, pod_states: impl IntoIterator<Item = CellSta
         (Some(w), true) => w,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! Table tests of `print_status` against `printPod` (pkg/printers/internalversion/printers.go)
+    //! and of the cell state precedence of DESIGN.md.
+
+    use super::*;
+
+    fn waiting(r: &str) -> ContainerStatusInput {
+        ContainerStatusInput { state: ContainerStateInput::Waiting { reason: r.into() }, ..Default::default() }
+    }
+    fn running(ready: bool) -> ContainerStatusInput {
+        ContainerStatusInput { ready, started: Some(true), state: ContainerStateInput::Running, ..Default::default() }
+    }
+    fn terminated(r: &str, exit_code: i32, signal: i32) -> ContainerStatusInput {
+        ContainerStatusInput {
+            state: ContainerStateInput::Terminated { reason: r.into(), exit_code, signal },
+            ..Default::default()
+        }
+    }
+    fn sidecar(started: bool, ready: bool) -> ContainerStatusInput {
+        ContainerStatusInput {
+            restartable_init: true,
+            started: Some(started),
+            ready,
+            state: if started {
+                ContainerStateInput::Running
+            } else {
+                ContainerStateInput::Waiting { reason: "PodInitializing".into() }
+            },
+            ..Default::default()
+        }
+    }
+    fn pod(phase: &str, statuses: Vec<ContainerStatusInput>) -> StatusInput {
+        StatusInput { phase: phase.into(), containers: statuses.len(), statuses, ..Default::default() }
+    }
+    fn cond(t: &str, s: &str) -> (String, String, String) {
+        (t.into(), s.into(), String::new())
+    }
+
+    #[test]
+    fn status_reason_follows_print_pod() {
+        let mut cases: Vec<(&str, StatusInput, &str, (u16, u16))> = Vec::new();
+        cases.push(("running", pod("Running", vec![running(true)]), "Running", (1, 1)));
+        cases.push(("pending, no statuses", pod("Pending", vec![]), "Pending", (0, 0)));
+        let mut p = pod("Running", vec![running(true)]);
+        p.containers = 2;
+        cases.push(("not all statuses reported", p, "Running", (1, 2)));
+        cases.push(("creating", pod("Pending", vec![waiting("ContainerCreating")]), "ContainerCreating", (0, 1)));
+        cases.push(("crash loop", pod("Running", vec![waiting("CrashLoopBackOff")]), "CrashLoopBackOff", (0, 1)));
+        cases.push(("oom", pod("Running", vec![terminated("OOMKilled", 137, 0)]), "OOMKilled", (0, 1)));
+        cases.push(("exit code", pod("Running", vec![terminated("", 2, 0)]), "ExitCode:2", (0, 1)));
+        cases.push(("signal", pod("Running", vec![terminated("", 0, 9)]), "Signal:9", (0, 1)));
+        // Backwards over containers: the first container's reason has the last word.
+        cases.push((
+            "first container wins",
+            pod("Running", vec![waiting("ImagePullBackOff"), waiting("CrashLoopBackOff")]),
+            "ImagePullBackOff",
+            (0, 2),
+        ));
+        // Completed with one container still running → Running / NotReady by the Ready condition.
+        let mut p = pod("Running", vec![terminated("Completed", 0, 0), running(true)]);
+        p.conditions.push(cond("Ready", "True"));
+        cases.push(("completed but running, ready", p, "Running", (1, 2)));
+        let p = pod("Running", vec![terminated("Completed", 0, 0), running(true)]);
+        cases.push(("completed but running, not ready", p, "NotReady", (1, 2)));
+        cases.push(("completed", pod("Succeeded", vec![terminated("Completed", 0, 0)]), "Completed", (0, 1)));
+        // status.reason wins over the phase.
+        let mut p = pod("Failed", vec![]);
+        p.reason = "Evicted".into();
+        cases.push(("evicted", p, "Evicted", (0, 0)));
+        // SchedulingGated.
+        let mut p = pod("Pending", vec![]);
+        p.conditions.push(("PodScheduled".into(), "False".into(), "SchedulingGated".into()));
+        cases.push(("gated", p, "SchedulingGated", (0, 0)));
+        // Init containers.
+        let init = |inits: Vec<ContainerStatusInput>, n: usize| {
+            let mut p = pod("Pending", vec![waiting("PodInitializing")]);
+            p.init_containers = n;
+            p.init_statuses = inits;
+            p
+        };
+        cases.push((
+            "init 0/2",
+            init(vec![ContainerStatusInput::default(), ContainerStatusInput::default()], 2),
+            "Init:0/2",
+            (0, 1),
+        ));
+        cases.push((
+            "init 1/2",
+            init(vec![terminated("Completed", 0, 0), waiting("PodInitializing")], 2),
+            "Init:1/2",
+            (0, 1),
+        ));
+        cases.push((
+            "init waiting reason",
+            init(vec![waiting("CrashLoopBackOff")], 1),
+            "Init:CrashLoopBackOff",
+            (0, 1),
+        ));
+        cases.push(("init terminated reason", init(vec![terminated("Error", 1, 0)], 1), "Init:Error", (0, 1)));
+        cases.push(("init exit code", init(vec![terminated("", 3, 0)], 1), "Init:ExitCode:3", (0, 1)));
+        cases.push(("init signal", init(vec![terminated("", 143, 15)], 1), "Init:Signal:15", (0, 1)));
+        // Exit code 0 counts as a finished init container whatever the signal says.
+        cases.push(("init exit 0", init(vec![terminated("", 0, 15)], 1), "PodInitializing", (0, 1)));
+        // Sidecars: a started restartable init container counts in READY and total.
+        cases.push((
+            "sidecar started, next init",
+            init(vec![sidecar(true, true), ContainerStatusInput::default()], 2),
+            "Init:1/2",
+            (1, 2),
+        ));
+        let mut p = pod("Running", vec![running(true)]);
+        p.init_containers = 1;
+        p.init_statuses = vec![sidecar(true, true)];
+        cases.push(("sidecar and app running", p, "Running", (2, 2)));
+        cases.push(("sidecar not started", init(vec![sidecar(false, false)], 1), "Init:0/1", (0, 2)));
+        // Deletion.
+        let mut p = pod("Running", vec![running(true)]);
+        p.deleting = true;
+        cases.push(("terminating", p, "Terminating", (1, 1)));
+        let mut p = pod("Running", vec![running(true)]);
+        p.deleting = true;
+        p.reason = NODE_LOST_REASON.into();
+        cases.push(("node lost", p, "Unknown", (1, 1)));
+        let mut p = pod("Failed", vec![terminated("Error", 1, 0)]);
+        p.deleting = true;
+        cases.push(("terminal pods keep their reason while deleted", p, "Error", (0, 1)));
+
+        for (name, input, reason, (ready, total)) in cases {
+            let out = print_status(&input);
+            assert_eq!(out.reason, reason, "{name}");
+            assert_eq!((out.ready_containers, out.total_containers), (ready, total), "{name}");
+        }
+    }
+
+    #[test]
+    fn restarts_count_init_containers_only_while_initializing() {
+        let mut c = waiting("CrashLoopBackOff");
+        c.restart_count = 4;
+        c.last_terminated = Some(("Error".into(), 1, Some(500)));
+        let mut app = waiting("PodInitializing");
+        app.restart_count = 0;
+        let mut p = pod("Pending", vec![app]);
+        p.init_containers = 1;
+        p.init_statuses = vec![c];
+        let out = print_status(&p);
+        assert_eq!((out.restarts, out.last_restart), (4, Some(500)));
+        // Initialized: only sidecar restarts and the app containers' count.
+        let mut side = sidecar(true, true);
+        side.restart_count = 2;
+        side.last_terminated = Some(("Error".into(), 1, Some(100)));
+        let mut done = terminated("Completed", 0, 0);
+        done.restart_count = 3;
+        let mut app = running(true);
+        app.restart_count = 5;
+        app.last_terminated = Some(("OOMKilled".into(), 137, Some(300)));
+        let mut p = pod("Running", vec![app]);
+        p.init_containers = 2;
+        p.init_statuses = vec![done, side];
+        let out = print_status(&p);
+        assert_eq!((out.restarts, out.last_restart), (7, Some(300)));
+        assert_eq!(print_status(&pod("Running", vec![running(true)])).last_restart, None);
+    }
+
+    #[test]
+    fn failing_reasons() {
+        let cases: &[(&str, Phase, bool)] = &[
+            ("CrashLoopBackOff", Phase::Running, true),
+            ("ImagePullBackOff", Phase::Pending, true),
+            ("ErrImagePull", Phase::Pending, true),
+            ("InvalidImageName", Phase::Pending, true),
+            ("CreateContainerConfigError", Phase::Pending, true),
+            ("CreateContainerError", Phase::Pending, true),
+            ("RunContainerError", Phase::Running, true),
+            ("Error", Phase::Running, true),
+            ("OOMKilled", Phase::Running, true),
+            ("ContainerCannotRun", Phase::Running, true),
+            ("Evicted", Phase::Failed, true),
+            ("Init:CrashLoopBackOff", Phase::Pending, true),
+            ("Init:Error", Phase::Pending, true),
+            ("Init:ExitCode:1", Phase::Pending, true),
+            ("ExitCode:137", Phase::Running, true),
+            ("Signal:9", Phase::Running, true),
+            ("Init:Signal:15", Phase::Pending, true),
+            ("ExitCode:0", Phase::Running, false),
+            ("Anything", Phase::Failed, true),
+            ("Running", Phase::Running, false),
+            ("ContainerCreating", Phase::Pending, false),
+            ("PodInitializing", Phase::Pending, false),
+            ("Init:0/2", Phase::Pending, false),
+            ("Terminating", Phase::Running, false),
+            ("Completed", Phase::Succeeded, false),
+            ("NotReady", Phase::Running, false),
+        ];
+        for (reason, phase, want) in cases {
+            assert_eq!(failing_reason(reason, *phase), *want, "{reason} {phase:?}");
+        }
+    }
+
+    #[test]
+    fn pod_state_precedence() {
+        let base = PodFacts { phase: Phase::Running, reason: "Running", ready: true, deleting: false, updated: true };
+        let cases = [
+            (base, CellState::Ready),
+            (PodFacts { updated: false, ..base }, CellState::Outdated),
+            (PodFacts { ready: false, updated: false, ..base }, CellState::NotReady),
+            (PodFacts { phase: Phase::Pending, reason: "ContainerCreating", ready: false, ..base }, CellState::Pending),
+            (PodFacts { deleting: true, reason: "Terminating", ..base }, CellState::Terminating),
+            (PodFacts { reason: "CrashLoopBackOff", ready: false, deleting: true, ..base }, CellState::Failing),
+            (PodFacts { phase: Phase::Failed, reason: "Evicted", ready: false, ..base }, CellState::Failing),
+            (PodFacts { phase: Phase::Succeeded, reason: "Completed", ready: false, ..base }, CellState::NotReady),
+        ];
+        for (facts, want) in cases {
+            assert_eq!(pod_state(&facts), want, "{facts:?}");
+        }
+    }
+
+    #[test]
+    fn cell_state_precedence() {
+        use CellState::*;
+        assert_eq!(cell_state(true, []), Missing);
+        assert_eq!(cell_state(false, []), NotEligible);
+        assert_eq!(cell_state(true, [Ready, Pending]), Pending);
+        assert_eq!(cell_state(true, [Outdated, Terminating]), Terminating);
+        assert_eq!(cell_state(true, [Ready, Failing]), Failing);
+        assert_eq!(cell_state(false, [Ready]), Misscheduled);
+        // A misscheduled pod is shown as misscheduled even when it also fails.
+        assert_eq!(cell_state(false, [Failing]), Misscheduled);
+    }
+
+    #[test]
+    fn updated_when_either_hash_or_generation_matches() {
+        assert!(is_pod_updated(Some("abc"), Some(1), Some("abc"), 2));
+        assert!(is_pod_updated(Some("old"), Some(2), Some("abc"), 2));
+        assert!(!is_pod_updated(Some("old"), Some(1), Some("abc"), 2));
+        assert!(!is_pod_updated(None, None, None, 2));
+        assert!(!is_pod_updated(Some(""), None, Some(""), 2), "an empty hash never matches");
+    }
+}

@@ -1,4 +1,5 @@
-//! Global counts kept incrementally by the index.
+//! Global counts kept incrementally by the index: every cell, node and pod event adjusts them by
+//! the difference it makes, never by a recount (`Index::recount_check` verifies that).
 
 /// Counts for the header and for `snapshot`'s `summary`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
@@ -9,5 +10,7 @@ pub struct Summary {
     pub nodes_ready: u32,
     pub nodes_cordoned: u32,
     pub daemonsets: u32,
+    /// Daemon pods held, including those not (yet) in a cell because their node or
+    /// DaemonSet is unknown (`Index::unplaced_pods` counts those).
     pub pods: u32,
 }

@@ -5,7 +5,8 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph};
+use unicode_width::UnicodeWidthChar;
 
 use super::fmt_age;
 use crate::app::App;
@@ -25,7 +26,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
     let inner = block.inner(area);
     f.render_widget(Clear, area);
     f.render_widget(block, area);
-    f.render_widget(Paragraph::new(lines(app)).wrap(Wrap { trim: false }), inner);
+    f.render_widget(Paragraph::new(lines(app, inner.width as usize)), inner);
 }
 
 /// The clock-dependent part (ages), for the tick's dirty check.
@@ -39,6 +40,8 @@ pub fn clock_text(app: &App) -> String {
 
 struct Out {
     lines: Vec<Line<'static>>,
+    /// Columns available for a value (the panel width minus the key column).
+    value_width: usize,
     key: Style,
     value: Style,
     title: Style,
@@ -51,17 +54,57 @@ impl Out {
     fn kv(&mut self, k: &str, v: impl Into<String>) {
         self.kv_styled(k, v, self.value);
     }
+    /// A key and its value; long values wrap under the value column, not under the key.
     fn kv_styled(&mut self, k: &str, v: impl Into<String>, style: Style) {
-        self.lines.push(Line::from(vec![Span::styled(format!("  {k:<12} "), self.key), Span::styled(v.into(), style)]));
+        let v = v.into();
+        for (i, chunk) in wrap(&v, self.value_width).into_iter().enumerate() {
+            let key = if i == 0 { format!("  {k:<12} ") } else { " ".repeat(15) };
+            self.lines.push(Line::from(vec![Span::styled(key, self.key), Span::styled(chunk, style)]));
+        }
     }
 }
 
-/// The panel's text. Public for tests and for `snapshot`-style reuse.
-pub fn lines(app: &App) -> Vec<Line<'static>> {
+/// Split `s` into pieces of at most `width` columns, at spaces where possible.
+fn wrap(s: &str, width: usize) -> Vec<String> {
+    let width = width.max(8);
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut cur_w = 0;
+    for word in s.split_inclusive(' ') {
+        let ww: usize = word.chars().map(|c| c.width().unwrap_or(0)).sum();
+        if cur_w + ww > width && !cur.is_empty() {
+            out.push(std::mem::take(&mut cur).trim_end().to_string());
+            cur_w = 0;
+        }
+        if ww > width {
+            // A word longer than the line (a label value, an image): cut it hard.
+            for c in word.chars() {
+                let cw = c.width().unwrap_or(0);
+                if cur_w + cw > width {
+                    out.push(std::mem::take(&mut cur));
+                    cur_w = 0;
+                }
+                cur.push(c);
+                cur_w += cw;
+            }
+        } else {
+            cur.push_str(word);
+            cur_w += ww;
+        }
+    }
+    if !cur.is_empty() || out.is_empty() {
+        out.push(cur.trim_end().to_string());
+    }
+    out
+}
+
+/// The panel's text for a panel `width` columns wide.
+pub fn lines(app: &App, width: usize) -> Vec<Line<'static>> {
     let theme = app.theme();
     let glyphs = theme.glyph_set(app.ascii);
     let mut o = Out {
         lines: Vec::new(),
+        value_width: width.saturating_sub(15),
         key: theme.style(Slot::DetailKey),
         value: theme.style(Slot::DetailValue),
         title: theme.style(Slot::DetailTitle),
@@ -85,7 +128,7 @@ pub fn lines(app: &App) -> Vec<Line<'static>> {
     match (state, cell.not_eligible) {
         (CellState::Missing, _) => o.kv_styled(
             "why",
-            "the node should run this DaemonSet (selector, affinity and taints all allow it) but no pod exists",
+            "should run here (selector, affinity and taints allow it) but no pod exists",
             theme.state_style(state),
         ),
         (CellState::NotEligible, Some(reason)) => o.kv("not eligible", reason.to_string()),
@@ -105,11 +148,8 @@ pub fn lines(app: &App) -> Vec<Line<'static>> {
         if let Some(t) = pod.last_restart {
             restarts.push_str(&format!(" (last {} ago)", fmt_age(app.now - t)));
         }
-        let restart_style = if pod.restarts >= app.config.restart_threshold.max(1) {
-            theme.style(Slot::Restarts)
-        } else {
-            o.value
-        };
+        let restart_style =
+            if pod.restarts >= app.config.restart_threshold.max(1) { theme.style(Slot::Restarts) } else { o.value };
         o.kv_styled("restarts", restarts, restart_style);
         if let Some(t) = pod.last_termination {
             o.kv("last exit", t.to_string());
@@ -144,7 +184,7 @@ pub fn lines(app: &App) -> Vec<Line<'static>> {
         o.kv_styled("cordoned", "yes (spec.unschedulable)", theme.style(Slot::NodeCordoned));
     }
     o.kv("age", fmt_age(app.now - node.created));
-    o.kv("problems", format!("{} cells", node.problems));
+    o.kv("problems", format!("{} cell{}", node.problems, if node.problems == 1 { "" } else { "s" }));
     if node.taints.is_empty() {
         o.kv("taints", "none");
     } else {
@@ -169,11 +209,8 @@ pub fn lines(app: &App) -> Vec<Line<'static>> {
             st.desired, st.current, st.ready, st.updated, st.available, st.unavailable, st.misscheduled
         ),
     );
-    let pred_style = if ds.desired_by_predicate as i64 != st.desired as i64 {
-        theme.style(Slot::TotalsShort)
-    } else {
-        o.value
-    };
+    let pred_style =
+        if ds.desired_by_predicate as i64 != st.desired as i64 { theme.style(Slot::TotalsShort) } else { o.value };
     o.kv_styled("predicate", format!("{} nodes should run it", ds.desired_by_predicate), pred_style);
     o.kv(
         "strategy",

@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use unicode_width::UnicodeWidthStr;
 
-use crate::app::keymap::{Applies, keys_text};
+use crate::app::keymap::{Action, Applies, keys_text};
 use crate::app::{App, Layer, Level};
 use crate::theme::Slot;
 
@@ -26,13 +26,20 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         notice_w = n.text.width() as u16 + 2;
     }
     let budget = area.width.saturating_sub(notice_w.min(area.width / 2)) as usize;
-    let mut used = 0;
-    for item in items(app) {
-        let w = item.0.width() + item.1.width() + 3;
-        if used + w > budget {
-            break;
+    // Help, quit and close always get a place; the others fill the rest in keymap order.
+    let all = items(app);
+    let width = |i: &(String, String, bool)| i.0.width() + i.1.width() + 3;
+    let mut used: usize = all.iter().filter(|i| i.2).map(width).sum();
+    let mut shown = vec![false; all.len()];
+    for (k, item) in all.iter().enumerate() {
+        if item.2 {
+            shown[k] = true;
+        } else if used + width(item) <= budget {
+            used += width(item);
+            shown[k] = true;
         }
-        used += w;
+    }
+    for (item, _) in all.iter().zip(&shown).filter(|(_, s)| **s) {
         spans.push(Span::styled(format!(" {}", item.0), theme.style(Slot::FooterKey)));
         spans.push(Span::styled(format!(" {} ", item.1), theme.style(Slot::Footer)));
     }
@@ -47,16 +54,16 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
                 Level::Error => Slot::Error,
             };
             let r = Rect::new(area.x + area.width - w, area.y, w, 1);
-            let text = super::fit_end(&n.text, w as usize - 2);
+            let text = super::fit_end(&n.text, w as usize - 2, app.ascii);
             f.render_widget(Paragraph::new(Span::styled(format!(" {text} "), theme.style(slot))), r);
         }
     }
 }
 
-/// (keys, label) pairs that apply in the current state, in keymap order.
-pub fn items(app: &App) -> Vec<(String, String)> {
+/// (keys, label, always shown) for the bindings that apply in the current state, in keymap order.
+pub fn items(app: &App) -> Vec<(String, String, bool)> {
     if app.help_open() {
-        return vec![("Esc/?".into(), "close help".into()), ("↑/↓".into(), "scroll".into())];
+        return vec![("Esc".into(), "close help".into(), true), ("Up/Down".into(), "scroll".into(), true)];
     }
     let has_pod = match (app.cursor_node(), app.cursor_ds()) {
         (Some(n), Some(d)) => app.index.cell(n, d).pod.is_some(),
@@ -74,6 +81,9 @@ pub fn items(app: &App) -> Vec<(String, String)> {
             Applies::WithColumn => has_col,
             Applies::WithLayer => has_layer,
         })
-        .filter_map(|b| b.footer.map(|label| (keys_text(&b.keys[..1]), label.to_string())))
+        .filter_map(|b| {
+            let always = matches!(b.action, Action::Help | Action::Quit | Action::Close);
+            b.footer.map(|label| (keys_text(&b.keys[..1]), label.to_string(), always))
+        })
         .collect()
 }

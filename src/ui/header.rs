@@ -21,25 +21,30 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
     let h = theme.style(Slot::Header);
     let dim = theme.style(Slot::HeaderDim);
     let s = app.index.summary();
-    let ns = app.namespace.as_deref().unwrap_or("all namespaces");
+    let ns = app.namespace.as_deref().unwrap_or("all");
     let not_ready = s.nodes.saturating_sub(s.nodes_ready);
-    let mut l1 = vec![
-        Span::styled(" daemonscope ", h),
+    let bar = super::deco(app.ascii, "│", "|");
+    let mut l1 = Vec::new();
+    // The program name only when there is room: the counts matter more on a narrow terminal.
+    if area.width >= 110 {
+        l1.push(Span::styled(" daemonscope ", h));
+        l1.push(Span::styled(bar, dim));
+    }
+    l1.extend([
         Span::styled(" ctx ", dim),
         Span::styled(if app.context.is_empty() { "-".to_string() } else { app.context.clone() }, h),
         Span::styled("  ns ", dim),
         Span::styled(ns.to_string(), h),
         Span::styled("  nodes ", dim),
-        Span::styled(s.nodes.to_string(), h),
-        Span::styled(format!(" ({} ready", s.nodes_ready), dim),
-    ];
-    if not_ready > 0 {
-        l1.push(Span::styled(format!(", {not_ready} not ready"), theme.style(Slot::StreamFailed)));
-    }
+        // "39/40 ready": the NotReady count is the difference, highlighted when there is one.
+        Span::styled(
+            format!("{}/{} ready", s.nodes_ready, s.nodes),
+            if not_ready > 0 { theme.style(Slot::StreamFailed) } else { h },
+        ),
+    ]);
     if s.nodes_cordoned > 0 {
         l1.push(Span::styled(format!(", {} cordoned", s.nodes_cordoned), dim));
     }
-    l1.push(Span::styled(")", dim));
     l1.push(Span::styled("  DaemonSets ", dim));
     l1.push(Span::styled(s.daemonsets.to_string(), h));
     l1.push(Span::styled("  pods ", dim));
@@ -48,19 +53,31 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         l1.push(Span::styled("  [read-only]", h));
     }
 
+    // Problem counts: only the states that occur, so the line stays short.
     let glyphs = theme.glyph_set(app.ascii);
+    // The connection state first: it must stay visible on a narrow terminal.
     let mut l2 = vec![Span::styled(" ", dim)];
+    l2.extend(stream_spans(app));
+    l2.push(Span::styled(format!(" {bar} "), dim));
+    let mut any = false;
     for state in CellState::ALL {
-        if !state.is_problem() && state != CellState::Terminating {
+        let n = s.cells[state.idx()];
+        if n == 0 || !(state.is_problem() || state == CellState::Terminating) {
             continue;
         }
-        let n = s.cells[state.idx()];
-        let style = if n > 0 { theme.state_style(state).patch(bg_of(h)) } else { dim };
-        l2.push(Span::styled(format!("{} {n} {}", glyphs.state(state), state.name()), style));
+        any = true;
+        l2.push(Span::styled(
+            format!("{} {n} {}", glyphs.state(state), state.name()),
+            theme.state_style(state).patch(bg_of(h)),
+        ));
         l2.push(Span::styled("  ", dim));
     }
-    l2.push(Span::styled("│ ", dim));
-    l2.extend(stream_spans(app));
+    if !any {
+        l2.push(Span::styled(
+            format!("{} no problem cells  ", glyphs.state(CellState::Ready)),
+            theme.state_style(CellState::Ready).patch(bg_of(h)),
+        ));
+    }
     let fill = |mut spans: Vec<Span<'static>>| {
         // Paint the whole line in the header style, not just the text.
         let used: usize = spans.iter().map(|s| s.width()).sum();
@@ -100,7 +117,7 @@ fn stream_parts(app: &App) -> Vec<(String, Slot)> {
     if parts.is_empty() {
         let age = app.index.last_event_at().map(|t| app.now - t);
         let text = match age {
-            Some(a) if a > QUIET_AFTER_SECS => format!("live · last event {} ago", fmt_age(a)),
+            Some(a) if a > QUIET_AFTER_SECS => format!("live, last event {} ago", fmt_age(a)),
             _ => "live".to_string(),
         };
         parts.push((text, Slot::StreamLive));
@@ -113,7 +130,7 @@ fn stream_spans(app: &App) -> Vec<Span<'static>> {
     let mut out = Vec::new();
     for (i, (text, slot)) in stream_parts(app).into_iter().enumerate() {
         if i > 0 {
-            out.push(Span::styled(" · ", theme.style(Slot::HeaderDim)));
+            out.push(Span::styled(" ", theme.style(Slot::HeaderDim)));
         }
         out.push(Span::styled(format!(" {text} "), theme.style(slot)));
     }
@@ -121,9 +138,9 @@ fn stream_spans(app: &App) -> Vec<Span<'static>> {
 }
 
 pub fn streams_text(app: &App) -> String {
-    stream_parts(app).into_iter().map(|(t, _)| t).collect::<Vec<_>>().join(" · ")
+    stream_parts(app).into_iter().map(|(t, _)| t).collect::<Vec<_>>().join(" ")
 }
 
 fn first_line(s: &str, max: usize) -> String {
-    super::fit_end(s.lines().next().unwrap_or(""), max)
+    super::fit_end(s.lines().next().unwrap_or(""), max, true)
 }

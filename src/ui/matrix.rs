@@ -63,7 +63,7 @@ fn legend(app: &App, buf: &mut Buffer, area: Rect) {
         put(buf, &pos, theme.style(Slot::DetailKey), &mut x);
         return;
     };
-    put(buf, "▸ ", theme.style(Slot::Title), &mut x);
+    put(buf, super::deco(app.ascii, "▸ ", "> "), theme.style(Slot::Title), &mut x);
     put(buf, &format!("{}/{}", ds.namespace, ds.name), theme.style(Slot::Title), &mut x);
     let ready = ds.counts[CellState::Ready.idx()] + ds.counts[CellState::Outdated.idx()];
     let short = ready < ds.desired_by_predicate;
@@ -107,7 +107,7 @@ fn column_headers(app: &App, buf: &mut Buffer, g: &Geometry) {
         buf.set_stringn(
             area.x,
             area.y + i as u16,
-            fit_end(text, g.label_width.saturating_sub(1) as usize),
+            fit_end(text, g.label_width.saturating_sub(1) as usize, app.ascii),
             g.label_width.saturating_sub(1) as usize,
             theme.style(Slot::DetailKey),
         );
@@ -124,11 +124,23 @@ fn column_headers(app: &App, buf: &mut Buffer, g: &Geometry) {
             cursor_name = Some((x, line, ds.name.to_string()));
             continue;
         }
-        buf.set_stringn(x, area.y + line as u16, fit_end(ds.name, room), room, theme.style(Slot::ColumnHeader));
+        buf.set_stringn(
+            x,
+            area.y + line as u16,
+            fit_end(ds.name, room, app.ascii),
+            room,
+            theme.style(Slot::ColumnHeader),
+        );
     }
     if let Some((x, line, name)) = cursor_name {
         let room = right.saturating_sub(x) as usize;
-        buf.set_stringn(x, area.y + line as u16, fit_end(&name, room), room, theme.style(Slot::ColumnHeaderCursor));
+        buf.set_stringn(
+            x,
+            area.y + line as u16,
+            fit_end(&name, room, app.ascii),
+            room,
+            theme.style(Slot::ColumnHeaderCursor),
+        );
     }
 }
 
@@ -139,7 +151,7 @@ fn node_label(app: &App, buf: &mut Buffer, g: &Geometry, y: u16, id: crate::flee
     let name_w = g.label_width.saturating_sub(5) as usize;
     let style = theme.style(if is_cursor { Slot::RowLabelCursor } else { Slot::RowLabel });
     let x = g.body.x;
-    let label = format!("{:<w$}", fit_middle(n.name, name_w), w = name_w);
+    let label = format!("{:<w$}", fit_middle(n.name, name_w, app.ascii), w = name_w);
     buf.set_stringn(x, y, &label, name_w, style);
     let fx = x + name_w as u16 + 1;
     let (ready_glyph, ready_slot) = match n.readiness {
@@ -174,10 +186,12 @@ fn body(app: &App, buf: &mut Buffer, g: &Geometry) {
         let y = area.y + i as u16;
         match &app.view.rows[ri] {
             RowEntry::Group { label, value, nodes, problems } => {
+                let dot = super::deco(app.ascii, "·", "-");
                 let text = format!(
-                    "▾ {label}={} · {nodes} nodes{}",
+                    "{} {label}={} {dot} {nodes} nodes{}",
+                    super::deco(app.ascii, "▾", "v"),
                     value.as_deref().unwrap_or("(none)"),
-                    if *problems > 0 { format!(" · {problems} with problems") } else { String::new() }
+                    if *problems > 0 { format!(" {dot} {problems} with problems") } else { String::new() }
                 );
                 buf.set_stringn(area.x, y, &text, area.width as usize, theme.style(Slot::GroupHeader));
             }
@@ -210,7 +224,7 @@ fn body(app: &App, buf: &mut Buffer, g: &Geometry) {
 fn empty_message(app: &App, buf: &mut Buffer, area: Rect) {
     let theme = app.theme();
     let text = if !app.index.synced() {
-        "Listing nodes, DaemonSets and pods…".to_string()
+        format!("Listing nodes, DaemonSets and pods{}", super::deco(app.ascii, "…", "..."))
     } else if app.index.summary().nodes == 0 {
         "No nodes visible to this user.".to_string()
     } else if app.index.summary().daemonsets == 0 {
@@ -241,7 +255,13 @@ fn totals(app: &App, buf: &mut Buffer, g: &Geometry) {
         return;
     }
     let label_w = g.label_width.saturating_sub(1) as usize;
-    buf.set_stringn(area.x, area.y, fit_end("ready - desired", label_w), label_w, theme.style(Slot::DetailKey));
+    buf.set_stringn(
+        area.x,
+        area.y,
+        fit_end("ready-desired", label_w, app.ascii),
+        label_w,
+        theme.style(Slot::DetailKey),
+    );
     for (j, ci) in visible_cols(app, g).enumerate() {
         let Some(ds) = app.index.ds(app.view.cols[ci]) else { continue };
         let ready = ds.counts[CellState::Ready.idx()] + ds.counts[CellState::Outdated.idx()];

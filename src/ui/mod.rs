@@ -80,7 +80,7 @@ pub fn fmt_age(secs: Secs) -> String {
 
 /// Cut `s` to at most `width` terminal columns, with `…` in the middle when it is cut (node
 /// names share long prefixes and differ at both ends, e.g. `ip-10-0-1-23.ec2.internal`).
-pub fn fit_middle(s: &str, width: usize) -> String {
+pub fn fit_middle(s: &str, width: usize, ascii: bool) -> String {
     let w: usize = s.chars().map(|c| c.width().unwrap_or(0)).sum();
     if w <= width {
         return s.to_string();
@@ -93,13 +93,23 @@ pub fn fit_middle(s: &str, width: usize) -> String {
     let tail = keep - head;
     let chars: Vec<char> = s.chars().collect();
     let mut out: String = chars.iter().take(head).collect();
-    out.push('…');
+    out.push(ellipsis(ascii));
     out.extend(chars[chars.len() - tail..].iter());
     out
 }
 
+/// The ellipsis for cut text (`~` in ASCII mode).
+pub fn ellipsis(ascii: bool) -> char {
+    if ascii { '~' } else { '…' }
+}
+
+/// Pick the Unicode or the ASCII form of a decoration.
+pub fn deco(ascii: bool, unicode: &'static str, plain: &'static str) -> &'static str {
+    if ascii { plain } else { unicode }
+}
+
 /// Cut `s` to at most `width` columns with a trailing `…`.
-pub fn fit_end(s: &str, width: usize) -> String {
+pub fn fit_end(s: &str, width: usize, ascii: bool) -> String {
     let mut out = String::new();
     let mut used = 0;
     let total: usize = s.chars().map(|c| c.width().unwrap_or(0)).sum();
@@ -115,7 +125,7 @@ pub fn fit_end(s: &str, width: usize) -> String {
         used += cw;
     }
     if width > 0 {
-        out.push('…');
+        out.push(ellipsis(ascii));
     }
     out
 }
@@ -135,8 +145,9 @@ mod tests {
 
     #[test]
     fn long_names_are_cut_in_the_middle() {
-        assert_eq!(fit_middle("ip-10-0-1-23.ec2.internal", 11), "ip-10…ernal");
-        assert_eq!(fit_middle("short", 10), "short");
-        assert_eq!(fit_end("kube-proxy", 6), "kube-…");
+        assert_eq!(fit_middle("ip-10-0-1-23.ec2.internal", 11, false), "ip-10…ernal");
+        assert_eq!(fit_middle("short", 10, false), "short");
+        assert_eq!(fit_end("kube-proxy", 6, false), "kube-…");
+        assert_eq!(fit_end("kube-proxy", 6, true), "kube-~");
     }
 }

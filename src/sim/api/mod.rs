@@ -360,7 +360,13 @@ fn authenticate(state: &ApiState, headers: &http::HeaderMap) -> Result<Caller, A
     match token {
         Some(t) if ct_eq(t, &state.token) => Ok(Caller::Full),
         Some(t) if ct_eq(t, &state.readonly_token) => Ok(Caller::ReadOnly),
-        _ => Err(ApiError::unauthorized()),
+        Some(_) => Err(ApiError::unauthorized()),
+        // client-go (so kubectl) sends bearer tokens only over https: say so to whoever reads it.
+        None => Err(ApiError::new(
+            401,
+            "Unauthorized",
+            "Unauthorized: no bearer token in the request (kubectl and client-go send tokens only over https: start the simulator with --tls)",
+        )),
     }
 }
 

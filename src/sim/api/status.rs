@@ -15,7 +15,7 @@ pub struct ApiError {
     pub reason: &'static str,
     pub message: String,
     /// `details.name`, `details.group`, `details.kind` when the error concerns one object.
-    pub details: Option<(String, String, String)>,
+    pub details: Option<Box<(String, String, String)>>,
     /// Seconds for `Retry-After` (429 and some 5xx).
     pub retry_after: Option<u32>,
 }
@@ -25,7 +25,7 @@ impl ApiError {
         ApiError { code, reason, message: message.into(), details: None, retry_after: None }
     }
     pub fn with_details(mut self, name: &str, group: &str, kind: &str) -> ApiError {
-        self.details = Some((name.to_string(), group.to_string(), kind.to_string()));
+        self.details = Some(Box::new((name.to_string(), group.to_string(), kind.to_string())));
         self
     }
     pub fn bad_request(message: impl Into<String>) -> ApiError {
@@ -109,7 +109,8 @@ impl ApiError {
         if !self.reason.is_empty() {
             v["reason"] = json!(self.reason);
         }
-        if let Some((name, group, kind)) = &self.details {
+        if let Some(d) = &self.details {
+            let (name, group, kind) = &**d;
             let mut d = json!({ "name": name, "kind": kind });
             if !group.is_empty() {
                 d["group"] = json!(group);

@@ -150,6 +150,42 @@ fn validate_name(kind: Kind, name: &str) -> Result<(), ApiError> {
     }
 }
 
+/// The API defaults of the fields kubectl and the controllers read (pkg/apis/apps/v1
+/// `SetDefaults_DaemonSet`, pkg/apis/core/v1 `SetDefaults_PodSpec`), applied on every write
+/// like the real server's decoding does.
+fn apply_defaults(obj: &mut Object) {
+    use k8s_openapi::api::apps::v1::{DaemonSetUpdateStrategy, RollingUpdateDaemonSet};
+    use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+    fn pod_spec(spec: &mut k8s_openapi::api::core::v1::PodSpec) {
+        spec.restart_policy.get_or_insert_with(|| "Always".into());
+        spec.termination_grace_period_seconds.get_or_insert(30);
+        spec.dns_policy.get_or_insert_with(|| "ClusterFirst".into());
+        spec.scheduler_name.get_or_insert_with(|| "default-scheduler".into());
+    }
+    match obj {
+        Object::Pod(p) => {
+            if let Some(spec) = p.spec.as_mut() {
+                pod_spec(spec);
+            }
+        }
+        Object::DaemonSet(d) => {
+            let spec = &mut d.spec;
+            spec.revision_history_limit.get_or_insert(10);
+            let strategy = spec.update_strategy.get_or_insert_with(DaemonSetUpdateStrategy::default);
+            let ty = strategy.type_.get_or_insert_with(|| "RollingUpdate".into());
+            if ty == "RollingUpdate" {
+                let ru = strategy.rolling_update.get_or_insert_with(RollingUpdateDaemonSet::default);
+                ru.max_unavailable.get_or_insert(IntOrString::Int(1));
+                ru.max_surge.get_or_insert(IntOrString::Int(0));
+            }
+            if let Some(ps) = spec.template.spec.as_mut() {
+                pod_spec(ps);
+            }
+        }
+        _ => {}
+    }
+}
+
 /// Registry-level checks and defaults on create (a small subset of each strategy's
 /// PrepareForCreate + Validate: the ones clients of the simulator can observe).
 fn prepare_create(obj: &mut Object) -> Result<(), ApiError> {
@@ -160,10 +196,6 @@ fn prepare_create(obj: &mut Object) -> Result<(), ApiError> {
             if spec.containers.is_empty() {
                 return Err(ApiError::invalid("", "Pod", &name, "spec.containers: Required value"));
             }
-            spec.restart_policy.get_or_insert_with(|| "Always".into());
-            spec.termination_grace_period_seconds.get_or_insert(30);
-            spec.dns_policy.get_or_insert_with(|| "ClusterFirst".into());
-            spec.scheduler_name.get_or_insert_with(|| "default-scheduler".into());
             let status = p.status.get_or_insert_with(Default::default);
             status.phase.get_or_insert_with(|| "Pending".into());
         }
@@ -190,7 +222,6 @@ fn prepare_create(obj: &mut Object) -> Result<(), ApiError> {
                     "spec.template.spec.containers: Required value",
                 ));
             }
-            spec.revision_history_limit.get_or_insert(10);
             // DaemonSet status is owned by the controller: PrepareForCreate clears it.
             d.status = None;
         }
@@ -214,6 +245,7 @@ pub fn create(ctx: &Ctx, body: &[u8]) -> Result<Resp, ApiError> {
         validate_name(kind, obj.name())?;
     }
     prepare_create(&mut obj)?;
+    apply_defaults(&mut obj);
     if dry_run(ctx)? {
         return value_response(201, &obj);
     }
@@ -301,8 +333,9 @@ pub fn update(ctx: &Ctx, body: &[u8]) -> Result<Resp, ApiError> {
     let mut v = parse_body(body)?;
     check_type_and_scope(ctx, &mut v)?;
     let rv_str = v["metadata"].get("resourceVersion").and_then(Value::as_str).unwrap_or("").to_string();
-    let obj = decode(ctx, v, 400)?;
+    let mut obj = decode(ctx, v, 400)?;
     check_identity(ctx, &obj)?;
+    apply_defaults(&mut obj);
     if rv_str.is_empty() {
         return Err(ApiError::invalid(
             kind.group(),
@@ -408,7 +441,8 @@ pub fn patch(ctx: &Ctx, body: &[u8]) -> Result<Resp, ApiError> {
         };
         doc["apiVersion"] = Value::from(kind.api_version());
         doc["kind"] = Value::from(kind.kind());
-        let obj = decode(ctx, doc, 422)?;
+        let mut obj = decode(ctx, doc, 422)?;
+        apply_defaults(&mut obj);
         if obj.name() != ctx.name() || (kind.namespaced() && obj.namespace() != ctx.namespace()) {
             return Err(ApiError::invalid(
                 kind.group(),

@@ -1,0 +1,264 @@
+//! Conformance of the simulator with the real `kubectl` binary: discovery, `get` (server-side
+//! tables), `get -w`, `-o json`, `delete`, `logs`, and the rollout commands. kubectl must be
+//! installed (these machines have it at /usr/bin/kubectl); a missing kubectl fails the tests.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use daemonscope::sim::{self, SimHandle, SimOptions, StartConfig};
+use k8s_openapi::api::apps::v1::{DaemonSet, DaemonSetSpec};
+use k8s_openapi::api::core::v1::{Container, Node, NodeCondition, NodeStatus, Pod, PodSpec, PodTemplateSpec};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+use kube::api::{Api, PostParams};
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+const WAIT: Duration = Duration::from_secs(60);
+
+fn kubectl_path() -> PathBuf {
+    let candidates = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).map(|d| d.join("kubectl")).collect::<Vec<_>>())
+        .unwrap_or_default();
+    candidates.into_iter().chain([PathBuf::from("/usr/bin/kubectl")]).find(|p| p.is_file()).unwrap_or_else(|| {
+        panic!("kubectl is not installed: these conformance tests drive the real kubectl binary. Install it (e.g. `apt-get install kubectl` or from https://kubernetes.io/docs/tasks/tools/) and re-run.")
+    })
+}
+
+struct Env {
+    sim: SimHandle,
+    dir: tempfile::TempDir,
+    kubeconfig: PathBuf,
+}
+
+async fn env(controllers: bool) -> Env {
+    // TLS: client-go (so kubectl) never sends a bearer token over plain http.
+    let opts = SimOptions { scenario: sim::EMPTY_SCENARIO.into(), tls: true, ..Default::default() };
+    let sim = sim::start_with(opts, StartConfig { controllers, store: None }).await.expect("simulator starts");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let kubeconfig = dir.path().join("kubeconfig");
+    sim.write_kubeconfig(&kubeconfig).expect("kubeconfig written");
+    Env { sim, dir, kubeconfig }
+}
+
+impl Env {
+    fn cmd(&self, args: &[&str]) -> tokio::process::Command {
+        let mut c = tokio::process::Command::new(kubectl_path());
+        c.arg("--kubeconfig").arg(&self.kubeconfig).arg("--cache-dir").arg(self.dir.path().join("cache"));
+        c.args(args);
+        // A private HOME keeps the user's kubectl config and caches out of the test.
+        c.env("HOME", self.dir.path()).env_remove("KUBECONFIG");
+        c.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
+        c
+    }
+
+    /// Run kubectl to completion; panics with its stderr when it fails.
+    async fn run(&self, args: &[&str]) -> String {
+        let out = tokio::time::timeout(WAIT, self.cmd(args).output())
+            .await
+            .unwrap_or_else(|_| panic!("kubectl {args:?} did not finish"))
+            .expect("kubectl runs");
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.status.success(), "kubectl {args:?} failed: {stderr}\n{stdout}");
+        stdout
+    }
+
+    async fn run_fail(&self, args: &[&str]) -> String {
+        let out =
+            tokio::time::timeout(WAIT, self.cmd(args).output()).await.expect("kubectl finishes").expect("kubectl runs");
+        assert!(!out.status.success(), "kubectl {args:?} should fail");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    }
+}
+
+fn labels(pairs: &[(&str, &str)]) -> Option<BTreeMap<String, String>> {
+    Some(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
+}
+
+fn ready_node(name: &str) -> Node {
+    Node {
+        metadata: ObjectMeta {
+            name: Some(name.into()),
+            labels: labels(&[("kubernetes.io/hostname", name)]),
+            ..Default::default()
+        },
+        status: Some(NodeStatus {
+            conditions: Some(vec![NodeCondition {
+                type_: "Ready".into(),
+                status: "True".into(),
+                ..Default::default()
+            }]),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+fn pod(name: &str, node: Option<&str>) -> Pod {
+    Pod {
+        metadata: ObjectMeta { name: Some(name.into()), labels: labels(&[("app", "web")]), ..Default::default() },
+        spec: Some(PodSpec {
+            node_name: node.map(str::to_string),
+            containers: vec![Container { name: "main".into(), image: Some("busybox:1".into()), ..Default::default() }],
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+fn daemonset(name: &str) -> DaemonSet {
+    DaemonSet {
+        metadata: ObjectMeta { name: Some(name.into()), ..Default::default() },
+        spec: DaemonSetSpec {
+            selector: LabelSelector { match_labels: labels(&[("app", name)]), ..Default::default() },
+            template: PodTemplateSpec {
+                metadata: Some(ObjectMeta { labels: labels(&[("app", name)]), ..Default::default() }),
+                spec: Some(PodSpec {
+                    containers: vec![Container {
+                        name: "agent".into(),
+                        image: Some("agent:1".into()),
+                        ..Default::default()
+                    }],
+                    ..Default::default()
+                }),
+            },
+            ..Default::default()
+        },
+        ..Default::default()
+    }
+}
+
+async fn seed(e: &Env, with_ds: bool) {
+    let c = e.sim.client().await.expect("client");
+    let nodes: Api<Node> = Api::all(c.clone());
+    nodes.create(&PostParams::default(), &ready_node("node-1")).await.expect("node");
+    let pods: Api<Pod> = Api::namespaced(c.clone(), "default");
+    pods.create(&PostParams::default(), &pod("web-1", None)).await.expect("pod");
+    if with_ds {
+        let dss: Api<DaemonSet> = Api::namespaced(c, "default");
+        dss.create(&PostParams::default(), &daemonset("agent")).await.expect("ds");
+    }
+}
+
+fn has_kubeconfig(p: &Path) -> bool {
+    p.is_file()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_gets_nodes_pods_and_daemonsets_in_all_namespaces() {
+    let e = env(false).await;
+    assert!(has_kubeconfig(&e.kubeconfig));
+    seed(&e, true).await;
+    let out = e.run(&["get", "nodes,pods,ds", "-A"]).await;
+    assert!(out.contains("node/node-1"), "{out}");
+    assert!(out.contains("Ready"), "{out}");
+    assert!(out.contains("pod/web-1"), "{out}");
+    assert!(out.contains("daemonset.apps/agent"), "{out}");
+    assert!(out.contains("NAMESPACE"), "{out}");
+    let wide = e.run(&["get", "pods", "-o", "wide"]).await;
+    assert!(wide.contains("NODE"), "{wide}");
+    let one = e.run(&["get", "pod", "web-1"]).await;
+    assert!(one.contains("Pending"), "{one}");
+    let missing = e.run_fail(&["get", "pod", "nope"]).await;
+    assert!(missing.contains("not found"), "{missing}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_json_output_round_trips() {
+    let e = env(false).await;
+    seed(&e, true).await;
+    let out = e.run(&["get", "pod", "web-1", "-o", "json"]).await;
+    let pod: Pod = serde_json::from_str(&out).expect("kubectl printed a Pod");
+    assert_eq!(pod.metadata.name.as_deref(), Some("web-1"));
+    let list = e.run(&["get", "ds", "-A", "-o", "json"]).await;
+    let v: serde_json::Value = serde_json::from_str(&list).expect("json");
+    assert_eq!(v["items"][0]["metadata"]["name"], "agent");
+    assert_eq!(v["items"][0]["kind"], "DaemonSet");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_watch_sees_a_new_pod() {
+    let e = env(false).await;
+    seed(&e, false).await;
+    let mut child = e.cmd(&["get", "pods", "-w"]).spawn().expect("kubectl -w starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    // The current state first.
+    let mut seen_existing = false;
+    while !seen_existing {
+        let line = tokio::time::timeout(WAIT, lines.next_line())
+            .await
+            .expect("a line in time")
+            .expect("read")
+            .expect("a line");
+        seen_existing = line.contains("web-1");
+    }
+    let pods: Api<Pod> = Api::namespaced(e.sim.client().await.expect("client"), "default");
+    pods.create(&PostParams::default(), &pod("web-2", None)).await.expect("create");
+    loop {
+        let line = tokio::time::timeout(WAIT, lines.next_line())
+            .await
+            .expect("a line in time")
+            .expect("read")
+            .expect("a line");
+        if line.contains("web-2") {
+            assert!(line.contains("Pending"), "{line}");
+            break;
+        }
+    }
+    let _ = child.kill().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_deletes_a_pod_and_reads_logs() {
+    let e = env(false).await;
+    seed(&e, false).await;
+    e.run(&["logs", "web-1"]).await;
+    let out = e.run(&["delete", "pod", "web-1"]).await;
+    assert!(out.contains("deleted"), "{out}");
+    let after = e.run(&["get", "pods", "-o", "name"]).await;
+    assert!(!after.contains("web-1"), "{after}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_readonly_context_is_forbidden_to_delete() {
+    let e = env(false).await;
+    seed(&e, false).await;
+    let err = e.run_fail(&["--context", sim::READONLY_CONTEXT, "delete", "pod", "web-1"]).await;
+    assert!(err.contains("forbidden"), "{err}");
+    e.run(&["--context", sim::READONLY_CONTEXT, "get", "pods"]).await;
+}
+
+/// Needs the DaemonSet controller and kubelet (crate::sim::controllers).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_rollout_restart_status_history_undo() {
+    let e = env(true).await;
+    seed(&e, true).await;
+    let status = e.run(&["rollout", "status", "ds/agent", "--timeout=60s"]).await;
+    assert!(status.contains("successfully rolled out"), "{status}");
+    e.run(&["rollout", "restart", "ds/agent"]).await;
+    let status = e.run(&["rollout", "status", "ds/agent", "--timeout=60s"]).await;
+    assert!(status.contains("successfully rolled out"), "{status}");
+    let history = e.run(&["rollout", "history", "ds/agent"]).await;
+    assert!(history.contains('1') && history.contains('2'), "{history}");
+    let undo = e.run(&["rollout", "undo", "ds/agent"]).await;
+    assert!(undo.contains("rolled back"), "{undo}");
+    let ds: DaemonSet = serde_json::from_str(&e.run(&["get", "ds", "agent", "-o", "json"]).await).expect("json");
+    let annotations = ds.spec.template.metadata.and_then(|m| m.annotations).unwrap_or_default();
+    assert!(!annotations.contains_key("kubectl.kubernetes.io/restartedAt"), "undo restored the first template");
+}
+
+/// Needs the DaemonSet controller (it re-creates the deleted daemon pod).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_delete_daemon_pod_is_recreated() {
+    let e = env(true).await;
+    seed(&e, true).await;
+    e.run(&["rollout", "status", "ds/agent", "--timeout=60s"]).await;
+    let name = e.run(&["get", "pods", "-l", "app=agent", "-o", "jsonpath={.items[0].metadata.name}"]).await;
+    assert!(!name.is_empty());
+    e.run(&["delete", "pod", name.trim(), "--timeout=60s"]).await;
+    e.run(&["rollout", "status", "ds/agent", "--timeout=60s"]).await;
+    let names = e.run(&["get", "pods", "-l", "app=agent", "-o", "name"]).await;
+    assert!(!names.trim().is_empty() && !names.contains(name.trim()), "{names}");
+}

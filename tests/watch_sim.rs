@@ -1,0 +1,613 @@
+//! The watch streams against the simulator, through the real HTTP path: after a sync, and after
+//! faults (dropped watches, 410 Gone after a compaction, 5xx bursts, changes made while the
+//! watches were down), the index built from the watches equals the simulator's truth — an
+//! index built from the store's objects through the same projections. Polls with generous
+//! deadlines; no timing assertions.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use daemonscope::cluster::project::{ds_info, node_info_from_k8s, pod_info_from_k8s, rev_info};
+use daemonscope::cluster::watch::spawn_watches;
+use daemonscope::fleet::model::{Change, FleetEvent, StreamKind, StreamState};
+use daemonscope::fleet::{CellState, Index};
+use daemonscope::sim::{self, Kind, Object, SimHandle, SimOptions, Store};
+use k8s_openapi::api::core::v1::{Node, NodeCondition, NodeSpec, NodeStatus, Pod, PodSpec};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+/// Generous: a loaded 2-core machine, and watcher backoff that can reach several seconds.
+const DEADLINE: Duration = Duration::from_secs(90);
+
+async fn start_sim(scenario: &str) -> SimHandle {
+    let opts = SimOptions { scenario: scenario.into(), frozen: true, churn: Some(0.0), ..SimOptions::default() };
+    match sim::start(opts).await {
+        Ok(h) => h,
+        Err(e) => panic!("starting the simulator ({scenario}): {e:#}"),
+    }
+}
+
+/// The watches of one test, feeding an index owned by the test.
+struct Watching {
+    rx: mpsc::Receiver<FleetEvent>,
+    index: Index,
+    cancel: CancellationToken,
+    handles: Vec<JoinHandle<()>>,
+    namespace: Option<String>,
+}
+
+impl Watching {
+    async fn start(sim: &SimHandle, namespace: Option<&str>) -> Watching {
+        let client = match sim.client().await {
+            Ok(c) => c,
+            Err(e) => panic!("client for the simulator: {e:#}"),
+        };
+        let (tx, rx) = mpsc::channel(1024);
+        let cancel = CancellationToken::new();
+        let handles = spawn_watches(client, namespace.map(str::to_string), tx, cancel.clone());
+        Watching { rx, index: Index::new(), cancel, handles, namespace: namespace.map(str::to_string) }
+    }
+
+    /// Apply every event already queued; wait up to `wait` for the first one.
+    async fn pump(&mut self, wait: Duration) {
+        if let Ok(Some(ev)) = tokio::time::timeout(wait, self.rx.recv()).await {
+            self.index.apply(ev);
+        }
+        while let Ok(ev) = self.rx.try_recv() {
+            self.index.apply(ev);
+        }
+    }
+
+    async fn until(&mut self, what: &str, mut done: impl FnMut(&Index) -> bool) {
+        let deadline = tokio::time::Instant::now() + DEADLINE;
+        while !done(&self.index) {
+            assert!(tokio::time::Instant::now() < deadline, "timed out waiting for: {what}");
+            self.pump(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// Wait until the index equals the truth of `store`, or fail with the differences.
+    async fn converge(&mut self, store: &Store, what: &str) {
+        let deadline = tokio::time::Instant::now() + DEADLINE;
+        loop {
+            self.pump(Duration::from_millis(200)).await;
+            if !self.index.synced() {
+                assert!(tokio::time::Instant::now() < deadline, "{what}: never synced");
+                continue;
+            }
+            let ours = snapshot(&self.index);
+            let truth = snapshot(&truth(store, self.namespace.as_deref()));
+            if ours == truth {
+                return;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                panic!("{what}: the index did not converge to the truth:\n{}", diff(&ours, &truth));
+            }
+        }
+    }
+
+    fn states(&self) -> Vec<(StreamKind, StreamState)> {
+        StreamKind::ALL.iter().map(|&k| (k, self.index.stream_state(k).clone())).collect()
+    }
+}
+
+impl Drop for Watching {
+    fn drop(&mut self) {
+        self.cancel.cancel();
+    }
+}
+
+/// The simulator's truth: an index built from the store's objects through the same projections,
+/// with the same filters the watches apply (pods carrying `pod-template-generation`, in the
+/// namespace when given).
+fn truth(store: &Store, namespace: Option<&str>) -> Index {
+    let mut ix = Index::new();
+    let (nodes, _) = store.list(Kind::Node, None);
+    ix.apply(FleetEvent::Node(Change::Init));
+    for s in &nodes {
+        if let Object::Node(n) = &s.obj
+            && let Some(info) = node_info_from_k8s(n)
+        {
+            ix.apply(FleetEvent::Node(Change::InitItem(info)));
+        }
+    }
+    ix.apply(FleetEvent::Node(Change::InitDone));
+    let (dss, _) = store.list(Kind::DaemonSet, namespace);
+    ix.apply(FleetEvent::DaemonSet(Change::Init));
+    for s in &dss {
+        if let Object::DaemonSet(d) = &s.obj
+            && let Some(info) = ds_info(d)
+        {
+            ix.apply(FleetEvent::DaemonSet(Change::InitItem(info)));
+        }
+    }
+    ix.apply(FleetEvent::DaemonSet(Change::InitDone));
+    let (revs, _) = store.list(Kind::ControllerRevision, namespace);
+    ix.apply(FleetEvent::Revision(Change::Init));
+    for s in &revs {
+        if let Object::ControllerRevision(r) = &s.obj
+            && let Some(info) = rev_info(r).filter(|r| r.owner.is_some())
+        {
+            ix.apply(FleetEvent::Revision(Change::InitItem(info)));
+        }
+    }
+    ix.apply(FleetEvent::Revision(Change::InitDone));
+    let (pods, _) = store.list(Kind::Pod, namespace);
+    ix.apply(FleetEvent::Pod(Change::Init));
+    for s in &pods {
+        if let Object::Pod(p) = &s.obj
+            && p.metadata.labels.as_ref().is_some_and(|l| l.contains_key("pod-template-generation"))
+            && let Some(info) = pod_info_from_k8s(p).filter(|p| p.owner.is_some())
+        {
+            ix.apply(FleetEvent::Pod(Change::InitItem(info)));
+        }
+    }
+    ix.apply(FleetEvent::Pod(Change::InitDone));
+    ix
+}
+
+/// Everything visible in an index, keyed by names (ids may differ between two indexes).
+#[derive(Debug, PartialEq)]
+struct Snapshot {
+    nodes: BTreeMap<String, String>,
+    daemonsets: BTreeMap<String, String>,
+    cells: BTreeMap<(String, String), String>,
+    revisions: BTreeMap<String, String>,
+    summary: String,
+    unplaced: u32,
+}
+
+fn snapshot(ix: &Index) -> Snapshot {
+    let mut s = Snapshot {
+        nodes: BTreeMap::new(),
+        daemonsets: BTreeMap::new(),
+        cells: BTreeMap::new(),
+        revisions: BTreeMap::new(),
+        summary: format!("{:?}", ix.summary()),
+        unplaced: ix.unplaced_pods(),
+    };
+    let node_ids = ix.node_ids();
+    for &n in &node_ids {
+        if let Some(v) = ix.node(n) {
+            s.nodes.insert(
+                v.name.to_string(),
+                format!(
+                    "{:?} cordoned={} taints={:?} labels={:?} created={} problems={}",
+                    v.readiness, v.unschedulable, v.taints, v.labels, v.created, v.problems
+                ),
+            );
+        }
+    }
+    for d in ix.ds_ids() {
+        let Some(v) = ix.ds(d) else { continue };
+        let key = format!("{}/{}", v.namespace, v.name);
+        s.daemonsets.insert(
+            key.clone(),
+            format!(
+                "gen={} created={} status={:?} strategy={:?} containers={:?} init={:?} images={:?} newest={:?} desired={} counts={:?}",
+                v.generation,
+                v.created,
+                v.status,
+                v.strategy,
+                v.containers,
+                v.init_containers,
+                v.images,
+                v.newest_revision,
+                v.desired_by_predicate,
+                v.counts
+            ),
+        );
+        s.revisions.insert(key.clone(), format!("{:?}", ix.revisions(d)));
+        for &n in &node_ids {
+            let Some(node) = ix.node(n) else { continue };
+            let cell = ix.cell(n, d);
+            let pods = ix.cell_pods(n, d);
+            s.cells.insert((node.name.to_string(), key.clone()), format!("{cell:?} all={pods:?}"));
+        }
+    }
+    s
+}
+
+/// A readable account of how two snapshots differ (first few entries of each map).
+fn diff(ours: &Snapshot, truth: &Snapshot) -> String {
+    fn maps<K: Ord + std::fmt::Debug>(
+        out: &mut Vec<String>,
+        what: &str,
+        a: &BTreeMap<K, String>,
+        b: &BTreeMap<K, String>,
+    ) {
+        let mut n = 0;
+        for (k, v) in a {
+            match b.get(k) {
+                None => out.push(format!("{what} {k:?}: only in the index: {v}")),
+                Some(w) if w != v => out.push(format!("{what} {k:?}:\n   index: {v}\n   truth: {w}")),
+                _ => continue,
+            }
+            n += 1;
+            if n >= 5 {
+                break;
+            }
+        }
+        for (k, v) in b.iter().filter(|(k, _)| !a.contains_key(*k)).take(5) {
+            out.push(format!("{what} {k:?}: only in the truth: {v}"));
+        }
+    }
+    let mut out = Vec::new();
+    maps(&mut out, "node", &ours.nodes, &truth.nodes);
+    maps(&mut out, "daemonset", &ours.daemonsets, &truth.daemonsets);
+    maps(&mut out, "revisions", &ours.revisions, &truth.revisions);
+    maps(&mut out, "cell", &ours.cells, &truth.cells);
+    if ours.summary != truth.summary {
+        out.push(format!("summary:\n   index: {}\n   truth: {}", ours.summary, truth.summary));
+    }
+    if ours.unplaced != truth.unplaced {
+        out.push(format!("unplaced pods: index {} truth {}", ours.unplaced, truth.unplaced));
+    }
+    out.join("\n")
+}
+
+fn pod_names(ix: &Index) -> Vec<String> {
+    ix.ds_ids().into_iter().flat_map(|d| ix.pods_of(d).into_iter().map(|(_, p)| p.name.to_string())).collect()
+}
+
+/// A daemon pod in the store: (namespace, name).
+fn some_daemon_pod(store: &Store, skip: usize) -> (String, String) {
+    let (pods, _) = store.list(Kind::Pod, None);
+    let found = pods
+        .iter()
+        .filter(|s| match &s.obj {
+            Object::Pod(p) => pod_info_from_k8s(p).is_some_and(|i| i.owner.is_some() && i.node.is_some()),
+            _ => false,
+        })
+        .nth(skip)
+        .map(|s| (s.obj.namespace().to_string(), s.obj.name().to_string()));
+    match found {
+        Some(k) => k,
+        None => panic!("the scenario has no daemon pods"),
+    }
+}
+
+/// A new Ready node, labelled like the first node of the store.
+fn new_node(store: &Store, name: &str) -> Object {
+    let (nodes, _) = store.list(Kind::Node, None);
+    let labels = nodes.first().and_then(|s| s.obj.meta().labels.clone()).unwrap_or_default();
+    let mut labels = labels;
+    labels.insert("kubernetes.io/hostname".into(), name.into());
+    Object::Node(Node {
+        metadata: ObjectMeta { name: Some(name.into()), labels: Some(labels), ..ObjectMeta::default() },
+        spec: Some(NodeSpec::default()),
+        status: Some(NodeStatus {
+            conditions: Some(vec![NodeCondition {
+                type_: "Ready".into(),
+                status: "True".into(),
+                reason: Some("KubeletReady".into()),
+                ..NodeCondition::default()
+            }]),
+            ..NodeStatus::default()
+        }),
+    })
+}
+
+/// A small cluster built by hand in an empty simulator with its controllers off, so that it
+/// changes only when the test changes it: 4 nodes (one tainted), one DaemonSet with two
+/// revisions, a ready pod, a crash-looping outdated pod and an unbound pending pod.
+async fn handmade_sim() -> SimHandle {
+    let opts = SimOptions { scenario: sim::EMPTY_SCENARIO.into(), frozen: true, ..SimOptions::default() };
+    let sim = match sim::start_with(opts, sim::StartConfig { controllers: false, store: None }).await {
+        Ok(h) => h,
+        Err(e) => panic!("starting an empty simulator: {e:#}"),
+    };
+    let t = now(&sim);
+    let create = |kind: Kind, v: serde_json::Value| {
+        let obj = match Object::from_value(kind, v) {
+            Ok(o) => o,
+            Err(e) => panic!("fixture {kind:?}: {e}"),
+        };
+        if let Err(e) = sim.store.create(obj, t.clone()) {
+            panic!("creating a {kind:?}: {e}");
+        }
+    };
+    let ready = serde_json::json!({"conditions": [{"type": "Ready", "status": "True"}]});
+    for i in 1..=4 {
+        let taints = if i == 3 {
+            serde_json::json!([{"key": "dedicated", "value": "gpu", "effect": "NoSchedule"}])
+        } else {
+            serde_json::json!([])
+        };
+        create(
+            Kind::Node,
+            serde_json::json!({"metadata": {"name": format!("node-{i}"), "labels": {"kubernetes.io/os": "linux"}},
+                               "spec": {"taints": taints}, "status": ready}),
+        );
+    }
+    create(Kind::Namespace, serde_json::json!({"metadata": {"name": "monitoring"}}));
+    create(
+        Kind::DaemonSet,
+        serde_json::json!({"metadata": {"name": "agent", "namespace": "monitoring"},
+            "spec": {"selector": {"matchLabels": {"app": "agent"}},
+                     "template": {"metadata": {"labels": {"app": "agent"}},
+                                  "spec": {"nodeSelector": {"kubernetes.io/os": "linux"},
+                                           "containers": [{"name": "agent", "image": "agent:1"}]}}},
+            "status": {"currentNumberScheduled": 3, "desiredNumberScheduled": 3, "numberMisscheduled": 0,
+                       "numberReady": 1, "updatedNumberScheduled": 1}}),
+    );
+    // The rollout to agent:2 bumps the DaemonSet's generation to 2.
+    let rolled = sim.store.modify::<sim::store::StoreError>(Kind::DaemonSet, "monitoring", "agent", |o| {
+        if let Object::DaemonSet(d) = o
+            && let Some(spec) = d.spec.template.spec.as_mut()
+        {
+            spec.containers[0].image = Some("agent:2".into());
+        }
+        Ok(())
+    });
+    if let Err(e) = rolled {
+        panic!("rolling the DaemonSet: {e}");
+    }
+    let owner = serde_json::json!([{"apiVersion": "apps/v1", "kind": "DaemonSet", "name": "agent",
+                                    "uid": "00000000-0000-4000-8000-000000000006", "controller": true}]);
+    for (rev, hash, image) in [(1, "aaa111", "agent:1"), (2, "bbb222", "agent:2")] {
+        create(
+            Kind::ControllerRevision,
+            serde_json::json!({"metadata": {"name": format!("agent-{hash}"), "namespace": "monitoring",
+                "labels": {"controller-revision-hash": hash}, "ownerReferences": owner},
+                "revision": rev,
+                "data": {"spec": {"template": {"spec": {"containers": [{"name": "agent", "image": image}]}}}}}),
+        );
+    }
+    let pod = |name: &str, node: Option<&str>, affinity: &str, hash: &str, status: serde_json::Value| {
+        let generation = if hash == "bbb222" { "2" } else { "1" };
+        serde_json::json!({"metadata": {"name": name, "namespace": "monitoring", "ownerReferences": owner,
+                "labels": {"app": "agent", "controller-revision-hash": hash, "pod-template-generation": generation}},
+            "spec": {"nodeName": node, "containers": [{"name": "agent"}],
+                     "affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
+                         "nodeSelectorTerms": [{"matchFields": [
+                             {"key": "metadata.name", "operator": "In", "values": [affinity]}]}]}}}},
+            "status": status})
+    };
+    create(
+        Kind::Pod,
+        pod(
+            "agent-ready",
+            Some("node-1"),
+            "node-1",
+            "bbb222",
+            serde_json::json!({"phase": "Running",
+            "conditions": [{"type": "Ready", "status": "True"}],
+            "containerStatuses": [{"name": "agent", "ready": true, "restartCount": 0,
+                                   "state": {"running": {}}}]}),
+        ),
+    );
+    create(
+        Kind::Pod,
+        pod(
+            "agent-crash",
+            Some("node-2"),
+            "node-2",
+            "aaa111",
+            serde_json::json!({"phase": "Running",
+            "conditions": [{"type": "Ready", "status": "False"}],
+            "containerStatuses": [{"name": "agent", "ready": false, "restartCount": 7,
+                "state": {"waiting": {"reason": "CrashLoopBackOff"}},
+                "lastState": {"terminated": {"reason": "Error", "exitCode": 2}}}]}),
+        ),
+    );
+    create(Kind::Pod, pod("agent-pending", None, "node-4", "bbb222", serde_json::json!({"phase": "Pending"})));
+    sim.store.compact();
+    sim
+}
+
+fn now(sim: &SimHandle) -> k8s_openapi::apimachinery::pkg::apis::meta::v1::Time {
+    sim.clock.now_time()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn handmade_cluster_is_indexed_and_survives_faults() {
+    let sim = handmade_sim().await;
+    let mut w = Watching::start(&sim, None).await;
+    w.until("first sync", Index::synced).await;
+    w.converge(&sim.store, "handmade after sync").await;
+    let ix = &w.index;
+    let (Some(ds), Some(n1), Some(n2), Some(n3), Some(n4)) = (
+        ix.ds_by_name("monitoring", "agent"),
+        ix.node_by_name("node-1"),
+        ix.node_by_name("node-2"),
+        ix.node_by_name("node-3"),
+        ix.node_by_name("node-4"),
+    ) else {
+        panic!("the handmade objects are indexed")
+    };
+    assert_eq!(ix.cell(n1, ds).state, CellState::Ready);
+    assert_eq!(ix.cell(n2, ds).state, CellState::Failing);
+    assert_eq!(ix.cell(n3, ds).state, CellState::NotEligible);
+    assert_eq!(ix.cell(n4, ds).state, CellState::Pending, "an unbound pod is pending, not missing");
+    assert_eq!(
+        ix.cell(n2, ds).pod.map(|p| (p.reason.to_string(), p.restarts, p.outdated)),
+        Some(("CrashLoopBackOff".to_string(), 7, true))
+    );
+
+    // Watches dropped, then down (500s) while a pod goes, a node comes and the DaemonSet's
+    // nodeSelector changes; the history is compacted so the watches must re-list.
+    sim.faults.burst(6, 500, 0);
+    sim.faults.drop_watches();
+    if let Err(e) = sim.store.delete(Kind::Pod, "monitoring", "agent-crash") {
+        panic!("deleting agent-crash: {e}");
+    }
+    if let Err(e) = sim.store.create(new_node(&sim.store, "node-5"), now(&sim)) {
+        panic!("adding node-5: {e}");
+    }
+    let changed = sim.store.modify::<sim::store::StoreError>(Kind::DaemonSet, "monitoring", "agent", |o| {
+        if let Object::DaemonSet(d) = o
+            && let Some(spec) = d.spec.template.spec.as_mut()
+        {
+            spec.node_selector = Some([("pool".to_string(), "blue".to_string())].into());
+        }
+        Ok(())
+    });
+    if let Err(e) = changed {
+        panic!("changing the DaemonSet: {e}");
+    }
+    sim.store.compact();
+    w.converge(&sim.store, "handmade after faults").await;
+    assert!(!pod_names(&w.index).contains(&"agent-crash".to_string()), "a pod deleted while down is gone");
+    let ix = &w.index;
+    let (Some(ds), Some(n1), Some(n5)) =
+        (ix.ds_by_name("monitoring", "agent"), ix.node_by_name("node-1"), ix.node_by_name("node-5"))
+    else {
+        panic!("the DaemonSet and the nodes are indexed")
+    };
+    assert_eq!(ix.cell(n1, ds).state, CellState::Misscheduled, "no node has pool=blue");
+    assert_eq!(ix.cell(n5, ds).state, CellState::NotEligible);
+    w.until("all streams live", |ix| StreamKind::ALL.iter().all(|&k| *ix.stream_state(k) == StreamState::Live)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn index_equals_the_simulators_truth_after_sync_mixed() {
+    let sim = start_sim("mixed").await;
+    let mut w = Watching::start(&sim, None).await;
+    w.until("first sync", Index::synced).await;
+    w.converge(&sim.store, "mixed after sync").await;
+    assert!(w.index.summary().pods > 0, "the mixed scenario has daemon pods");
+    assert!(w.states().iter().all(|(_, s)| *s == StreamState::Live), "streams: {:?}", w.states());
+    // The scenario's point: several kinds of problem cells are visible.
+    let cells = &w.index.summary().cells;
+    let problems: u32 = CellState::ALL.iter().filter(|s| s.is_problem()).map(|s| cells[s.idx()]).sum();
+    assert!(problems > 0, "mixed shows problems: {cells:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn index_of_one_namespace_equals_that_namespaces_truth() {
+    let sim = start_sim("small").await;
+    let (dss, _) = sim.store.list(Kind::DaemonSet, None);
+    let Some(ns) = dss.first().map(|s| s.obj.namespace().to_string()) else {
+        panic!("the small scenario has DaemonSets")
+    };
+    let mut w = Watching::start(&sim, Some(&ns)).await;
+    w.until("first sync", Index::synced).await;
+    w.converge(&sim.store, "small, one namespace").await;
+    for d in w.index.ds_ids() {
+        assert_eq!(w.index.ds(d).map(|v| v.namespace.to_string()), Some(ns.clone()));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pods_not_controlled_by_a_daemonset_stay_out_even_with_the_label() {
+    let sim = handmade_sim().await;
+    let mut w = Watching::start(&sim, None).await;
+    w.until("first sync", Index::synced).await;
+    let node = sim.store.list(Kind::Node, None).0.first().map(|s| s.obj.name().to_string()).unwrap_or_default();
+    let impostor = Pod {
+        metadata: ObjectMeta {
+            name: Some("impostor".into()),
+            namespace: Some("default".into()),
+            labels: Some([("pod-template-generation".to_string(), "1".to_string())].into()),
+            owner_references: Some(vec![OwnerReference {
+                api_version: "apps/v1".into(),
+                kind: "ReplicaSet".into(),
+                name: "web".into(),
+                uid: "rs-1".into(),
+                controller: Some(true),
+                ..OwnerReference::default()
+            }]),
+            ..ObjectMeta::default()
+        },
+        spec: Some(PodSpec { node_name: Some(node), ..PodSpec::default() }),
+        status: None,
+    };
+    if let Err(e) = sim.store.create(Object::Pod(impostor), now(&sim)) {
+        panic!("creating the impostor pod: {e}");
+    }
+    w.converge(&sim.store, "after an impostor pod").await;
+    assert!(!pod_names(&w.index).contains(&"impostor".to_string()));
+    assert_eq!(w.index.unplaced_pods(), truth(&sim.store, None).unplaced_pods());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn index_converges_after_dropped_watches_410_and_5xx_with_changes_made_while_down() {
+    let sim = start_sim("mixed").await;
+    let mut w = Watching::start(&sim, None).await;
+    w.until("first sync", Index::synced).await;
+    w.converge(&sim.store, "after sync").await;
+
+    // 1. Dropped watches: the watcher resumes from its resourceVersion.
+    sim.faults.drop_watches();
+    let (ns, gone) = some_daemon_pod(&sim.store, 0);
+    if let Err(e) = sim.store.delete(Kind::Pod, &ns, &gone) {
+        panic!("deleting {ns}/{gone}: {e}");
+    }
+    w.converge(&sim.store, "after dropped watches and a pod deletion").await;
+    assert!(!pod_names(&w.index).contains(&gone), "{gone} was deleted");
+
+    // 2. Watches down (dropped, then 500s on reconnect) while the cluster changes, and the
+    // history compacted so the watches must re-list (410 Gone); deletions they never saw must
+    // disappear through the re-list.
+    sim.faults.burst(8, 500, 0);
+    sim.faults.drop_watches();
+    let (ns2, gone2) = some_daemon_pod(&sim.store, 3);
+    if let Err(e) = sim.store.delete(Kind::Pod, &ns2, &gone2) {
+        panic!("deleting {ns2}/{gone2}: {e}");
+    }
+    if let Err(e) = sim.store.create(new_node(&sim.store, "node-added-while-down"), now(&sim)) {
+        panic!("adding a node: {e}");
+    }
+    let (dss, _) = sim.store.list(Kind::DaemonSet, None);
+    let Some(ds) = dss.first().map(|s| s.obj.key()) else { panic!("mixed has DaemonSets") };
+    let changed = sim.store.modify::<sim::store::StoreError>(Kind::DaemonSet, &ds.namespace, &ds.name, |o| {
+        if let Object::DaemonSet(d) = o
+            && let Some(spec) = d.spec.template.spec.as_mut()
+        {
+            spec.node_selector = Some([("daemonscope.test/pool".to_string(), "none".to_string())].into());
+        }
+        Ok(())
+    });
+    if let Err(e) = changed {
+        panic!("changing {}/{}: {e}", ds.namespace, ds.name);
+    }
+    sim.store.compact();
+    sim.faults.force_gone(4);
+    w.converge(&sim.store, "after 500s, 410 and changes while down").await;
+    let names = pod_names(&w.index);
+    assert!(!names.contains(&gone2), "{gone2} was deleted while the watch was down");
+    assert!(w.index.node_by_name("node-added-while-down").is_some());
+    let Some(d) = w.index.ds_by_name(&ds.namespace, &ds.name) else { panic!("{ds:?} is indexed") };
+    let Some(n) = w.index.node_by_name("node-added-while-down") else { panic!("the new node is indexed") };
+    assert_ne!(w.index.cell(n, d).state, CellState::Missing, "the nodeSelector matches no node");
+
+    // Every stream reports itself live again once the faults are over.
+    w.until("all streams live", |ix| StreamKind::ALL.iter().all(|&k| *ix.stream_state(k) == StreamState::Live)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_5xx_burst_is_reported_as_reconnecting_then_live() {
+    let sim = handmade_sim().await;
+    let mut w = Watching::start(&sim, None).await;
+    w.until("first sync", Index::synced).await;
+    // 500s: kube's client retries 429/503/504 by itself (its default RetryPolicy), so those
+    // never reach the watcher unless they outlast its retries; a 500 does at once. Enough of
+    // them that at least one retry of every stream fails too.
+    sim.faults.burst(12, 500, 0);
+    sim.faults.drop_watches();
+    w.until("a stream reconnecting", |ix| {
+        StreamKind::ALL.iter().any(|&k| matches!(ix.stream_state(k), StreamState::Reconnecting { .. }))
+    })
+    .await;
+    w.until("all streams live", |ix| StreamKind::ALL.iter().all(|&k| *ix.stream_state(k) == StreamState::Live)).await;
+    w.converge(&sim.store, "after the burst").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watch_tasks_end_when_the_receiver_is_dropped() {
+    let sim = handmade_sim().await;
+    let mut w = Watching::start(&sim, None).await;
+    w.until("first sync", Index::synced).await;
+    let handles = std::mem::take(&mut w.handles);
+    // Drop only the receiver: the tasks' own cancel token stays untouched.
+    w.cancel = CancellationToken::new();
+    drop(w);
+    for h in handles {
+        if tokio::time::timeout(DEADLINE, h).await.is_err() {
+            panic!("a watch task kept running after its receiver was dropped");
+        }
+    }
+}
