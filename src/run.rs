@@ -1,5 +1,331 @@
-//! Dispatch of the CLI to the UI, the simulator, `snapshot` and `check` (glue helper owns this).
+//! The program's edge: parse the CLI, set up logging to a file, build the runtime, and dispatch
+//! to the UI, the simulator, `snapshot` or `check`. Everything that can fail ends here as one
+//! line on stderr (`daemonscope: …`) and an exit code: 0 ok, 1 problems found (`check`),
+//! 2 errors. Nothing below this module prints to the terminal on its own.
+
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use clap::Parser;
+use tracing::level_filters::LevelFilter;
+
+use crate::cli::{Cli, ClusterArgs, Command, SimArgs};
+use crate::cluster::client::{self, Target};
+use crate::config::{Config, Paths};
+use crate::sim::{self, SimOptions};
+use crate::theme::ThemeSet;
+
+/// Exit codes.
+pub const EXIT_OK: i32 = 0;
+pub const EXIT_PROBLEMS: i32 = 1;
+pub const EXIT_ERROR: i32 = 2;
+
+/// A failure reported as one line.
+#[derive(Debug)]
+pub struct Failure(String);
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl Failure {
+    fn from_error(e: &dyn std::fmt::Display) -> Failure {
+        Failure(client::one_line(&e.to_string()))
+    }
+}
+
+impl From<client::ClientError> for Failure {
+    fn from(e: client::ClientError) -> Failure {
+        Failure::from_error(&e)
+    }
+}
+
+impl From<crate::headless::HeadlessError> for Failure {
+    fn from(e: crate::headless::HeadlessError) -> Failure {
+        Failure::from_error(&e)
+    }
+}
+
+/// The process's entry point (both binaries call this). Returns the exit code.
 pub fn main() -> i32 {
-    let _cli = crate::cli::Cli::parse_args();
-    0
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // clap prints help and version on stdout (exit 0) and usage errors on stderr (2).
+            let _ = e.print();
+            return e.exit_code();
+        }
+    };
+    let level = match LevelFilter::from_str(&cli.log_level) {
+        Ok(level) => level,
+        Err(_) => {
+            eprintln!(
+                "daemonscope: invalid --log-level \"{}\": use error, warn, info, debug, trace or off",
+                cli.log_level
+            );
+            return EXIT_ERROR;
+        }
+    };
+    let log_file = init_tracing(level);
+    install_panic_hook(log_file.clone());
+    // rustls needs one process-wide crypto provider before any TLS (kube's client, the
+    // simulator's --tls). A second install returns Err, which is fine.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("daemonscope: cannot start the async runtime: {e}");
+            return EXIT_ERROR;
+        }
+    };
+    tracing::info!(version = env!("CARGO_PKG_VERSION"), command = ?cli.command.as_ref().map(command_name), "start");
+    let code = match runtime.block_on(dispatch(cli)) {
+        Ok(code) => code,
+        Err(failure) => {
+            tracing::error!(error = %failure, "exit with error");
+            eprintln!("daemonscope: {failure}");
+            EXIT_ERROR
+        }
+    };
+    // Do not wait for watch tasks blocked on a slow server: the answer is already printed.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(500));
+    code
+}
+
+fn command_name(c: &Command) -> &'static str {
+    match c {
+        Command::Sim(_) => "sim",
+        Command::Snapshot(_) => "snapshot",
+        Command::Check(_) => "check",
+    }
+}
+
+async fn dispatch(cli: Cli) -> Result<i32, Failure> {
+    match cli.command.clone() {
+        Some(Command::Sim(args)) => run_sim(args).await,
+        Some(Command::Snapshot(args)) => {
+            let themes = ThemeSet::load(Paths::discover().map(|p| p.themes_dir()).as_deref()).0;
+            let theme = choose_theme(&themes, cli.theme.as_deref())?;
+            let (target, _sim) = target_for(&cli).await?;
+            let glyphs = themes.get(theme).glyph_set(cli.ascii);
+            let stdout = std::io::stdout();
+            let mut out = std::io::BufWriter::new(stdout.lock());
+            headless_result(
+                crate::headless::snapshot(&target, &args, glyphs, cli.ascii, &mut out, &mut std::io::stderr()).await,
+            )
+        }
+        Some(Command::Check(args)) => {
+            let (target, _sim) = target_for(&cli).await?;
+            let stdout = std::io::stdout();
+            let mut out = std::io::BufWriter::new(stdout.lock());
+            headless_result(crate::headless::check(&target, &args, &mut out, &mut std::io::stderr()).await)
+        }
+        None => run_ui(&cli).await,
+    }
+}
+
+/// `--theme` for headless output: only its glyphs matter, and `NO_COLOR` changes nothing
+/// (there is no colour in headless output).
+fn choose_theme(themes: &ThemeSet, flag: Option<&str>) -> Result<usize, Failure> {
+    crate::theme::choose(themes, flag, None, false).map_err(|e| Failure(format!("--theme: {e}")))
+}
+
+/// A closed pipe (`daemonscope snapshot | head`) is not an error worth a message.
+fn headless_result(r: Result<i32, crate::headless::HeadlessError>) -> Result<i32, Failure> {
+    match r {
+        Err(crate::headless::HeadlessError::Output(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(EXIT_OK),
+        other => Ok(other?),
+    }
+}
+
+/// The cluster to talk to: the embedded simulator for `--demo`, else the user's kubeconfig.
+/// The simulator handle must outlive the target (dropping it stops the server).
+async fn target_for(cli: &Cli) -> Result<(Target, Option<sim::SimHandle>), Failure> {
+    match &cli.demo {
+        Some(scenario) => {
+            let (target, handle) = demo_target(scenario, &cli.cluster).await?;
+            Ok((target, Some(handle)))
+        }
+        None => Ok((client::connect(&cli.cluster).await?, None)),
+    }
+}
+
+/// Start the simulator in-process on a free loopback port and connect to it through kube
+/// over HTTP, with the kubeconfig it generates: the same path a real cluster takes.
+pub async fn demo_target(scenario: &str, cluster: &ClusterArgs) -> Result<(Target, sim::SimHandle), Failure> {
+    let options = SimOptions { scenario: scenario.to_string(), ..SimOptions::default() };
+    let handle = sim::start(options).await.map_err(|e| {
+        Failure(format!("cannot start the demo cluster (scenario {scenario}): {}", client::one_line(&e.to_string())))
+    })?;
+    let yaml = handle.kubeconfig_yaml();
+    let args = ClusterArgs { kubeconfig: None, ..cluster.clone() };
+    let target = client::connect_yaml(&yaml, "the demo cluster's kubeconfig", &args).await?;
+    Ok((target, handle))
+}
+
+/// `daemonscope sim`: serve until Ctrl-C or SIGTERM, then shut down cleanly.
+async fn run_sim(args: SimArgs) -> Result<i32, Failure> {
+    if !args.listen.ip().is_loopback() {
+        return Err(Failure(format!(
+            "--listen {}: the simulator serves on loopback only (127.0.0.1 or ::1)",
+            args.listen
+        )));
+    }
+    let scenario = args.scenario.clone();
+    let options = SimOptions {
+        listen: args.listen,
+        scenario: args.scenario.clone(),
+        seed: args.seed,
+        tls: args.tls,
+        frozen: args.frozen,
+        churn: args.churn,
+        kubeconfig_out: args.kubeconfig_out.clone(),
+    };
+    let handle = sim::start(options)
+        .await
+        .map_err(|e| Failure(format!("cannot start the simulator: {}", client::one_line(&format!("{e:#}")))))?;
+    let server = handle.url.clone();
+    // `sim::start` wrote --kubeconfig-out once the server accepted connections; without it
+    // the kubeconfig goes to the state dir, named by port so several simulators can coexist.
+    let path = match &args.kubeconfig_out {
+        Some(path) => path.clone(),
+        None => {
+            let dir = state_dir().ok_or_else(|| {
+                Failure("no state directory to write the kubeconfig to; pass --kubeconfig-out PATH".into())
+            })?;
+            let path = dir.join(format!("sim-{}.kubeconfig", handle.addr.port()));
+            handle.write_kubeconfig(&path).map_err(|e| Failure(client::one_line(&format!("{e:#}"))))?;
+            path
+        }
+    };
+    tracing::info!(%server, kubeconfig = %path.display(), %scenario, "simulator listening");
+    {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "daemonscope sim: scenario {scenario} (seed {}) listening on {server}", args.seed);
+        let _ = writeln!(out, "kubeconfig: {}", path.display());
+        if args.tls {
+            let _ = writeln!(out, "try: kubectl --kubeconfig {} get nodes,daemonsets -A", path.display());
+        } else {
+            // kubectl (client-go) never sends a bearer token over plain HTTP, so it gets 401
+            // here; kube-rs does send it. Say so instead of suggesting a command that fails.
+            let _ = writeln!(out, "try: daemonscope --kubeconfig {}", path.display());
+            let _ = writeln!(out, "note: kubectl sends tokens only over HTTPS; start with --tls to use kubectl");
+        }
+        let _ = writeln!(out, "stop with Ctrl-C");
+        let _ = out.flush();
+    }
+    shutdown_signal().await;
+    tracing::info!("simulator shutting down");
+    handle.shutdown().await;
+    Ok(EXIT_OK)
+}
+
+/// Ctrl-C or SIGTERM, whichever comes first.
+pub async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// The default command: the full-screen UI.
+async fn run_ui(cli: &Cli) -> Result<i32, Failure> {
+    // Read the config before connecting: a typo in config.toml should not cost a round trip.
+    let (config, paths) = Config::load_default().map_err(|e| Failure::from_error(&e))?;
+    let (target, sim_handle) = target_for(cli).await?;
+    let options = crate::app::UiOptions {
+        client: target.client.clone(),
+        context: target.context.clone(),
+        namespace: target.namespace.clone(),
+        readonly: cli.readonly,
+        theme: cli.theme.clone(),
+        ascii: cli.ascii || config.ascii,
+        config,
+        themes_dir: paths.map(|p| p.themes_dir()),
+    };
+    let result = crate::app::run_ui(options).await;
+    if let Some(handle) = sim_handle {
+        handle.shutdown().await;
+    }
+    result.map(|()| EXIT_OK).map_err(|e| Failure::from_error(&e))
+}
+
+/// Where the simulator's kubeconfigs and remembered UI state go (`config::Paths`: XDG state
+/// dir on Linux, the local data dir elsewhere, `DAEMONSCOPE_STATE_DIR` when set). Created on
+/// demand.
+pub fn state_dir() -> Option<PathBuf> {
+    let dir = Paths::discover()?.state_dir;
+    std::fs::create_dir_all(&dir).ok()?;
+    Some(dir)
+}
+
+/// Log files above this size are rotated to `daemonscope.log.1` at start.
+const LOG_ROTATE_BYTES: u64 = 10 * 1024 * 1024;
+
+/// Send `tracing` to `daemonscope.log` in the state dir, never to the terminal (the UI owns
+/// it): `<state dir>/logs/daemonscope.log`. Without a writable state dir there is no log; that is not worth failing for.
+fn init_tracing(level: LevelFilter) -> Option<PathBuf> {
+    let dir = Paths::discover()?.log_dir;
+    std::fs::create_dir_all(&dir).ok()?;
+    let path = dir.join("daemonscope.log");
+    rotate(&path);
+    let file = OpenOptions::new().create(true).append(true).open(&path).ok()?;
+    // Our own code at the chosen level; the HTTP and TLS stacks only warn, or they drown it.
+    // (A default directive only applies when no directive is given, so the level goes first.)
+    // kube_client logs raw HTTP headers at trace: capped at debug so no header is ever logged.
+    let kube_level = std::cmp::min(level, LevelFilter::DEBUG);
+    let filter = tracing_subscriber::EnvFilter::builder().parse_lossy(format!(
+        "{level},kube_client={kube_level},hyper=warn,hyper_util=warn,h2=warn,rustls=warn,tower=warn"
+    ));
+    let subscriber = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::sync::Mutex::new(file))
+        .with_ansi(false)
+        .with_target(true)
+        .finish();
+    tracing::subscriber::set_global_default(subscriber).ok()?;
+    Some(path)
+}
+
+fn rotate(path: &Path) {
+    if std::fs::metadata(path).is_ok_and(|m| m.len() > LOG_ROTATE_BYTES) {
+        let _ = std::fs::rename(path, path.with_extension("log.1"));
+    }
+}
+
+/// A panic is a bug: say so in one line (the details go to the log), never a backtrace
+/// dump on an SRE's terminal. The UI adds its own hook in front to restore the terminal.
+fn install_panic_hook(log_file: Option<PathBuf>) {
+    std::panic::set_hook(Box::new(move |info| {
+        let msg = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".to_string());
+        let location = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
+        tracing::error!(panic = %msg, location = %location, "panic");
+        let log = log_file.as_ref().map(|p| format!("; log: {}", p.display())).unwrap_or_default();
+        eprintln!("daemonscope: internal error: {}{location} (please report it{log})", client::one_line(&msg));
+    }));
 }

@@ -1,0 +1,195 @@
+//! `snapshot` and `check`: sync the fleet index once from the watch streams, print, exit.
+//! Made for cron jobs, CI and bastions: output never needs a TTY, and every failure is one line
+//! on stderr with exit code 2 (the caller, `run`, prints it).
+//!
+//! The renderers (`table`, `json`, `check`) are pure functions of a synced [`Index`]; only
+//! [`sync`] does I/O.
+
+pub mod check;
+pub mod json;
+pub mod reason;
+pub mod table;
+
+use std::io::Write;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::cli::{CheckArgs, OutputFormat, SnapshotArgs};
+use crate::cluster::client::Target;
+use crate::fleet::Index;
+use crate::fleet::model::{FleetEvent, Secs, StreamKind, StreamState};
+use crate::theme::Glyphs;
+
+/// Why a headless run could not produce an answer (exit code 2).
+#[derive(Debug, thiserror::Error)]
+pub enum HeadlessError {
+    #[error("timed out after {secs}s waiting for the first list of {waiting} (context {context}){last_error}")]
+    Timeout { secs: u64, waiting: String, context: String, last_error: String },
+    #[error("{0}")]
+    StreamFailed(String),
+    #[error("the watch streams stopped before the first list finished (context {context})")]
+    WatchesEnded { context: String },
+    #[error("writing output: {0}")]
+    Output(#[from] std::io::Error),
+}
+
+/// Events buffered between the watch tasks and the index. Large enough that the first list of
+/// a big cluster is not throttled by the channel, small enough to bound memory.
+const CHANNEL_CAPACITY: usize = 4096;
+
+/// List and watch until every stream has finished its first list, then stop the watches and
+/// return the index. A stream that fails for good (403 …) is an error; a stream that keeps
+/// reconnecting runs into `timeout`.
+pub async fn sync(target: &Target, timeout: Duration) -> Result<Index, HeadlessError> {
+    let (tx, mut rx) = mpsc::channel::<FleetEvent>(CHANNEL_CAPACITY);
+    let cancel = CancellationToken::new();
+    // Dropping the guard cancels the watches on every return path.
+    let _stop = cancel.clone().drop_guard();
+    let _watches = crate::cluster::watch::spawn_watches(target.client.clone(), target.namespace.clone(), tx, cancel);
+    let mut index = Index::new();
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let event = match tokio::time::timeout_at(deadline, rx.recv()).await {
+            Ok(Some(event)) => event,
+            Ok(None) => return Err(HeadlessError::WatchesEnded { context: target.context.clone() }),
+            Err(_) => return Err(timeout_error(&index, target, timeout)),
+        };
+        index.apply(event);
+        // Apply whatever else is queued before asking `synced`: cheaper, and the answer is
+        // then about a consistent batch.
+        while let Ok(event) = rx.try_recv() {
+            index.apply(event);
+        }
+        if let Some(err) = failed_stream(&index, target) {
+            return Err(err);
+        }
+        if index.synced() {
+            return Ok(index);
+        }
+    }
+}
+
+/// The first stream that failed for good, except ControllerRevisions: without them only the
+/// outdated state is lost (pods still compare template generations), which is worth a warning,
+/// not a failed check. The watch module already words the failure ("403 listing pods in all
+/// namespaces: use -n or ask for list/watch on pods; …"); we add the context.
+fn failed_stream(index: &Index, target: &Target) -> Option<HeadlessError> {
+    StreamKind::ALL.into_iter().filter(|&k| k != StreamKind::Revisions).find_map(|kind| {
+        match index.stream_state(kind) {
+            StreamState::Failed { error } => Some(HeadlessError::StreamFailed(format!(
+                "{} (context {})",
+                crate::cluster::client::one_line(error),
+                target.context
+            ))),
+            _ => None,
+        }
+    })
+}
+
+/// Warnings about a synced index: streams that failed without making the answer useless.
+fn warnings(index: &Index) -> Vec<String> {
+    match index.stream_state(StreamKind::Revisions) {
+        StreamState::Failed { error } => vec![crate::cluster::client::one_line(error)],
+        _ => Vec::new(),
+    }
+}
+
+fn timeout_error(index: &Index, target: &Target, timeout: Duration) -> HeadlessError {
+    let mut waiting = Vec::new();
+    let mut last_error = String::new();
+    for kind in StreamKind::ALL {
+        match index.stream_state(kind) {
+            StreamState::Syncing => waiting.push(kind.plural()),
+            StreamState::Reconnecting { error, .. } => {
+                waiting.push(kind.plural());
+                if last_error.is_empty() {
+                    last_error = format!("; last error: {}", crate::cluster::client::one_line(error));
+                }
+            }
+            StreamState::Live | StreamState::Failed { .. } => {}
+        }
+    }
+    HeadlessError::Timeout {
+        secs: timeout.as_secs(),
+        waiting: if waiting.is_empty() { "all streams".to_string() } else { waiting.join(", ") },
+        context: target.context.clone(),
+        last_error,
+    }
+}
+
+/// Unix seconds now.
+pub fn now() -> Secs {
+    jiff::Timestamp::now().as_second()
+}
+
+/// `daemonscope snapshot`: sync, print once. Returns the exit code (0).
+pub async fn snapshot(
+    target: &Target,
+    args: &SnapshotArgs,
+    glyphs: &Glyphs,
+    ascii: bool,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<i32, HeadlessError> {
+    let index = sync(target, Duration::from_secs(args.timeout)).await?;
+    for w in warnings(&index) {
+        writeln!(err, "daemonscope: warning: {w}")?;
+    }
+    let now = now();
+    match args.output {
+        OutputFormat::Json => json::write(&index, &target.context, args.problems, out)?,
+        OutputFormat::Table | OutputFormat::Wide => {
+            let opts = table::TableOptions {
+                context: &target.context,
+                problems_only: args.problems,
+                wide: args.output == OutputFormat::Wide,
+                glyphs,
+                ascii,
+                width: table::terminal_width(),
+                now,
+            };
+            table::write(&index, &opts, out)?
+        }
+    }
+    out.flush()?;
+    Ok(0)
+}
+
+/// `daemonscope check`: sync, then exit 0 when no cell is a problem, 1 (printing one line per
+/// problem) when some are.
+pub async fn check(
+    target: &Target,
+    args: &CheckArgs,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<i32, HeadlessError> {
+    let index = sync(target, Duration::from_secs(args.timeout)).await?;
+    for w in warnings(&index) {
+        writeln!(err, "daemonscope: warning: {w}")?;
+    }
+    let filter = check::CheckFilter::from_args(args);
+    let problems = check::problems(&index, &filter, now());
+    let written = problems.iter().try_for_each(|p| writeln!(out, "{}", p.line())).and_then(|()| out.flush());
+    match written {
+        // `check | head`: the reader has seen enough; the exit code must still say "problems".
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+        other => other?,
+    }
+    if problems.is_empty() {
+        Ok(0)
+    } else {
+        let nodes: std::collections::BTreeSet<&str> = problems.iter().map(|p| p.node.as_str()).collect();
+        writeln!(
+            err,
+            "daemonscope: {} problem cell{} on {} node{} (context {})",
+            problems.len(),
+            if problems.len() == 1 { "" } else { "s" },
+            nodes.len(),
+            if nodes.len() == 1 { "" } else { "s" },
+            target.context
+        )?;
+        Ok(1)
+    }
+}

@@ -1,0 +1,231 @@
+//! The detail panel for the cursor cell: the pod (or why there is none), the node and the
+//! DaemonSet. Text only, built from index views; ages from `app.now`.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph};
+use unicode_width::UnicodeWidthChar;
+
+use super::fmt_age;
+use crate::app::App;
+use crate::fleet::CellState;
+use crate::fleet::model::{NodeReadiness, UpdateStrategy};
+use crate::theme::Slot;
+
+/// Labels shown before "… and N more" (the panel is a summary, not `kubectl describe`).
+const MAX_LABELS: usize = 12;
+
+pub fn render(app: &App, f: &mut Frame, area: Rect) {
+    let theme = app.theme();
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme.style(Slot::Border))
+        .title(Span::styled(" detail (Enter/Esc closes) ", theme.style(Slot::DetailTitle)));
+    let inner = block.inner(area);
+    f.render_widget(Clear, area);
+    f.render_widget(block, area);
+    f.render_widget(Paragraph::new(lines(app, inner.width as usize)), inner);
+}
+
+/// The clock-dependent part (ages), for the tick's dirty check.
+pub fn clock_text(app: &App) -> String {
+    let (Some(node), Some(ds)) = (app.cursor_node(), app.cursor_ds()) else { return String::new() };
+    let cell = app.index.cell(node, ds);
+    let pod_age = cell.pod.map(|p| fmt_age(app.now - p.created)).unwrap_or_default();
+    let node_age = app.index.node(node).map(|n| fmt_age(app.now - n.created)).unwrap_or_default();
+    format!("{pod_age}/{node_age}")
+}
+
+struct Out {
+    lines: Vec<Line<'static>>,
+    /// Columns available for a value (the panel width minus the key column).
+    value_width: usize,
+    key: Style,
+    value: Style,
+    title: Style,
+}
+
+impl Out {
+    fn title(&mut self, t: impl Into<String>) {
+        self.lines.push(Line::styled(t.into(), self.title));
+    }
+    fn kv(&mut self, k: &str, v: impl Into<String>) {
+        self.kv_styled(k, v, self.value);
+    }
+    /// A key and its value; long values wrap under the value column, not under the key.
+    fn kv_styled(&mut self, k: &str, v: impl Into<String>, style: Style) {
+        let v = v.into();
+        for (i, chunk) in wrap(&v, self.value_width).into_iter().enumerate() {
+            let key = if i == 0 { format!("  {k:<12} ") } else { " ".repeat(15) };
+            self.lines.push(Line::from(vec![Span::styled(key, self.key), Span::styled(chunk, style)]));
+        }
+    }
+}
+
+/// Split `s` into pieces of at most `width` columns, at spaces where possible.
+fn wrap(s: &str, width: usize) -> Vec<String> {
+    let width = width.max(8);
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut cur_w = 0;
+    for word in s.split_inclusive(' ') {
+        let ww: usize = word.chars().map(|c| c.width().unwrap_or(0)).sum();
+        if cur_w + ww > width && !cur.is_empty() {
+            out.push(std::mem::take(&mut cur).trim_end().to_string());
+            cur_w = 0;
+        }
+        if ww > width {
+            // A word longer than the line (a label value, an image): cut it hard.
+            for c in word.chars() {
+                let cw = c.width().unwrap_or(0);
+                if cur_w + cw > width {
+                    out.push(std::mem::take(&mut cur));
+                    cur_w = 0;
+                }
+                cur.push(c);
+                cur_w += cw;
+            }
+        } else {
+            cur.push_str(word);
+            cur_w += ww;
+        }
+    }
+    if !cur.is_empty() || out.is_empty() {
+        out.push(cur.trim_end().to_string());
+    }
+    out
+}
+
+/// The panel's text for a panel `width` columns wide.
+pub fn lines(app: &App, width: usize) -> Vec<Line<'static>> {
+    let theme = app.theme();
+    let glyphs = theme.glyph_set(app.ascii);
+    let mut o = Out {
+        lines: Vec::new(),
+        value_width: width.saturating_sub(15),
+        key: theme.style(Slot::DetailKey),
+        value: theme.style(Slot::DetailValue),
+        title: theme.style(Slot::DetailTitle),
+    };
+    let (Some(node_id), Some(ds_id)) = (app.cursor_node(), app.cursor_ds()) else {
+        o.title("No cell under the cursor.");
+        return o.lines;
+    };
+    let (Some(node), Some(ds)) = (app.index.node(node_id), app.index.ds(ds_id)) else {
+        o.title("The cursor's node or DaemonSet is gone.");
+        return o.lines;
+    };
+    let cell = app.index.cell(node_id, ds_id);
+    let state = cell.state;
+    o.lines.push(Line::from(vec![
+        Span::styled(format!("{} {}", glyphs.state(state), state.name()), theme.state_style(state)),
+        Span::styled(format!("  {}/{} on {}", ds.namespace, ds.name, node.name), o.value),
+    ]));
+
+    // Why there is no pod, or why this pod should not be here.
+    match (state, cell.not_eligible) {
+        (CellState::Missing, _) => o.kv_styled(
+            "why",
+            "should run here (selector, affinity and taints allow it) but no pod exists",
+            theme.state_style(state),
+        ),
+        (CellState::NotEligible, Some(reason)) => o.kv("not eligible", reason.to_string()),
+        (CellState::NotEligible, None) => o.kv("not eligible", "the DaemonSet does not schedule here"),
+        (CellState::Misscheduled, Some(reason)) => {
+            o.kv_styled("misscheduled", format!("pod runs where it should not: {reason}"), theme.state_style(state))
+        }
+        _ => {}
+    }
+
+    if let Some(pod) = &cell.pod {
+        o.title("Pod");
+        o.kv("name", pod.name.to_string());
+        o.kv_styled("status", pod.reason.to_string(), theme.state_style(state));
+        o.kv("ready", format!("{}/{} containers", pod.containers_ready, pod.containers_total));
+        let mut restarts = pod.restarts.to_string();
+        if let Some(t) = pod.last_restart {
+            restarts.push_str(&format!(" (last {} ago)", fmt_age(app.now - t)));
+        }
+        let restart_style =
+            if pod.restarts >= app.config.restart_threshold.max(1) { theme.style(Slot::Restarts) } else { o.value };
+        o.kv_styled("restarts", restarts, restart_style);
+        if let Some(t) = pod.last_termination {
+            o.kv("last exit", t.to_string());
+        }
+        o.kv("age", fmt_age(app.now - pod.created));
+        let newest = ds.newest_revision.map(|(_, h)| h);
+        let rev = match (pod.revision_hash, pod.outdated) {
+            (Some(h), true) => format!("{h} (outdated; newest is {})", newest.unwrap_or("unknown")),
+            (Some(h), false) => format!("{h} (current)"),
+            (None, true) => "no revision label (outdated)".to_string(),
+            (None, false) => "no revision label".to_string(),
+        };
+        o.kv_styled("revision", rev, if pod.outdated { theme.state_style(CellState::Outdated) } else { o.value });
+        if pod.deleting {
+            o.kv_styled("deleting", "deletionTimestamp set", theme.state_style(CellState::Terminating));
+        }
+        if cell.pods > 1 {
+            o.kv("pods here", format!("{} (surge or leftover; the worst is shown)", cell.pods));
+        }
+    }
+
+    o.title("Node");
+    o.kv("name", node.name.to_string());
+    let readiness = match node.readiness {
+        NodeReadiness::Ready => "Ready",
+        NodeReadiness::NotReady => "NotReady",
+        NodeReadiness::Unknown => "Unknown (node controller lost contact)",
+    };
+    let rs = if node.readiness == NodeReadiness::Ready { o.value } else { theme.style(Slot::NodeNotReady) };
+    o.kv_styled("readiness", readiness, rs);
+    if node.unschedulable {
+        o.kv_styled("cordoned", "yes (spec.unschedulable)", theme.style(Slot::NodeCordoned));
+    }
+    o.kv("age", fmt_age(app.now - node.created));
+    o.kv("problems", format!("{} cell{}", node.problems, if node.problems == 1 { "" } else { "s" }));
+    if node.taints.is_empty() {
+        o.kv("taints", "none");
+    } else {
+        for (i, t) in node.taints.iter().enumerate() {
+            o.kv(if i == 0 { "taints" } else { "" }, t.to_string());
+        }
+    }
+    for (i, (k, v)) in node.labels.iter().take(MAX_LABELS).enumerate() {
+        o.kv(if i == 0 { "labels" } else { "" }, format!("{k}={v}"));
+    }
+    if node.labels.len() > MAX_LABELS {
+        o.kv("", format!("… and {} more", node.labels.len() - MAX_LABELS));
+    }
+
+    o.title("DaemonSet");
+    o.kv("name", format!("{}/{}", ds.namespace, ds.name));
+    let st = ds.status;
+    o.kv(
+        "status",
+        format!(
+            "desired {} current {} ready {} updated {} available {} unavailable {} misscheduled {}",
+            st.desired, st.current, st.ready, st.updated, st.available, st.unavailable, st.misscheduled
+        ),
+    );
+    let pred_style =
+        if ds.desired_by_predicate as i64 != st.desired as i64 { theme.style(Slot::TotalsShort) } else { o.value };
+    o.kv_styled("predicate", format!("{} nodes should run it", ds.desired_by_predicate), pred_style);
+    o.kv(
+        "strategy",
+        match ds.strategy {
+            UpdateStrategy::RollingUpdate { max_unavailable, max_surge } => {
+                format!("RollingUpdate maxUnavailable={max_unavailable} maxSurge={max_surge}")
+            }
+            UpdateStrategy::OnDelete => "OnDelete".to_string(),
+        },
+    );
+    if let Some((rev, hash)) = ds.newest_revision {
+        o.kv("revision", format!("{rev} ({hash})"));
+    }
+    for (i, img) in ds.images.iter().enumerate() {
+        o.kv(if i == 0 { "images" } else { "" }, img.to_string());
+    }
+    o.lines
+}

@@ -1,0 +1,146 @@
+//! The two header lines: where we are (context, namespace scope, counts of nodes, DaemonSets
+//! and pods), the problem counts per state, and the health of each watch stream with data age.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use super::fmt_age;
+use crate::app::App;
+use crate::fleet::CellState;
+use crate::fleet::model::{StreamKind, StreamState};
+use crate::theme::Slot;
+
+/// Streams quiet for longer than this show their data age even when live.
+const QUIET_AFTER_SECS: i64 = 60;
+
+pub fn render(app: &App, f: &mut Frame, area: Rect) {
+    let theme = app.theme();
+    let h = theme.style(Slot::Header);
+    let dim = theme.style(Slot::HeaderDim);
+    let s = app.index.summary();
+    let ns = app.namespace.as_deref().unwrap_or("all");
+    let not_ready = s.nodes.saturating_sub(s.nodes_ready);
+    let bar = super::deco(app.ascii, "│", "|");
+    let mut l1 = Vec::new();
+    // The program name only when there is room: the counts matter more on a narrow terminal.
+    if area.width >= 110 {
+        l1.push(Span::styled(" daemonscope ", h));
+        l1.push(Span::styled(bar, dim));
+    }
+    l1.extend([
+        Span::styled(" ctx ", dim),
+        Span::styled(if app.context.is_empty() { "-".to_string() } else { app.context.clone() }, h),
+        Span::styled("  ns ", dim),
+        Span::styled(ns.to_string(), h),
+        Span::styled("  nodes ", dim),
+        // "39/40 ready": the NotReady count is the difference, highlighted when there is one.
+        Span::styled(
+            format!("{}/{} ready", s.nodes_ready, s.nodes),
+            if not_ready > 0 { theme.style(Slot::StreamFailed) } else { h },
+        ),
+    ]);
+    if s.nodes_cordoned > 0 {
+        l1.push(Span::styled(format!(", {} cordoned", s.nodes_cordoned), dim));
+    }
+    l1.push(Span::styled("  DaemonSets ", dim));
+    l1.push(Span::styled(s.daemonsets.to_string(), h));
+    l1.push(Span::styled("  pods ", dim));
+    l1.push(Span::styled(s.pods.to_string(), h));
+    if app.readonly {
+        l1.push(Span::styled("  [read-only]", h));
+    }
+
+    // Problem counts: only the states that occur, so the line stays short.
+    let glyphs = theme.glyph_set(app.ascii);
+    // The connection state first: it must stay visible on a narrow terminal.
+    let mut l2 = vec![Span::styled(" ", dim)];
+    l2.extend(stream_spans(app));
+    l2.push(Span::styled(format!(" {bar} "), dim));
+    let mut any = false;
+    for state in CellState::ALL {
+        let n = s.cells[state.idx()];
+        if n == 0 || !(state.is_problem() || state == CellState::Terminating) {
+            continue;
+        }
+        any = true;
+        l2.push(Span::styled(
+            format!("{} {n} {}", glyphs.state(state), state.name()),
+            theme.state_style(state).patch(bg_of(h)),
+        ));
+        l2.push(Span::styled("  ", dim));
+    }
+    if !any {
+        l2.push(Span::styled(
+            format!("{} no problem cells  ", glyphs.state(CellState::Ready)),
+            theme.state_style(CellState::Ready).patch(bg_of(h)),
+        ));
+    }
+    let fill = |mut spans: Vec<Span<'static>>| {
+        // Paint the whole line in the header style, not just the text.
+        let used: usize = spans.iter().map(|s| s.width()).sum();
+        spans.push(Span::styled(" ".repeat((area.width as usize).saturating_sub(used)), h));
+        Line::from(spans)
+    };
+    f.render_widget(Paragraph::new(vec![fill(l1), fill(l2)]), area);
+}
+
+fn bg_of(s: Style) -> Style {
+    match s.bg {
+        Some(bg) => Style::default().bg(bg),
+        None => Style::default(),
+    }
+}
+
+/// Connection state of the streams as (text, slot) pieces; also the clock-dependent text.
+fn stream_parts(app: &App) -> Vec<(String, Slot)> {
+    let mut parts = Vec::new();
+    let mut syncing = Vec::new();
+    for kind in StreamKind::ALL {
+        match app.index.stream_state(kind) {
+            StreamState::Live => {}
+            StreamState::Syncing => syncing.push(kind.plural()),
+            StreamState::Reconnecting { since, error } => parts.push((
+                format!("{} reconnecting {} ({})", kind.plural(), fmt_age(app.now - since), first_line(error, 40)),
+                Slot::StreamReconnecting,
+            )),
+            StreamState::Failed { error } => {
+                parts.push((format!("{}: {}", kind.plural(), first_line(error, 60)), Slot::StreamFailed))
+            }
+        }
+    }
+    if !syncing.is_empty() {
+        parts.insert(0, (format!("syncing {}", syncing.join(", ")), Slot::StreamReconnecting));
+    }
+    if parts.is_empty() {
+        let age = app.index.last_event_at().map(|t| app.now - t);
+        let text = match age {
+            Some(a) if a > QUIET_AFTER_SECS => format!("live, last event {} ago", fmt_age(a)),
+            _ => "live".to_string(),
+        };
+        parts.push((text, Slot::StreamLive));
+    }
+    parts
+}
+
+fn stream_spans(app: &App) -> Vec<Span<'static>> {
+    let theme = app.theme();
+    let mut out = Vec::new();
+    for (i, (text, slot)) in stream_parts(app).into_iter().enumerate() {
+        if i > 0 {
+            out.push(Span::styled(" ", theme.style(Slot::HeaderDim)));
+        }
+        out.push(Span::styled(format!(" {text} "), theme.style(slot)));
+    }
+    out
+}
+
+pub fn streams_text(app: &App) -> String {
+    stream_parts(app).into_iter().map(|(t, _)| t).collect::<Vec<_>>().join(" ")
+}
+
+fn first_line(s: &str, max: usize) -> String {
+    super::fit_end(s.lines().next().unwrap_or(""), max, true)
+}

@@ -1,0 +1,96 @@
+//! The `?` overlay: every binding of the keymap by section (so help cannot disagree with
+//! behaviour), the glyph legend from the theme, and the filter syntax.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph};
+
+use crate::app::keymap::{Section, keys_text};
+use crate::app::{App, Layer};
+use crate::fleet::CellState;
+use crate::theme::Slot;
+
+pub fn render(app: &App, f: &mut Frame, area: Rect) {
+    let theme = app.theme();
+    let w = area.width.saturating_sub(4).min(86);
+    let h = area.height.saturating_sub(2);
+    let r = Rect::new(area.x + (area.width - w) / 2, area.y + 1, w, h);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme.style(Slot::Border))
+        .title(Span::styled(" help — Esc closes, ↑/↓ scroll ", theme.style(Slot::DetailTitle)));
+    let inner = block.inner(r);
+    f.render_widget(Clear, r);
+    f.render_widget(block, r);
+    let scroll = app
+        .layers
+        .iter()
+        .rev()
+        .find_map(|l| match l {
+            Layer::Help { scroll } => Some(*scroll),
+            _ => None,
+        })
+        .unwrap_or(0);
+    let text = lines(app);
+    let max_scroll = (text.len() as u16).saturating_sub(inner.height);
+    f.render_widget(Paragraph::new(text).scroll((scroll.min(max_scroll), 0)), inner);
+}
+
+/// The help text.
+pub fn lines(app: &App) -> Vec<Line<'static>> {
+    let theme = app.theme();
+    let key = theme.style(Slot::HelpKey);
+    let text = theme.style(Slot::Help);
+    let title = theme.style(Slot::DetailTitle);
+    let mut out = Vec::new();
+    if app.readonly {
+        out.push(Line::styled("Read-only mode: keys that change the cluster are removed.", theme.style(Slot::Notice)));
+    }
+    let mut sections: Vec<Section> = app.keymap.bindings.iter().map(|b| b.section).collect();
+    sections.sort();
+    sections.dedup();
+    for section in sections {
+        out.push(Line::styled(section.title().to_string(), title));
+        for b in app.keymap.bindings.iter().filter(|b| b.section == section) {
+            let keys = if b.keys.is_empty() { "(unbound)".to_string() } else { keys_text(&b.keys) };
+            out.push(Line::from(vec![
+                Span::styled(format!("  {keys:<14}"), key),
+                Span::styled(format!(" {}", b.description), text),
+                Span::styled(format!("  [{}]", b.action.name()), theme.style(Slot::DetailKey)),
+            ]));
+        }
+    }
+    out.push(Line::styled("Cell glyphs", title));
+    let glyphs = theme.glyph_set(app.ascii);
+    for state in CellState::ALL {
+        out.push(Line::from(vec![
+            Span::styled(format!("  {}  ", glyphs.state(state)), theme.state_style(state)),
+            Span::styled(state.name().to_string(), text),
+        ]));
+    }
+    out.push(Line::from(vec![
+        Span::styled(format!("  {}  ", glyphs.restarts), theme.style(Slot::Restarts)),
+        Span::styled(format!("after the glyph: {} or more restarts", app.config.restart_threshold.max(1)), text),
+    ]));
+    out.push(Line::from(vec![
+        Span::styled(
+            format!("  {}{}{} ", glyphs.node_not_ready, glyphs.node_cordoned, glyphs.node_tainted),
+            theme.style(Slot::NodeNotReady),
+        ),
+        Span::styled("after a node name: not ready, cordoned, tainted", text),
+    ]));
+    out.push(Line::styled("Filter (/)", title));
+    for l in [
+        "  key=value      nodes with that label (pool=gpu)",
+        "  node:TEXT      nodes whose name matches TEXT",
+        "  ds:TEXT        DaemonSets whose namespace/name contains TEXT",
+        "  word           a DaemonSet if one's name contains it, else node names",
+        "                 (substring; fuzzy in-order letters when nothing contains it)",
+        "  node terms must all match; DaemonSet terms add columns",
+    ] {
+        out.push(Line::styled(l, text));
+    }
+    out.push(Line::styled("Keys are set in config.toml under [keys], e.g. restart_pod = \"x\".", text));
+    out
+}

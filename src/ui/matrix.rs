@@ -1,0 +1,277 @@
+//! The matrix: a row per node, a column per DaemonSet, virtualised in both directions (only
+//! the rows and columns inside the viewport are looked up in the index).
+//!
+//! Column headers: cells are 3 columns wide, far too narrow for names, so the names are
+//! staggered over the header lines: column `i` writes its name on line `i % lines`, starting
+//! right above the column, and may run until the next column that uses the same line (9
+//! characters with 3 lines). The cursor column's name is drawn last, in full, and the legend
+//! line above repeats it with its namespace and counts. The label column of the header shows
+//! the sort, grouping and filter in force.
+//!
+//! Totals: under each column, how far ready pods fall short of the predicate's desired
+//! count (`-3`), or the ready glyph when none are missing; the legend shows the exact numbers.
+
+use ratatui::Frame;
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+
+use super::layout::{CELL_WIDTH, Geometry};
+use super::{fit_end, fit_middle};
+use crate::app::App;
+use crate::app::view::RowEntry;
+use crate::fleet::CellState;
+use crate::fleet::model::NodeReadiness;
+use crate::theme::Slot;
+
+pub fn render(app: &App, f: &mut Frame, g: &Geometry) {
+    let buf = f.buffer_mut();
+    legend(app, buf, g.legend);
+    column_headers(app, buf, g);
+    body(app, buf, g);
+    totals(app, buf, g);
+}
+
+/// Visible column range as indices into `app.view.cols`.
+fn visible_cols(app: &App, g: &Geometry) -> std::ops::Range<usize> {
+    let start = app.cursor.col_offset.min(app.view.cols.len());
+    start..(start + g.visible_cols).min(app.view.cols.len())
+}
+
+fn legend(app: &App, buf: &mut Buffer, area: Rect) {
+    let theme = app.theme();
+    let style = theme.style(Slot::Legend);
+    buf.set_style(area, style);
+    let glyphs = theme.glyph_set(app.ascii);
+    let mut x = area.x;
+    let right = area.x + area.width;
+    let put = |buf: &mut Buffer, text: &str, st: Style, x: &mut u16| {
+        if *x < right {
+            let (nx, _) = buf.set_stringn(*x, area.y, text, (right - *x) as usize, st);
+            *x = nx;
+        }
+    };
+    let pos = format!(
+        " row {}/{} col {}/{} ",
+        // Positions count group headers too: counting only nodes would walk every row per frame.
+        if app.view.rows.is_empty() { 0 } else { app.cursor.row + 1 },
+        app.view.rows.len(),
+        if app.view.cols.is_empty() { 0 } else { app.cursor.col + 1 },
+        app.view.cols.len()
+    );
+    let Some(ds) = app.cursor_ds().and_then(|id| app.index.ds(id)) else {
+        put(buf, &pos, theme.style(Slot::DetailKey), &mut x);
+        return;
+    };
+    put(buf, super::deco(app.ascii, "▸ ", "> "), theme.style(Slot::Title), &mut x);
+    put(buf, &format!("{}/{}", ds.namespace, ds.name), theme.style(Slot::Title), &mut x);
+    let ready = ds.counts[CellState::Ready.idx()] + ds.counts[CellState::Outdated.idx()];
+    let short = ready < ds.desired_by_predicate;
+    put(
+        buf,
+        &format!("  ready {ready}/{}", ds.desired_by_predicate),
+        theme.style(if short { Slot::TotalsShort } else { Slot::Totals }),
+        &mut x,
+    );
+    for state in CellState::ALL {
+        let n = ds.counts[state.idx()];
+        if n == 0 || matches!(state, CellState::Ready | CellState::NotEligible) {
+            continue;
+        }
+        put(buf, &format!("  {} {n} {}", glyphs.state(state), state.name()), theme.state_style(state), &mut x);
+    }
+    put(buf, &pos, theme.style(Slot::DetailKey), &mut x);
+}
+
+fn column_headers(app: &App, buf: &mut Buffer, g: &Geometry) {
+    let theme = app.theme();
+    let area = g.colhead;
+    buf.set_style(area, theme.style(Slot::ColumnHeader));
+    let lines = area.height as usize;
+    // The label column: what is in force.
+    let mut info = vec![format!("sort: {}", app.sort.label())];
+    if let Some(label) = app.group_label() {
+        info.push(format!("group: {label}"));
+    }
+    if app.problems_only {
+        info.push("problems only".to_string());
+    }
+    if !app.filter.is_empty() {
+        info.push(format!("/{}", app.filter));
+    }
+    if info.len() > lines {
+        // Keep the most specific lines (filter, problems) when space is short.
+        info.drain(..info.len() - lines);
+    }
+    for (i, text) in info.iter().enumerate() {
+        buf.set_stringn(
+            area.x,
+            area.y + i as u16,
+            fit_end(text, g.label_width.saturating_sub(1) as usize, app.ascii),
+            g.label_width.saturating_sub(1) as usize,
+            theme.style(Slot::DetailKey),
+        );
+    }
+    let right = area.x + area.width;
+    let range = visible_cols(app, g);
+    let mut cursor_name = None;
+    for (j, ci) in range.clone().enumerate() {
+        let Some(ds) = app.index.ds(app.view.cols[ci]) else { continue };
+        let x = g.col_x(j);
+        let line = ci % lines;
+        let room = ((lines as u16 * CELL_WIDTH).saturating_sub(1)).min(right.saturating_sub(x)) as usize;
+        if ci == app.cursor.col {
+            cursor_name = Some((x, line, ds.name.to_string()));
+            continue;
+        }
+        buf.set_stringn(
+            x,
+            area.y + line as u16,
+            fit_end(ds.name, room, app.ascii),
+            room,
+            theme.style(Slot::ColumnHeader),
+        );
+    }
+    if let Some((x, line, name)) = cursor_name {
+        let room = right.saturating_sub(x) as usize;
+        buf.set_stringn(
+            x,
+            area.y + line as u16,
+            fit_end(&name, room, app.ascii),
+            room,
+            theme.style(Slot::ColumnHeaderCursor),
+        );
+    }
+}
+
+fn node_label(app: &App, buf: &mut Buffer, g: &Geometry, y: u16, id: crate::fleet::index::NodeId, is_cursor: bool) {
+    let theme = app.theme();
+    let glyphs = theme.glyph_set(app.ascii);
+    let Some(n) = app.index.node(id) else { return };
+    let name_w = g.label_width.saturating_sub(5) as usize;
+    let style = theme.style(if is_cursor { Slot::RowLabelCursor } else { Slot::RowLabel });
+    let x = g.body.x;
+    let label = format!("{:<w$}", fit_middle(n.name, name_w, app.ascii), w = name_w);
+    buf.set_stringn(x, y, &label, name_w, style);
+    let fx = x + name_w as u16 + 1;
+    let (ready_glyph, ready_slot) = match n.readiness {
+        NodeReadiness::Ready => (" ", Slot::RowLabel),
+        NodeReadiness::NotReady => (glyphs.node_not_ready.as_str(), Slot::NodeNotReady),
+        NodeReadiness::Unknown => (glyphs.node_unknown.as_str(), Slot::NodeNotReady),
+    };
+    buf.set_string(fx, y, ready_glyph, theme.style(ready_slot));
+    if n.unschedulable {
+        buf.set_string(fx + 1, y, &glyphs.node_cordoned, theme.style(Slot::NodeCordoned));
+    }
+    if !n.taints.is_empty() {
+        buf.set_string(fx + 2, y, &glyphs.node_tainted, theme.style(Slot::NodeTainted));
+    }
+}
+
+fn body(app: &App, buf: &mut Buffer, g: &Geometry) {
+    let theme = app.theme();
+    let glyphs = theme.glyph_set(app.ascii);
+    let area = g.body;
+    if app.view.rows.is_empty() || app.view.cols.is_empty() {
+        empty_message(app, buf, area);
+        return;
+    }
+    let cols = visible_cols(app, g);
+    let threshold = app.config.restart_threshold.max(1);
+    let cursor_style = theme.style(Slot::Cursor);
+    let restart_style = theme.style(Slot::Restarts);
+    let first = app.cursor.row_offset.min(app.view.rows.len());
+    let last = (first + g.visible_rows).min(app.view.rows.len());
+    for (i, ri) in (first..last).enumerate() {
+        let y = area.y + i as u16;
+        match &app.view.rows[ri] {
+            RowEntry::Group { label, value, nodes, problems } => {
+                let dot = super::deco(app.ascii, "·", "-");
+                let text = format!(
+                    "{} {label}={} {dot} {nodes} nodes{}",
+                    super::deco(app.ascii, "▾", "v"),
+                    value.as_deref().unwrap_or("(none)"),
+                    if *problems > 0 { format!(" {dot} {problems} with problems") } else { String::new() }
+                );
+                buf.set_stringn(area.x, y, &text, area.width as usize, theme.style(Slot::GroupHeader));
+            }
+            RowEntry::Node(id) => {
+                let row_is_cursor = ri == app.cursor.row;
+                node_label(app, buf, g, y, *id, row_is_cursor);
+                for (j, ci) in cols.clone().enumerate() {
+                    let cell = app.index.cell(*id, app.view.cols[ci]);
+                    let x = g.col_x(j);
+                    let mut st = theme.state_style(cell.state);
+                    let is_cursor = row_is_cursor && ci == app.cursor.col;
+                    if is_cursor {
+                        st = st.patch(cursor_style);
+                        buf.set_string(x, y, " ", st);
+                    }
+                    buf.set_string(x + 1, y, glyphs.state(cell.state), st);
+                    let restarts = cell.pod.as_ref().map(|p| p.restarts).unwrap_or(0);
+                    if restarts >= threshold {
+                        let rs = if is_cursor { restart_style.patch(cursor_style) } else { restart_style };
+                        buf.set_string(x + 2, y, &glyphs.restarts, rs);
+                    } else if is_cursor {
+                        buf.set_string(x + 2, y, " ", st);
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn empty_message(app: &App, buf: &mut Buffer, area: Rect) {
+    let theme = app.theme();
+    let text = if !app.index.synced() {
+        format!("Listing nodes, DaemonSets and pods{}", super::deco(app.ascii, "…", "..."))
+    } else if app.index.summary().nodes == 0 {
+        "No nodes visible to this user.".to_string()
+    } else if app.index.summary().daemonsets == 0 {
+        match &app.namespace {
+            Some(ns) => format!("No DaemonSets in namespace {ns}."),
+            None => "No DaemonSets in this cluster.".to_string(),
+        }
+    } else if !app.filter.is_empty() || app.problems_only {
+        format!(
+            "Nothing matches{}{}. Press / to edit the filter{}.",
+            if app.filter.is_empty() { String::new() } else { format!(" the filter \"{}\"", app.filter) },
+            if app.problems_only { " with problems only" } else { "" },
+            if app.problems_only { ", p to show all" } else { "" }
+        )
+    } else {
+        "Nothing to show.".to_string()
+    };
+    if area.height > 0 {
+        buf.set_stringn(area.x + 1, area.y, text, area.width.saturating_sub(1) as usize, theme.style(Slot::Notice));
+    }
+}
+
+fn totals(app: &App, buf: &mut Buffer, g: &Geometry) {
+    let theme = app.theme();
+    let glyphs = theme.glyph_set(app.ascii);
+    let area = g.totals;
+    if area.height == 0 {
+        return;
+    }
+    let label_w = g.label_width.saturating_sub(1) as usize;
+    buf.set_stringn(
+        area.x,
+        area.y,
+        fit_end("ready-desired", label_w, app.ascii),
+        label_w,
+        theme.style(Slot::DetailKey),
+    );
+    for (j, ci) in visible_cols(app, g).enumerate() {
+        let Some(ds) = app.index.ds(app.view.cols[ci]) else { continue };
+        let ready = ds.counts[CellState::Ready.idx()] + ds.counts[CellState::Outdated.idx()];
+        let x = g.col_x(j);
+        if ready >= ds.desired_by_predicate {
+            buf.set_string(x + 1, area.y, glyphs.state(CellState::Ready), theme.style(Slot::Totals));
+        } else {
+            let short = ds.desired_by_predicate - ready;
+            let text = if short > 99 { ">99".to_string() } else { format!("{:>3}", format!("-{short}")) };
+            buf.set_string(x, area.y, text, theme.style(Slot::TotalsShort));
+        }
+    }
+}

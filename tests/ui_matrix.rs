@@ -1,0 +1,448 @@
+//! UI behaviour on ratatui's TestBackend with a fleet built from FleetEvents: keys go through
+//! `update`, the screen through `ui::render`, and the assertions read the rendered buffer.
+
+use std::collections::BTreeMap;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use daemonscope::app::{App, AppOptions, Effect, Msg, update};
+use daemonscope::fleet::model::{
+    Change, DsInfo, DsStatusCounts, FleetEvent, NodeInfo, NodeReadiness, Phase, PodInfo, StreamKind, StreamState,
+    UpdateStrategy,
+};
+use daemonscope::fleet::schedule::{PodSchedSpec, Taint, TaintEffect};
+use daemonscope::fleet::{CellState, Index};
+use daemonscope::theme::ThemeSet;
+use daemonscope::ui;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+const NOW: i64 = 1_700_000_000;
+
+fn node(name: &str, pool: &str, ready: bool, cordoned: bool, taints: Vec<Taint>) -> FleetEvent {
+    let mut labels = BTreeMap::new();
+    labels.insert("pool".to_string(), pool.to_string());
+    labels.insert("kubernetes.io/hostname".to_string(), name.to_string());
+    FleetEvent::Node(Change::InitItem(NodeInfo {
+        name: name.into(),
+        labels,
+        taints,
+        unschedulable: cordoned,
+        readiness: if ready { NodeReadiness::Ready } else { NodeReadiness::NotReady },
+        created: NOW - 86_400,
+        pressures: vec![],
+        kubelet_version: "v1.30.0".into(),
+    }))
+}
+
+fn ds(ns: &str, name: &str, selector: &[(&str, &str)]) -> FleetEvent {
+    let sched = PodSchedSpec {
+        node_selector: selector.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        ..PodSchedSpec::default()
+    };
+    FleetEvent::DaemonSet(Change::InitItem(DsInfo {
+        namespace: ns.into(),
+        name: name.into(),
+        uid: format!("uid-{name}"),
+        generation: 1,
+        created: NOW - 3600,
+        sched,
+        status: DsStatusCounts { desired: 3, current: 2, ready: 2, updated: 2, available: 2, ..Default::default() },
+        strategy: UpdateStrategy::RollingUpdate { max_unavailable: "1".into(), max_surge: "0".into() },
+        selector: format!("app={name}"),
+        containers: vec![name.into()],
+        init_containers: vec![],
+        images: vec![format!("registry.example/{name}:1.0")],
+    }))
+}
+
+fn pod(ns: &str, ds: &str, node: &str, reason: &str, ready: bool, restarts: u32) -> FleetEvent {
+    FleetEvent::Pod(Change::InitItem(PodInfo {
+        namespace: ns.into(),
+        name: format!("{ds}-{node}"),
+        uid: format!("uid-{ds}-{node}"),
+        owner: Some(ds.into()),
+        node: Some(node.into()),
+        bound: true,
+        revision_hash: Some("abc123".into()),
+        template_generation: Some(1),
+        created: NOW - 600,
+        deleting: false,
+        phase: if reason == "Running" || reason == "CrashLoopBackOff" { Phase::Running } else { Phase::Pending },
+        reason: reason.into(),
+        ready,
+        containers_ready: u16::from(ready),
+        containers_total: 1,
+        restarts,
+        last_termination: (restarts > 0).then(|| "Error (exit 1)".to_string()),
+        last_restart: (restarts > 0).then_some(NOW - 30),
+    }))
+}
+
+fn unreachable() -> Vec<Taint> {
+    vec![
+        Taint { key: "node.kubernetes.io/unreachable".into(), value: String::new(), effect: TaintEffect::NoExecute },
+        Taint { key: "node.kubernetes.io/unreachable".into(), value: String::new(), effect: TaintEffect::NoSchedule },
+    ]
+}
+
+/// Four nodes, three DaemonSets:
+/// - `kube-proxy` everywhere: Ready on alpha and bravo, missing on delta, and on charlie (down,
+///   untolerated unreachable:NoSchedule) not eligible.
+/// - `gpu-exporter` (nodeSelector pool=gpu): CrashLoopBackOff with 12 restarts on alpha,
+///   missing on delta, not eligible on bravo (pool=cpu).
+/// - `log-shipper` everywhere: Ready on alpha, bravo and delta.
+fn fleet() -> Vec<FleetEvent> {
+    let mut ev = vec![FleetEvent::Node(Change::Init)];
+    ev.push(node("node-alpha", "gpu", true, false, vec![]));
+    ev.push(node("node-bravo", "cpu", true, false, vec![]));
+    ev.push(node("node-charlie", "cpu", false, false, unreachable()));
+    ev.push(node("node-delta", "gpu", true, true, vec![]));
+    ev.push(FleetEvent::Node(Change::InitDone));
+    ev.push(FleetEvent::DaemonSet(Change::Init));
+    ev.push(ds("kube-system", "kube-proxy", &[]));
+    ev.push(ds("monitoring", "gpu-exporter", &[("pool", "gpu")]));
+    ev.push(ds("logging", "log-shipper", &[]));
+    ev.push(FleetEvent::DaemonSet(Change::InitDone));
+    ev.push(FleetEvent::Revision(Change::Init));
+    ev.push(FleetEvent::Revision(Change::InitDone));
+    ev.push(FleetEvent::Pod(Change::Init));
+    ev.push(pod("kube-system", "kube-proxy", "node-alpha", "Running", true, 0));
+    ev.push(pod("kube-system", "kube-proxy", "node-bravo", "Running", true, 0));
+    ev.push(pod("monitoring", "gpu-exporter", "node-alpha", "CrashLoopBackOff", false, 12));
+    for n in ["node-alpha", "node-bravo", "node-delta"] {
+        ev.push(pod("logging", "log-shipper", n, "Running", true, 0));
+    }
+    ev.push(FleetEvent::Pod(Change::InitDone));
+    for kind in StreamKind::ALL {
+        ev.push(FleetEvent::Stream { kind, state: StreamState::Live, at: NOW });
+    }
+    ev
+}
+
+fn app_sized(w: u16, h: u16) -> App {
+    let mut app = App::new(Index::new(), AppOptions { context: "kind-test".into(), ..AppOptions::default() });
+    update(&mut app, Msg::Tick(NOW));
+    update(&mut app, Msg::Resize(w, h));
+    update(&mut app, Msg::Fleet(fleet()));
+    app
+}
+
+fn key(app: &mut App, code: KeyCode) -> Vec<Effect> {
+    update(app, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)))
+}
+
+fn chars(app: &mut App, s: &str) {
+    for c in s.chars() {
+        key(app, KeyCode::Char(c));
+    }
+}
+
+fn screen(app: &App) -> Vec<String> {
+    let (w, h) = app.size;
+    let mut term = Terminal::new(TestBackend::new(w, h)).expect("test terminal");
+    term.draw(|f| ui::render(app, f)).expect("draw");
+    let buf = term.backend().buffer().clone();
+    (0..h).map(|y| (0..w).map(|x| buf[(x, y)].symbol().to_string()).collect::<String>()).collect()
+}
+
+fn text(app: &App) -> String {
+    screen(app).join("\n")
+}
+
+/// The glyph drawn for (node, DaemonSet), found by the row label and the column's position.
+fn glyph_at(app: &App, node: &str, ds: &str) -> Option<String> {
+    let g = ui::layout::geometry(app.size, app)?;
+    let col = app.view.cols.iter().position(|id| app.index.ds(*id).is_some_and(|d| d.name == ds))?;
+    let j = col.checked_sub(app.cursor.col_offset)?;
+    let lines = screen(app);
+    let y = (g.body.y..g.body.y + g.body.height).find(|y| lines[*y as usize].starts_with(node))?;
+    let line: Vec<char> = lines[y as usize].chars().collect();
+    line.get(g.col_x(j) as usize + 1).map(|c| c.to_string())
+}
+
+fn glyph(app: &App, s: CellState) -> String {
+    app.theme().glyph_set(app.ascii).state(s).to_string()
+}
+
+fn move_cursor_to(app: &mut App, node: &str, ds: &str) {
+    key(app, KeyCode::Home);
+    for _ in 0..app.view.rows.len() {
+        if app.cursor_node().and_then(|n| app.index.node(n)).is_some_and(|n| n.name == node) {
+            break;
+        }
+        key(app, KeyCode::Down);
+    }
+    for _ in 0..app.view.cols.len() {
+        key(app, KeyCode::Left);
+    }
+    for _ in 0..app.view.cols.len() {
+        if app.cursor_ds().and_then(|d| app.index.ds(d)).is_some_and(|d| d.name == ds) {
+            break;
+        }
+        key(app, KeyCode::Right);
+    }
+}
+
+#[test]
+fn matrix_shows_each_state_glyph_at_its_cell() {
+    let app = app_sized(100, 30);
+    assert_eq!(glyph_at(&app, "node-alpha", "kube-proxy"), Some(glyph(&app, CellState::Ready)));
+    assert_eq!(glyph_at(&app, "node-alpha", "gpu-exporter"), Some(glyph(&app, CellState::Failing)));
+    assert_eq!(glyph_at(&app, "node-delta", "kube-proxy"), Some(glyph(&app, CellState::Missing)));
+    assert_eq!(glyph_at(&app, "node-bravo", "gpu-exporter"), Some(glyph(&app, CellState::NotEligible)));
+    assert_eq!(glyph_at(&app, "node-charlie", "kube-proxy"), Some(glyph(&app, CellState::NotEligible)));
+}
+
+#[test]
+fn restarts_above_threshold_are_marked_next_to_the_glyph() {
+    let app = app_sized(100, 30);
+    let g = ui::layout::geometry(app.size, &app).expect("fits");
+    let col = app.view.cols.iter().position(|id| app.index.ds(*id).is_some_and(|d| d.name == "gpu-exporter"));
+    let lines = screen(&app);
+    let row = lines.iter().find(|l| l.starts_with("node-alpha")).expect("row");
+    let marker: String = row.chars().nth(g.col_x(col.expect("col")) as usize + 2).into_iter().collect();
+    assert_eq!(marker, app.theme().glyph_set(false).restarts);
+}
+
+#[test]
+fn header_counts_nodes_and_problems_and_says_live() {
+    let app = app_sized(120, 30);
+    let t = text(&app);
+    assert!(t.contains("kind-test"), "{t}");
+    assert!(t.contains("nodes 3/4 ready"), "{t}");
+    assert!(t.contains("1 cordoned"), "{t}");
+    assert!(t.contains("2 missing"), "{t}");
+    assert!(t.contains("1 failing"), "{t}");
+    assert!(t.contains("live"), "{t}");
+}
+
+#[test]
+fn node_row_labels_mark_not_ready_and_cordoned() {
+    let app = app_sized(100, 30);
+    let g = app.theme().glyph_set(false).clone();
+    let lines = screen(&app);
+    let charlie = lines.iter().find(|l| l.starts_with("node-charlie")).expect("row");
+    assert!(charlie.contains(&g.node_not_ready), "{charlie}");
+    assert!(charlie.contains(&g.node_tainted), "{charlie}");
+    let delta = lines.iter().find(|l| l.starts_with("node-delta")).expect("row");
+    assert!(delta.contains(&g.node_cordoned), "{delta}");
+}
+
+#[test]
+fn filter_by_label_keeps_matching_rows_only() {
+    let mut app = app_sized(100, 30);
+    key(&mut app, KeyCode::Char('/'));
+    chars(&mut app, "pool=gpu");
+    key(&mut app, KeyCode::Enter);
+    let t = text(&app);
+    assert!(t.contains("node-alpha") && t.contains("node-delta"), "{t}");
+    assert!(!t.contains("node-bravo") && !t.contains("node-charlie"), "{t}");
+    assert_eq!(app.filter, "pool=gpu");
+}
+
+#[test]
+fn filter_word_matching_a_daemonset_filters_columns() {
+    let mut app = app_sized(100, 30);
+    key(&mut app, KeyCode::Char('/'));
+    chars(&mut app, "exporter");
+    assert_eq!(app.view.cols.len(), 1, "filters live while typing");
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(app.view.node_rows, 4);
+    assert!(text(&app).contains("monitoring/gpu-exporter"));
+}
+
+#[test]
+fn filter_fuzzy_node_name_and_escape_restores_previous_filter() {
+    let mut app = app_sized(100, 30);
+    key(&mut app, KeyCode::Char('/'));
+    chars(&mut app, "nch");
+    assert_eq!(app.view.node_rows, 1, "n…c…h matches node-charlie only");
+    key(&mut app, KeyCode::Esc);
+    assert_eq!(app.filter, "");
+    assert_eq!(app.view.node_rows, 4);
+}
+
+#[test]
+fn problems_only_hides_healthy_rows_and_columns() {
+    let mut app = app_sized(100, 30);
+    key(&mut app, KeyCode::Char('p'));
+    let t = text(&app);
+    assert!(!t.contains("node-bravo"), "bravo has no problem cell:\n{t}");
+    assert!(t.contains("node-alpha") && t.contains("node-delta"), "{t}");
+    let names: Vec<&str> = app.view.cols.iter().filter_map(|id| app.index.ds(*id).map(|d| d.name)).collect();
+    assert!(!names.contains(&"log-shipper"), "{names:?}");
+    key(&mut app, KeyCode::Char('p'));
+    assert!(text(&app).contains("node-bravo"));
+}
+
+#[test]
+fn sort_by_problems_puts_worst_node_first() {
+    let mut app = app_sized(100, 30);
+    key(&mut app, KeyCode::Char('o'));
+    let lines = screen(&app);
+    let first_row = ui::layout::geometry(app.size, &app).expect("fits").body.y as usize;
+    // alpha (failing gpu-exporter) and delta (two missing) have problems; delta has more.
+    assert!(lines[first_row].starts_with("node-delta"), "{}", lines.join("\n"));
+    key(&mut app, KeyCode::Char('o'));
+    key(&mut app, KeyCode::Char('o'));
+    assert!(screen(&app)[first_row].starts_with("node-alpha"), "back to name order");
+}
+
+#[test]
+fn group_by_pool_inserts_group_headers() {
+    let mut app = app_sized(100, 30);
+    key(&mut app, KeyCode::Char('g'));
+    let t = text(&app);
+    assert!(t.contains("pool=cpu · 2 nodes"), "{t}");
+    assert!(t.contains("pool=gpu · 2 nodes"), "{t}");
+    assert!(app.cursor_node().is_some(), "cursor never rests on a group header");
+}
+
+#[test]
+fn next_problem_jumps_to_problem_cells_in_reading_order() {
+    let mut app = app_sized(100, 30);
+    key(&mut app, KeyCode::Char(']'));
+    let at = |app: &App| {
+        let n = app.index.node(app.cursor_node().expect("node")).expect("node").name.to_string();
+        let d = app.index.ds(app.cursor_ds().expect("ds")).expect("ds").name.to_string();
+        (n, d)
+    };
+    assert_eq!(at(&app), ("node-alpha".into(), "gpu-exporter".into()));
+    key(&mut app, KeyCode::Char(']'));
+    let second = at(&app);
+    assert_eq!(second.0, "node-delta");
+    key(&mut app, KeyCode::Char('['));
+    assert_eq!(at(&app), ("node-alpha".into(), "gpu-exporter".into()));
+}
+
+#[test]
+fn detail_for_missing_pod_explains_why() {
+    let mut app = app_sized(100, 40);
+    move_cursor_to(&mut app, "node-delta", "kube-proxy");
+    key(&mut app, KeyCode::Enter);
+    let t = text(&app);
+    assert!(t.contains("missing"), "{t}");
+    assert!(t.contains("should run here"), "{t}");
+    assert!(t.contains("no pod exists"), "{t}");
+    assert!(t.contains("cordoned"), "{t}");
+}
+
+#[test]
+fn detail_for_not_eligible_cell_names_the_selector() {
+    let mut app = app_sized(140, 40);
+    move_cursor_to(&mut app, "node-bravo", "gpu-exporter");
+    key(&mut app, KeyCode::Enter);
+    let t = text(&app);
+    assert!(t.contains("nodeSelector pool=gpu"), "{t}");
+}
+
+#[test]
+fn detail_for_failing_pod_shows_status_restarts_and_last_exit() {
+    let mut app = app_sized(140, 40);
+    move_cursor_to(&mut app, "node-alpha", "gpu-exporter");
+    key(&mut app, KeyCode::Enter);
+    let t = text(&app);
+    assert!(t.contains("CrashLoopBackOff"), "{t}");
+    assert!(t.contains("gpu-exporter-node-alpha"), "{t}");
+    assert!(t.contains("12 (last 30s ago)"), "{t}");
+    assert!(t.contains("Error (exit 1)"), "{t}");
+    assert!(t.contains("0/1 containers"), "{t}");
+}
+
+#[test]
+fn help_overlay_lists_keymap_and_escape_closes_it() {
+    let mut app = app_sized(100, 40);
+    key(&mut app, KeyCode::Char('?'));
+    let t = text(&app);
+    assert!(t.contains("problems only on/off"), "{t}");
+    assert!(t.contains("restart the cursor pod"), "{t}");
+    key(&mut app, KeyCode::Esc);
+    assert!(!text(&app).contains("problems only on/off"));
+}
+
+#[test]
+fn readonly_help_and_keys_omit_mutations() {
+    let mut app = App::new(Index::new(), AppOptions { readonly: true, ..AppOptions::default() });
+    update(&mut app, Msg::Tick(NOW));
+    update(&mut app, Msg::Resize(100, 40));
+    update(&mut app, Msg::Fleet(fleet()));
+    move_cursor_to(&mut app, "node-alpha", "kube-proxy");
+    assert!(key(&mut app, KeyCode::Char('d')).is_empty(), "d does nothing in read-only mode");
+    key(&mut app, KeyCode::Char('?'));
+    let t = text(&app);
+    assert!(!t.contains("restart the cursor pod"), "{t}");
+    assert!(t.contains("Read-only mode"), "{t}");
+}
+
+#[test]
+fn works_at_80_by_24() {
+    let mut app = app_sized(80, 24);
+    let lines = screen(&app);
+    assert_eq!(lines.len(), 24);
+    let t = lines.join("\n");
+    for n in ["node-alpha", "node-bravo", "node-charlie", "node-delta"] {
+        assert!(t.contains(n), "{t}");
+    }
+    assert!(lines[23].contains("quit"), "footer shows keys: {}", lines[23]);
+    key(&mut app, KeyCode::Enter);
+    assert!(text(&app).contains("detail"), "detail panel fits at 80x24");
+}
+
+#[test]
+fn too_small_terminal_says_so() {
+    let app = app_sized(50, 12);
+    let t = text(&app);
+    assert!(t.contains("too small"), "{t}");
+}
+
+#[test]
+fn cursor_actions_return_effects_for_the_cursor_pod() {
+    let mut app = app_sized(100, 30);
+    move_cursor_to(&mut app, "node-alpha", "gpu-exporter");
+    let fx = key(&mut app, KeyCode::Char('d'));
+    assert!(
+        matches!(&fx[..], [Effect::RestartPod { pod }] if pod.name == "gpu-exporter-node-alpha" && pod.namespace == "monitoring"),
+        "{fx:?}"
+    );
+    let fx = key(&mut app, KeyCode::Char('L'));
+    assert!(matches!(&fx[..], [Effect::OpenDaemonSetLogs { nodes, .. }] if nodes.len() == 4), "{fx:?}");
+    assert_eq!(key(&mut app, KeyCode::Char('q')), vec![Effect::Quit]);
+}
+
+#[test]
+fn ascii_mode_draws_ascii_glyphs() {
+    let mut app = App::new(Index::new(), AppOptions { ascii: true, ..AppOptions::default() });
+    update(&mut app, Msg::Tick(NOW));
+    update(&mut app, Msg::Resize(100, 30));
+    update(&mut app, Msg::Fleet(fleet()));
+    assert_eq!(glyph_at(&app, "node-delta", "kube-proxy").as_deref(), Some("X"));
+    assert!(screen(&app).iter().all(|l| l.chars().all(|c| c.is_ascii() || c == '▸' || c == '│' || c == '·')));
+}
+
+#[test]
+fn every_theme_renders_the_matrix() {
+    let mut app = app_sized(100, 30);
+    for _ in 0..ThemeSet::builtin().len() {
+        key(&mut app, KeyCode::Char('t'));
+        assert!(text(&app).contains("node-alpha"), "theme {}", app.theme().name);
+    }
+}
+
+#[test]
+fn tick_marks_dirty_only_when_clock_text_changes() {
+    let mut app = app_sized(100, 30);
+    app.dirty = false;
+    update(&mut app, Msg::Tick(NOW + 1));
+    assert!(!app.dirty, "nothing time-dependent changed on screen");
+    update(&mut app, Msg::Tick(NOW + 600));
+    assert!(app.dirty, "after ten quiet minutes the header shows the data age");
+}
+
+#[test]
+fn cursor_stays_on_the_same_node_when_order_changes() {
+    let mut app = app_sized(100, 30);
+    move_cursor_to(&mut app, "node-bravo", "kube-proxy");
+    key(&mut app, KeyCode::Char('o'));
+    let n = app.index.node(app.cursor_node().expect("node")).expect("node").name.to_string();
+    assert_eq!(n, "node-bravo");
+}
