@@ -74,7 +74,11 @@ pub fn node_taints(node: &Node) -> Vec<Taint> {
         .and_then(|s| s.taints.as_ref())
         .into_iter()
         .flatten()
-        .map(|t| Taint { key: t.key.clone(), value: t.value.clone().unwrap_or_default(), effect: TaintEffect::parse(&t.effect) })
+        .map(|t| Taint {
+            key: t.key.clone(),
+            value: t.value.clone().unwrap_or_default(),
+            effect: TaintEffect::parse(&t.effect),
+        })
         .collect()
 }
 
@@ -201,12 +205,17 @@ mod tests {
             operator: Some("Bogus".into()),
             ..Default::default()
         });
-        assert!(!t.tolerates(&Taint { key: "dedicated".into(), value: String::new(), effect: TaintEffect::NoSchedule }));
+        assert!(!t.tolerates(&Taint {
+            key: "dedicated".into(),
+            value: String::new(),
+            effect: TaintEffect::NoSchedule
+        }));
     }
 
     #[test]
     fn node_taints_keep_value_and_effect() {
-        let n = node("n", &[], &[("dedicated", "db", "NoSchedule"), ("node.kubernetes.io/unreachable", "", "NoExecute")]);
+        let n =
+            node("n", &[], &[("dedicated", "db", "NoSchedule"), ("node.kubernetes.io/unreachable", "", "NoExecute")]);
         let t = node_taints(&n);
         assert_eq!(t.len(), 2);
         assert_eq!(t[0].to_string(), "dedicated=db:NoSchedule");

@@ -103,7 +103,10 @@ fn select_run(status: Option<&ContainerStatus>, previous: bool) -> Result<Run, O
     if let Some(t) = last {
         return Ok(terminated_run(t, (cs.restart_count - 1).max(0)));
     }
-    let reason = state.and_then(|s| s.waiting.as_ref()).and_then(|w| w.reason.clone()).unwrap_or_else(|| "ContainerCreating".into());
+    let reason = state
+        .and_then(|s| s.waiting.as_ref())
+        .and_then(|w| w.reason.clone())
+        .unwrap_or_else(|| "ContainerCreating".into());
     Err(Some(reason))
 }
 
@@ -216,10 +219,14 @@ fn banner(agent: Agent, image: &str, node: &str) -> Vec<String> {
     let version = image.rsplit_once(':').map_or("latest", |(_, t)| t);
     let first = match agent {
         Agent::LogShipper => format!("Fluent Bit v{version}"),
-        Agent::NodeExporter => format!("ts=2024 caller=node_exporter.go:193 level=info msg=\"Starting node_exporter\" version=\"(version={version})\""),
+        Agent::NodeExporter => format!(
+            "ts=2024 caller=node_exporter.go:193 level=info msg=\"Starting node_exporter\" version=\"(version={version})\""
+        ),
         Agent::Cni => format!("level=info msg=\"Starting agent\" version={version} subsys=daemon"),
         Agent::KubeProxy => "I0101 00:00:00.000000       1 server_linux.go:69] \"Using iptables proxy\"".to_string(),
-        Agent::Csi => format!("I0101 00:00:00.000000       1 driver.go:69] \"Driver Information\" Driver=\"ebs.csi.aws.com\" Version=\"{version}\""),
+        Agent::Csi => format!(
+            "I0101 00:00:00.000000       1 driver.go:69] \"Driver Information\" Driver=\"ebs.csi.aws.com\" Version=\"{version}\""
+        ),
         Agent::Security => format!("Falco version: {version} (x86_64)"),
         Agent::Gpu => format!("I0101 00:00:00.000000       1 main.go:178] Starting NVIDIA device plugin {version}"),
         Agent::Dns => format!("CoreDNS-{version}"),
@@ -239,7 +246,15 @@ fn fatal(agent: Agent, exit: i32, reason: &str) -> String {
     }
 }
 
-fn generate(key: &str, node: &str, container: &str, image: &str, run: &Run, from: Timestamp, to: Timestamp) -> Vec<(Timestamp, String)> {
+fn generate(
+    key: &str,
+    node: &str,
+    container: &str,
+    image: &str,
+    run: &Run,
+    from: Timestamp,
+    to: Timestamp,
+) -> Vec<(Timestamp, String)> {
     let agent = agent(container, image);
     let seed = fnv64(format!("{key}/{container}/{}", run.index).as_bytes());
     let start_s = run.start.as_second();
@@ -301,8 +316,10 @@ mod tests {
 
     #[test]
     fn same_window_same_lines() {
-        let p = pod(json!({"containerStatuses": [{"name": "fluent-bit", "image": "x", "imageID": "", "ready": true, "restartCount": 0,
-            "state": {"running": {"startedAt": "2024-01-01T00:00:00Z"}}}]}));
+        let p = pod(
+            json!({"containerStatuses": [{"name": "fluent-bit", "image": "x", "imageID": "", "ready": true, "restartCount": 0,
+            "state": {"running": {"startedAt": "2024-01-01T00:00:00Z"}}}]}),
+        );
         let a = lines(&p, "fluent-bit", false, ts("2024-01-01T00:00:00Z"), ts("2024-01-01T00:01:00Z")).expect("logs");
         let b = lines(&p, "", false, ts("2024-01-01T00:00:00Z"), ts("2024-01-01T00:01:00Z")).expect("logs");
         assert_eq!(a, b);
@@ -313,17 +330,21 @@ mod tests {
 
     #[test]
     fn previous_run_ends_with_the_error() {
-        let p = pod(json!({"containerStatuses": [{"name": "fluent-bit", "image": "x", "imageID": "", "ready": false, "restartCount": 3,
+        let p = pod(
+            json!({"containerStatuses": [{"name": "fluent-bit", "image": "x", "imageID": "", "ready": false, "restartCount": 3,
             "state": {"waiting": {"reason": "CrashLoopBackOff"}},
-            "lastState": {"terminated": {"exitCode": 1, "reason": "Error", "startedAt": "2024-01-01T00:00:00Z", "finishedAt": "2024-01-01T00:00:10Z"}}}]}));
+            "lastState": {"terminated": {"exitCode": 1, "reason": "Error", "startedAt": "2024-01-01T00:00:00Z", "finishedAt": "2024-01-01T00:00:10Z"}}}]}),
+        );
         let l = lines(&p, "fluent-bit", true, ts("2023-12-31T00:00:00Z"), ts("2024-01-02T00:00:00Z")).expect("logs");
         assert!(l.last().expect("lines").1.contains("error"));
     }
 
     #[test]
     fn unknown_container_and_no_previous_are_errors() {
-        let p = pod(json!({"containerStatuses": [{"name": "fluent-bit", "image": "x", "imageID": "", "ready": true, "restartCount": 0,
-            "state": {"running": {"startedAt": "2024-01-01T00:00:00Z"}}}]}));
+        let p = pod(
+            json!({"containerStatuses": [{"name": "fluent-bit", "image": "x", "imageID": "", "ready": true, "restartCount": 0,
+            "state": {"running": {"startedAt": "2024-01-01T00:00:00Z"}}}]}),
+        );
         let t = ts("2024-01-01T00:00:00Z");
         assert!(matches!(lines(&p, "nope", false, t, t), Err(LogError::ContainerNotFound { .. })));
         assert!(matches!(lines(&p, "fluent-bit", true, t, t), Err(LogError::NoPrevious { .. })));
@@ -331,10 +352,15 @@ mod tests {
 
     #[test]
     fn waiting_container_is_not_started() {
-        let p = pod(json!({"containerStatuses": [{"name": "fluent-bit", "image": "x", "imageID": "", "ready": false, "restartCount": 0,
-            "state": {"waiting": {"reason": "ImagePullBackOff"}}}]}));
+        let p = pod(
+            json!({"containerStatuses": [{"name": "fluent-bit", "image": "x", "imageID": "", "ready": false, "restartCount": 0,
+            "state": {"waiting": {"reason": "ImagePullBackOff"}}}]}),
+        );
         let t = ts("2024-01-01T00:00:00Z");
         let e = lines(&p, "fluent-bit", false, t, t).expect_err("waiting");
-        assert_eq!(e.to_string(), "container \"fluent-bit\" in pod \"fluent-bit-abcde\" is waiting to start: ImagePullBackOff");
+        assert_eq!(
+            e.to_string(),
+            "container \"fluent-bit\" in pod \"fluent-bit-abcde\" is waiting to start: ImagePullBackOff"
+        );
     }
 }

@@ -93,7 +93,14 @@ pub fn fields_v1(v: &Value) -> Value {
     walk(v, false)
 }
 
-pub fn managed(manager: &str, op: &str, api_version: &str, at: Timestamp, fields: Value, sub: Option<&str>) -> ManagedFieldsEntry {
+pub fn managed(
+    manager: &str,
+    op: &str,
+    api_version: &str,
+    at: Timestamp,
+    fields: Value,
+    sub: Option<&str>,
+) -> ManagedFieldsEntry {
     ManagedFieldsEntry {
         api_version: Some(api_version.into()),
         fields_type: Some("FieldsV1".into()),
@@ -161,8 +168,7 @@ pub fn build_node(p: &NodeParams, rng: &mut SplitMix64) -> Node {
     .collect();
     labels.insert(format!("node-role.kubernetes.io/{}", p.pool), String::new());
     labels.extend(p.labels.clone());
-    let mut taints: Vec<Value> =
-        p.taints.iter().map(|(k, v, e)| json!({"key": k, "value": v, "effect": e})).collect();
+    let mut taints: Vec<Value> = p.taints.iter().map(|(k, v, e)| json!({"key": k, "value": v, "effect": e})).collect();
     for t in &mut taints {
         if t["value"] == "" {
             t.as_object_mut().map(|o| o.remove("value"));
@@ -172,20 +178,11 @@ pub fn build_node(p: &NodeParams, rng: &mut SplitMix64) -> Node {
     let alloc_mem_ki = mem_ki.saturating_sub(mem_ki / 25 + 100 * 1024);
     let alloc_cpu_m = u64::from(p.cpu) * 1000 - 90 - u64::from(p.cpu) * 6;
     let created = rfc3339(p.created);
-    let boot = format!(
-        "{}-{}-{}-{}-{}",
-        rng.hex(8),
-        rng.hex(4),
-        rng.hex(4),
-        rng.hex(4),
-        rng.hex(12)
-    );
+    let boot = format!("{}-{}-{}-{}-{}", rng.hex(8), rng.hex(4), rng.hex(4), rng.hex(4), rng.hex(12));
     let instance = format!("i-0{}", rng.hex(16));
     let images: Vec<Value> = NODE_IMAGES
         .iter()
-        .map(|(name, size)| {
-            json!({"names": [format!("{name}@sha256:{}", rng.hex(64)), name], "sizeBytes": size})
-        })
+        .map(|(name, size)| json!({"names": [format!("{name}@sha256:{}", rng.hex(64)), name], "sizeBytes": size}))
         .collect();
     let node_json = json!({
         "metadata": {
@@ -262,7 +259,14 @@ fn node_managed_fields(node: &Node, at: Timestamp) -> Vec<ManagedFieldsEntry> {
     let status = json!({"status": v["status"]});
     vec![
         managed("kubelet", "Update", "v1", at, fields_v1(&meta), None),
-        managed("kube-controller-manager", "Update", "v1", at, fields_v1(&json!({"spec": {"podCIDR": "", "podCIDRs": []}})), None),
+        managed(
+            "kube-controller-manager",
+            "Update",
+            "v1",
+            at,
+            fields_v1(&json!({"spec": {"podCIDR": "", "podCIDRs": []}})),
+            None,
+        ),
         managed("kubelet", "Update", "v1", at, fields_v1(&status), Some("status")),
     ]
 }
@@ -632,13 +636,16 @@ pub fn template(cfg: &DsConfig, image: &str) -> PodTemplateSpec {
         tolerations.push(json!({"operator": "Exists"}));
     }
     for t in &cfg.tolerations {
-        tolerations.push(serde_json::to_value(k8s_openapi::api::core::v1::Toleration {
-            key: t.key.clone(),
-            operator: t.operator.clone(),
-            value: t.value.clone(),
-            effect: t.effect.clone(),
-            toleration_seconds: None,
-        }).unwrap_or_default());
+        tolerations.push(
+            serde_json::to_value(k8s_openapi::api::core::v1::Toleration {
+                key: t.key.clone(),
+                operator: t.operator.clone(),
+                value: t.value.clone(),
+                effect: t.effect.clone(),
+                toleration_seconds: None,
+            })
+            .unwrap_or_default(),
+        );
     }
     if !tolerations.is_empty() {
         obj.insert("tolerations".into(), Value::Array(tolerations));
@@ -697,7 +704,9 @@ pub fn daemonset(cfg: &DsConfig, tpl: &PodTemplateSpec, created: Timestamp) -> D
             "Update",
             "apps/v1",
             created,
-            fields_v1(&json!({"status": {"currentNumberScheduled": 0, "desiredNumberScheduled": 0, "numberAvailable": 0, "numberMisscheduled": 0, "numberReady": 0, "observedGeneration": 0, "updatedNumberScheduled": 0}})),
+            fields_v1(
+                &json!({"status": {"currentNumberScheduled": 0, "desiredNumberScheduled": 0, "numberAvailable": 0, "numberMisscheduled": 0, "numberReady": 0, "observedGeneration": 0, "updatedNumberScheduled": 0}}),
+            ),
             Some("status"),
         ),
     ]);
@@ -762,7 +771,9 @@ pub fn revision(ds: &DaemonSet, hash: &str, number: i64, created: Timestamp) -> 
     labels.insert(REVISION_HASH_LABEL.into(), hash.into());
     let name = format!("{}-{hash}", ds.metadata.name.as_deref().unwrap_or(""));
     let data = revision_patch(&tpl);
-    let fields = fields_v1(&json!({"data": {}, "metadata": {"annotations": ds.metadata.annotations, "labels": labels, "ownerReferences": [{"uid": ""}]}, "revision": 0}));
+    let fields = fields_v1(
+        &json!({"data": {}, "metadata": {"annotations": ds.metadata.annotations, "labels": labels, "ownerReferences": [{"uid": ""}]}, "revision": 0}),
+    );
     ControllerRevision {
         metadata: k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
             name: Some(name),

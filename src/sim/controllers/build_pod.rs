@@ -9,9 +9,9 @@
 use jiff::Timestamp;
 use k8s_openapi::api::apps::v1::DaemonSet;
 use k8s_openapi::api::core::v1::{
-    Affinity, ContainerState, ContainerStateRunning, ContainerStateTerminated, ContainerStateWaiting,
-    ContainerStatus, HostIP, NodeAffinity, NodeSelector, NodeSelectorRequirement, NodeSelectorTerm, Pod,
-    PodCondition, PodIP, PodStatus, Toleration,
+    Affinity, ContainerState, ContainerStateRunning, ContainerStateTerminated, ContainerStateWaiting, ContainerStatus,
+    HostIP, NodeAffinity, NodeSelector, NodeSelectorRequirement, NodeSelectorTerm, Pod, PodCondition, PodIP, PodStatus,
+    Toleration,
 };
 use serde_json::{Value, json};
 
@@ -152,7 +152,14 @@ pub fn target_node(pod: &Pod) -> Option<&str> {
     if let Some(n) = spec.node_name.as_deref().filter(|n| !n.is_empty()) {
         return Some(n);
     }
-    let terms = &spec.affinity.as_ref()?.node_affinity.as_ref()?.required_during_scheduling_ignored_during_execution.as_ref()?.node_selector_terms;
+    let terms = &spec
+        .affinity
+        .as_ref()?
+        .node_affinity
+        .as_ref()?
+        .required_during_scheduling_ignored_during_execution
+        .as_ref()?
+        .node_selector_terms;
     for term in terms {
         for r in term.match_fields.iter().flatten() {
             if r.key == NAME_FIELD && r.operator == "In" {
@@ -211,7 +218,9 @@ fn qos_class(spec: &Option<k8s_openapi::api::core::v1::PodSpec>) -> &'static str
         if req.is_some_and(|m| !m.is_empty()) || lim.is_some_and(|m| !m.is_empty()) {
             any = true;
         }
-        let full = |k: &str| lim.is_some_and(|l| l.contains_key(k)) && req.is_none_or(|q| q.get(k) == lim.and_then(|l| l.get(k)));
+        let full = |k: &str| {
+            lim.is_some_and(|l| l.contains_key(k)) && req.is_none_or(|q| q.get(k) == lim.and_then(|l| l.get(k)))
+        };
         if !(full("cpu") && full("memory")) {
             guaranteed = false;
         }
@@ -242,9 +251,15 @@ pub fn bind(pod: &mut Pod, node: &str, at: Timestamp) {
 pub enum Main {
     /// Sandbox and image being set up.
     Creating,
-    Running { started: Timestamp, ready: bool },
+    Running {
+        started: Timestamp,
+        ready: bool,
+    },
     /// Waiting to (re)start: `CrashLoopBackOff`, `ErrImagePull`, `ImagePullBackOff`.
-    Waiting { reason: String, message: String },
+    Waiting {
+        reason: String,
+        message: String,
+    },
 }
 
 /// A finished run of the main container.
@@ -300,7 +315,9 @@ impl PodRun {
 
 /// The time of the pod's PodScheduled condition (its binding), if bound.
 pub fn scheduled_at(pod: &Pod) -> Option<Timestamp> {
-    condition(pod, "PodScheduled").filter(|c| c.status == "True").and_then(|c| c.last_transition_time.as_ref().map(|t| t.0))
+    condition(pod, "PodScheduled")
+        .filter(|c| c.status == "True")
+        .and_then(|c| c.last_transition_time.as_ref().map(|t| t.0))
 }
 
 pub fn condition<'a>(pod: &'a Pod, ty: &str) -> Option<&'a PodCondition> {
@@ -506,7 +523,13 @@ pub fn write_status(pod: &mut Pod, run: &PodRun, scheduled: Timestamp, host_ip: 
     let all_ready = unready.is_empty();
     let msg = format!("containers with unready status: [{}]", unready.join(" "));
     set_condition(st, "PodScheduled", true, None, scheduled);
-    set_condition(st, "PodReadyToStartContainers", run.started.is_some() || run.last.is_some(), None, run.started.unwrap_or(now));
+    set_condition(
+        st,
+        "PodReadyToStartContainers",
+        run.started.is_some() || run.last.is_some(),
+        None,
+        run.started.unwrap_or(now),
+    );
     let init_done = run.started.is_some() || run.last.is_some();
     let init_msg = ("ContainersNotInitialized", "containers with incomplete status: [install-cni]".to_string());
     let init_at = if spec.init_containers.is_some() { run.started.unwrap_or(now) } else { scheduled };

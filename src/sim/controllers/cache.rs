@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use super::build_pod::target_node;
-use crate::sim::store::{EventType, Kind, Object, ObjKey, Store, Stored, WatchEvent};
+use crate::sim::store::{EventType, Kind, ObjKey, Object, Store, Stored, WatchEvent};
 
 #[derive(Default)]
 pub struct Cache {

@@ -9,7 +9,7 @@ use super::daemonset::Ctx;
 use super::kubelet::{self, Kubelet};
 use super::nodes;
 use super::rng::SplitMix64;
-use crate::sim::store::{Object, ObjKey, StoreError};
+use crate::sim::store::{ObjKey, Object, StoreError};
 
 pub struct Churn {
     pub rate: f64,
@@ -76,7 +76,12 @@ impl Churn {
                 }
                 let idx = (self.rng.next_u64() % n as u64) as usize;
                 let Some(name) = cache.nodes.keys().nth(idx).cloned() else { continue };
-                if self.node_back.contains_key(&name) || !cache.nodes.get(&name).is_some_and(|s| matches!(&s.obj, Object::Node(nd) if super::build::node_is_ready(nd))) {
+                if self.node_back.contains_key(&name)
+                    || !cache
+                        .nodes
+                        .get(&name)
+                        .is_some_and(|s| matches!(&s.obj, Object::Node(nd) if super::build::node_is_ready(nd)))
+                {
                     continue;
                 }
                 self.node_back.insert(name.clone(), now_ms + self.rng.range(20_000, 60_000));

@@ -21,7 +21,7 @@ use super::cache::Cache;
 use crate::cluster::sched::{NodeSched, pod_sched_spec};
 use crate::fleet::schedule::{Decision, daemon_tolerations, should_run_with};
 use crate::sim::scenario::{BehaviourKind, Behaviours};
-use crate::sim::store::{Kind, Object, ObjKey, Store, StoreError, Stored};
+use crate::sim::store::{Kind, ObjKey, Object, Store, StoreError, Stored};
 
 pub struct Ctx<'a> {
     pub store: &'a Store,
@@ -153,22 +153,25 @@ pub struct DsController {
 impl DsController {
     /// One `syncDaemonSet`. Errors from the store (conflicts with API writes) requeue.
     pub fn sync(&mut self, ctx: &Ctx<'_>, key: &ObjKey) -> Result<(), StoreError> {
-        let Some(stored) = ctx.cache.daemonsets.get(key) else {
-            self.protos.retain(|(_, _, _), _| true);
-            return Ok(());
-        };
+        let Some(stored) = ctx.cache.daemonsets.get(key) else { return Ok(()) };
         let Object::DaemonSet(ds) = &stored.obj else { return Ok(()) };
         if ds.metadata.deletion_timestamp.is_some() {
             return Ok(());
         }
         let uid = ds.metadata.uid.clone().unwrap_or_default();
-        let (ds, hash) = self.construct_history(ctx, stored, ds)?;
-        let spec = Some(&ds.spec).map(|s| &s.template).and_then(|t| t.spec.as_ref()).map(pod_sched_spec).unwrap_or_default();
+        let (ds, hash) = self.construct_history(ctx, ds)?;
+        let spec =
+            Some(&ds.spec).map(|s| &s.template).and_then(|t| t.spec.as_ref()).map(pod_sched_spec).unwrap_or_default();
         let tolerations = daemon_tolerations(&spec);
-        let nodes: Vec<NodeSched> = ctx.cache.nodes.values().filter_map(|s| match &s.obj {
-            Object::Node(n) => Some(NodeSched::from_node(n)),
-            _ => None,
-        }).collect();
+        let nodes: Vec<NodeSched> = ctx
+            .cache
+            .nodes
+            .values()
+            .filter_map(|s| match &s.obj {
+                Object::Node(n) => Some(NodeSched::from_node(n)),
+                _ => None,
+            })
+            .collect();
         let decisions: Vec<Decision> = nodes.iter().map(|n| should_run_with(&n.view(), &spec, &tolerations)).collect();
         // getNodesToDaemonPods(includeDeletedTerminal=false).
         let owned: Vec<Arc<Stored>> = ctx.cache.owned_pods(&uid).cloned().collect();
@@ -251,7 +254,8 @@ impl DsController {
         // rollingUpdate runs once the manage loop's work is observed (the expectations gate).
         if !changed && !is_on_delete(&ds) {
             let desired = decisions.iter().filter(|d| d.should_run).count() as i32;
-            let (old_delete, new_create) = rolling_update(&ds, &nodes, &decisions, &node_pods, &hash, generation, desired, ctx.now);
+            let (old_delete, new_create) =
+                rolling_update(&ds, &nodes, &decisions, &node_pods, &hash, generation, desired, ctx.now);
             changed = !old_delete.is_empty() || !new_create.is_empty();
             self.sync_nodes(ctx, &ds, &uid, &ds_key, &hash, generation, &new_create, &old_delete, now_ms)?;
         }
@@ -281,7 +285,7 @@ impl DsController {
     /// `constructHistory`: find or create the revision of the current template, bump a
     /// re-used old revision to the newest number (rollback), and keep the template-generation
     /// annotation in step (the API server's `PrepareForUpdate` bumps it on template changes).
-    fn construct_history(&mut self, ctx: &Ctx<'_>, stored: &Stored, ds: &DaemonSet) -> Result<(DaemonSet, String), StoreError> {
+    fn construct_history(&mut self, ctx: &Ctx<'_>, ds: &DaemonSet) -> Result<(DaemonSet, String), StoreError> {
         let uid = ds.metadata.uid.clone().unwrap_or_default();
         let ns = ds.metadata.namespace.clone().unwrap_or_default();
         let name = ds.metadata.name.clone().unwrap_or_default();
@@ -294,7 +298,8 @@ impl DsController {
         };
         let newest = revisions.iter().max_by_key(|s| rev_of(s)).copied();
         let max_rev = newest.map_or(0, |s| rev_of(s));
-        let matching = revisions.iter().find(|s| matches!(&s.obj, Object::ControllerRevision(c) if c.data.0 == patch)).copied();
+        let matching =
+            revisions.iter().find(|s| matches!(&s.obj, Object::ControllerRevision(c) if c.data.0 == patch)).copied();
         let mut ds = ds.clone();
         let template_changed = newest.is_some() && newest.map(|s| s.obj.key()) != matching.map(|s| s.obj.key());
         let hash = match matching {
@@ -345,7 +350,10 @@ impl DsController {
         if let Some(g) = want_gen {
             let upd = ctx.store.modify::<StoreError>(Kind::DaemonSet, &ns, &name, |o| {
                 if let Object::DaemonSet(d) = o {
-                    d.metadata.annotations.get_or_insert_with(Default::default).insert(TEMPLATE_GENERATION_ANNOTATION.into(), g.to_string());
+                    d.metadata
+                        .annotations
+                        .get_or_insert_with(Default::default)
+                        .insert(TEMPLATE_GENERATION_ANNOTATION.into(), g.to_string());
                 }
                 Ok(())
             })?;
@@ -357,7 +365,6 @@ impl DsController {
                 }
             }
         }
-        let _ = stored;
         Ok((ds, hash))
     }
 
@@ -403,7 +410,13 @@ impl DsController {
                 let msg = ctx.behaviours.message(ds_key, node).map(String::from).unwrap_or_else(|| {
                     format!("admission webhook \"validate.policy.example.com\" denied the request: node {node} is not allowed to run {name}")
                 });
-                record_event(ctx, ds, node, "FailedCreate", &format!("Error creating: pods \"{name}-\" is forbidden: {msg}"))?;
+                record_event(
+                    ctx,
+                    ds,
+                    node,
+                    "FailedCreate",
+                    &format!("Error creating: pods \"{name}-\" is forbidden: {msg}"),
+                )?;
                 continue;
             }
             let mut pod = build_pod::for_node(proto, node, ctx.seed);
@@ -416,7 +429,14 @@ impl DsController {
     }
 
     /// `cleanupHistory`: delete old revisions beyond revisionHistoryLimit that no live pod uses.
-    fn cleanup_history(&mut self, ctx: &Ctx<'_>, ds: &DaemonSet, uid: &str, hash: &str, node_pods: &HashMap<String, Vec<&Pod>>) -> Result<(), StoreError> {
+    fn cleanup_history(
+        &mut self,
+        ctx: &Ctx<'_>,
+        ds: &DaemonSet,
+        uid: &str,
+        hash: &str,
+        node_pods: &HashMap<String, Vec<&Pod>>,
+    ) -> Result<(), StoreError> {
         let limit = Some(&ds.spec).and_then(|s| s.revision_history_limit).unwrap_or(10).max(0) as usize;
         let live: std::collections::HashSet<&str> = node_pods
             .values()
@@ -429,7 +449,8 @@ impl DsController {
             .filter_map(|s| match &s.obj {
                 Object::ControllerRevision(c) => {
                     let h = c.metadata.labels.as_ref()?.get(REVISION_HASH_LABEL)?.clone();
-                    (h != hash && !live.contains(h.as_str())).then(|| (c.revision.unwrap_or(0), c.metadata.name.clone().unwrap_or_default(), h))
+                    (h != hash && !live.contains(h.as_str()))
+                        .then(|| (c.revision.unwrap_or(0), c.metadata.name.clone().unwrap_or_default(), h))
                 }
                 _ => None,
             })
@@ -450,7 +471,11 @@ impl DsController {
 }
 
 /// `findUpdatedPodsOnNode`: at most one new and one old pod, ignoring terminating ones.
-fn updated_pods_on_node<'a>(pods: &[&'a Pod], hash: &str, generation: Option<i64>) -> Option<(Option<&'a Pod>, Option<&'a Pod>)> {
+fn updated_pods_on_node<'a>(
+    pods: &[&'a Pod],
+    hash: &str,
+    generation: Option<i64>,
+) -> Option<(Option<&'a Pod>, Option<&'a Pod>)> {
     let (mut new, mut old) = (None, None);
     for p in pods.iter().filter(|p| !deleting(p)) {
         let slot = if is_pod_updated(p, hash, generation) { &mut new } else { &mut old };
@@ -508,7 +533,8 @@ fn rolling_update<'a>(
         allowed.extend(&candidates[..remaining]);
         return (allowed, Vec::new());
     }
-    let should_run: HashMap<&str, bool> = nodes.iter().zip(decisions).map(|(n, d)| (n.name.as_str(), d.should_run)).collect();
+    let should_run: HashMap<&str, bool> =
+        nodes.iter().zip(decisions).map(|(n, d)| (n.name.as_str(), d.should_run)).collect();
     let mut delete: Vec<&Pod> = Vec::new();
     let mut allowed_new: Vec<String> = Vec::new();
     let mut candidates: Vec<String> = Vec::new();
@@ -573,9 +599,7 @@ fn record_event(ctx: &Ctx<'_>, ds: &DaemonSet, subject: &str, reason: &str, mess
     let warning = reason.starts_with("Failed");
     let h = super::rng::fnv64(format!("{ds_name}/{subject}/{reason}").as_bytes());
     let name = format!("{ds_name}.{:016x}", h);
-    if warning
-        && ctx.store.get(Kind::Event, &ns, &name).is_some()
-    {
+    if warning && ctx.store.get(Kind::Event, &ns, &name).is_some() {
         let now = time(ctx.now);
         ctx.store.modify::<StoreError>(Kind::Event, &ns, &name, |o| {
             if let Object::Event(e) = o {

@@ -20,7 +20,7 @@ use super::cache::Cache;
 use super::daemonset::Ctx;
 use super::rng::fnv64;
 use crate::sim::scenario::{BehaviourKind, Delays, Scenario};
-use crate::sim::store::{Kind, Object, ObjKey, StoreError};
+use crate::sim::store::{Kind, ObjKey, Object, StoreError};
 
 /// CrashLoopBackOff delay after `restarts` restarts: 10 s, 20 s, 40 s … capped at 300 s
 /// (kubelet `backOffPeriod` / `MaxContainerBackOff`).
@@ -68,7 +68,6 @@ pub fn ips(node: &Node, ds_name: &str) -> (String, String) {
 fn ms(t: Timestamp) -> i64 {
     t.as_millisecond()
 }
-
 
 pub struct PodEnv<'a> {
     pub behaviour: Option<BehaviourKind>,
@@ -231,7 +230,12 @@ impl Kubelet {
                     return Ok(());
                 }
                 if env.behaviour == Some(BehaviourKind::Imagepull) {
-                    let image = pod.spec.as_ref().and_then(|s| s.containers.first()).and_then(|c| c.image.clone()).unwrap_or_default();
+                    let image = pod
+                        .spec
+                        .as_ref()
+                        .and_then(|s| s.containers.first())
+                        .and_then(|c| c.image.clone())
+                        .unwrap_or_default();
                     PodRun {
                         main: Main::Waiting { reason: "ErrImagePull".into(), message: pull_error(&image) },
                         last: None,
@@ -270,7 +274,13 @@ impl Kubelet {
                     let want = !flapping
                         && env.behaviour != Some(BehaviourKind::Notready)
                         && now_ms >= started_ms + env.delays.ready_ms;
-                    PodRun { main: Main::Running { started: *started, ready: want || (*ready && !flapping && env.behaviour != Some(BehaviourKind::Notready)) }, ..run.clone() }
+                    PodRun {
+                        main: Main::Running {
+                            started: *started,
+                            ready: want || (*ready && !flapping && env.behaviour != Some(BehaviourKind::Notready)),
+                        },
+                        ..run.clone()
+                    }
                 }
             }
             Main::Waiting { reason, message } => match reason.as_str() {
@@ -290,7 +300,10 @@ impl Kubelet {
                 },
                 "ImagePullBackOff" => {
                     if env.behaviour == Some(BehaviourKind::Imagepull) {
-                        PodRun { main: Main::Waiting { reason: "ErrImagePull".into(), message: pull_error(&image_of(&pod)) }, ..run.clone() }
+                        PodRun {
+                            main: Main::Waiting { reason: "ErrImagePull".into(), message: pull_error(&image_of(&pod)) },
+                            ..run.clone()
+                        }
                     } else {
                         PodRun::running(now, false, run.restarts)
                     }
@@ -312,9 +325,7 @@ fn image_of(pod: &Pod) -> String {
 }
 
 fn pull_error(image: &str) -> String {
-    format!(
-        "failed to pull and unpack image \"{image}\": failed to resolve reference \"{image}\": {image}: not found"
-    )
+    format!("failed to pull and unpack image \"{image}\": failed to resolve reference \"{image}\": {image}: not found")
 }
 
 fn write(ctx: &Ctx<'_>, pod: Pod, rv: u64) -> Result<(), StoreError> {

@@ -28,7 +28,7 @@ use self::churn::Churn;
 use self::daemonset::{Ctx, DsController};
 use self::kubelet::Kubelet;
 use super::scenario::{Behaviours, Scenario};
-use super::store::{Kind, Object, ObjKey, Subscription};
+use super::store::{Kind, ObjKey, Object, Subscription};
 use super::{Clock, Store};
 
 /// Re-examine every DaemonSet this often even without events (like an informer resync).
@@ -54,7 +54,13 @@ pub struct Controllers {
 
 impl Controllers {
     /// Controllers over what the store holds now. `churn` overrides the scenario's rate.
-    pub fn new(store: Arc<Store>, clock: Arc<Clock>, scenario: Arc<Scenario>, seed: u64, churn: Option<f64>) -> Controllers {
+    pub fn new(
+        store: Arc<Store>,
+        clock: Arc<Clock>,
+        scenario: Arc<Scenario>,
+        seed: u64,
+        churn: Option<f64>,
+    ) -> Controllers {
         let rate = churn.unwrap_or(scenario.churn_per_sec);
         let mut c = Controllers {
             behaviours: scenario.behaviours(seed),

@@ -14,7 +14,7 @@ use super::build::{self, time};
 use super::cache::Cache;
 use super::kubelet;
 use crate::fleet::schedule::taints as tk;
-use crate::sim::store::{Kind, Object, ObjKey, Store, StoreError};
+use crate::sim::store::{Kind, ObjKey, Object, Store, StoreError};
 
 /// The taints a node's Ready condition calls for: (key, [effects]).
 fn wanted_condition_taint(node: &Node) -> Option<&'static str> {

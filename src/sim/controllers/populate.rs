@@ -6,6 +6,7 @@
 //! Each pod is a clone of a per-revision prototype, so the large scenario stays fast.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use jiff::Timestamp;
 use k8s_openapi::api::core::v1::{Namespace, Node, Pod};
@@ -19,7 +20,7 @@ use super::rng::{SplitMix64, unit};
 use crate::cluster::sched::{NodeSched, pod_sched_spec};
 use crate::fleet::schedule::{daemon_tolerations, should_run_with};
 use crate::sim::scenario::{BehaviourKind, Scenario};
-use crate::sim::store::{Kind, Object, Store, StoreError};
+use crate::sim::store::{Kind, Object, Store, StoreError, Stored};
 
 const DAY: i64 = 86_400;
 
@@ -41,7 +42,10 @@ pub fn populate(store: &Store, start: Timestamp, sc: &Scenario, seed: u64) -> an
                 ..Default::default()
             },
             spec: Some(k8s_openapi::api::core::v1::NamespaceSpec { finalizers: Some(vec!["kubernetes".into()]) }),
-            status: Some(k8s_openapi::api::core::v1::NamespaceStatus { phase: Some("Active".into()), conditions: None }),
+            status: Some(k8s_openapi::api::core::v1::NamespaceStatus {
+                phase: Some("Active".into()),
+                conditions: None,
+            }),
         };
         ignore_exists(store.create(Object::Namespace(obj), at.clone()))?;
     }
@@ -53,7 +57,8 @@ pub fn populate(store: &Store, start: Timestamp, sc: &Scenario, seed: u64) -> an
     for pool in &sc.pools {
         for i in 0..pool.count {
             let ov = sc.nodes.iter().find(|n| n.pool == pool.name && n.index == i);
-            let age = rng.range(i64::from(pool.age_days[0]) * DAY, i64::from(pool.age_days[1].max(pool.age_days[0])) * DAY);
+            let age =
+                rng.range(i64::from(pool.age_days[0]) * DAY, i64::from(pool.age_days[1].max(pool.age_days[0])) * DAY);
             let mut taints: Vec<(String, String, String)> =
                 pool.taints.iter().map(|t| (t.key.clone(), t.value.clone(), t.effect.clone())).collect();
             let mut labels = pool.labels.clone();
@@ -126,7 +131,10 @@ pub fn populate(store: &Store, start: Timestamp, sc: &Scenario, seed: u64) -> an
             if let Some(s) = Some(&mut next.spec) {
                 s.template = tpl.clone();
             }
-            next.metadata.annotations.get_or_insert_with(Default::default).insert(TEMPLATE_GENERATION_ANNOTATION.into(), (k + 1).to_string());
+            next.metadata
+                .annotations
+                .get_or_insert_with(Default::default)
+                .insert(TEMPLATE_GENERATION_ANNOTATION.into(), (k + 1).to_string());
             let stored = store.update(Object::DaemonSet(next), None)?;
             if let Object::DaemonSet(d) = &stored.obj {
                 ds = d.clone();
@@ -159,7 +167,7 @@ pub fn populate(store: &Store, start: Timestamp, sc: &Scenario, seed: u64) -> an
         let proto_prev = if prev != cur { Some(proto_for(prev)) } else { None };
         let spec = templates[cur].spec.as_ref().map(pod_sched_spec).unwrap_or_default();
         let tolerations = daemon_tolerations(&spec);
-        let mut node_pods: HashMap<String, Vec<Pod>> = HashMap::new();
+        let mut node_pods: HashMap<String, Vec<Arc<Stored>>> = HashMap::new();
         let mut decisions = Vec::with_capacity(nodes.len());
         for (node, sched) in &nodes {
             let d = should_run_with(&sched.view(), &spec, &tolerations);
@@ -183,7 +191,8 @@ pub fn populate(store: &Store, start: Timestamp, sc: &Scenario, seed: u64) -> an
             };
             let node_created = node.metadata.creation_timestamp.as_ref().map_or(start, |t| t.0);
             let base = if rev_time(k) > node_created { rev_time(k) } else { node_created };
-            let pod_created = secs_after(base, rng.range(2, 40).min((start.as_second() - base.as_second() - 30).max(0)));
+            let pod_created =
+                secs_after(base, rng.range(2, 40).min((start.as_second() - base.as_second() - 30).max(0)));
             let mut pod = build_pod::for_node(proto, name, seed ^ di as u64);
             pod.metadata.creation_timestamp = Some(time(pod_created));
             pod.metadata.name = Some(format!("{}-{}", cfg.name, five(&mut rng)));
@@ -210,17 +219,18 @@ pub fn populate(store: &Store, start: Timestamp, sc: &Scenario, seed: u64) -> an
                 mark_not_ready(&mut pod, lost, false);
             }
             // Names are seeded; on the rare clash, draw another suffix.
-            let stored = loop {
-                match store.create(Object::Pod(pod.clone()), time(pod_created)) {
-                    Err(StoreError::AlreadyExists { .. }) => pod.metadata.name = Some(format!("{}-{}", cfg.name, five(&mut rng))),
-                    r => break r?,
-                }
-            };
-            if let Object::Pod(p) = &stored.obj {
-                node_pods.entry(name.clone()).or_default().push(p.clone());
+            while store.get(Kind::Pod, &cfg.namespace, pod.metadata.name.as_deref().unwrap_or("")).is_some() {
+                pod.metadata.name = Some(format!("{}-{}", cfg.name, five(&mut rng)));
             }
+            let stored = store.create(Object::Pod(pod), time(pod_created))?;
+            node_pods.entry(name.clone()).or_default().push(stored);
         }
-        let refs: HashMap<String, Vec<&Pod>> = node_pods.iter().map(|(k, v)| (k.clone(), v.iter().collect())).collect();
+        let refs: HashMap<String, Vec<&Pod>> = node_pods
+            .iter()
+            .map(|(k, v)| {
+                (k.clone(), v.iter().filter_map(|s| if let Object::Pod(p) = &s.obj { Some(p) } else { None }).collect())
+            })
+            .collect();
         let status = compute_status(&ds, nodes.iter().map(|(_, s)| s).zip(decisions), &refs, &hashes[cur], start);
         store.modify::<StoreError>(Kind::DaemonSet, &cfg.namespace, &cfg.name, |o| {
             if let Object::DaemonSet(d) = o {
@@ -260,7 +270,12 @@ fn settled_run(
                 let finished = t + run_s;
                 if finished > end {
                     let s = Timestamp::from_second(t).unwrap_or(now);
-                    return PodRun { main: Main::Running { started: s, ready: false }, last, restarts, started: Some(started) };
+                    return PodRun {
+                        main: Main::Running { started: s, ready: false },
+                        last,
+                        restarts,
+                        started: Some(started),
+                    };
                 }
                 restarts += 1;
                 let l = Last {
@@ -276,7 +291,8 @@ fn settled_run(
                 }
                 t = next;
             }
-            let container = pod.spec.as_ref().and_then(|s| s.containers.first()).map(|c| c.name.clone()).unwrap_or_default();
+            let container =
+                pod.spec.as_ref().and_then(|s| s.containers.first()).map(|c| c.name.clone()).unwrap_or_default();
             PodRun {
                 main: Main::Waiting {
                     reason: "CrashLoopBackOff".into(),
@@ -294,9 +310,13 @@ fn settled_run(
             }
         }
         Some(BehaviourKind::Imagepull) => {
-            let image = pod.spec.as_ref().and_then(|s| s.containers.first()).and_then(|c| c.image.clone()).unwrap_or_default();
+            let image =
+                pod.spec.as_ref().and_then(|s| s.containers.first()).and_then(|c| c.image.clone()).unwrap_or_default();
             PodRun {
-                main: Main::Waiting { reason: "ImagePullBackOff".into(), message: format!("Back-off pulling image \"{image}\"") },
+                main: Main::Waiting {
+                    reason: "ImagePullBackOff".into(),
+                    message: format!("Back-off pulling image \"{image}\""),
+                },
                 last: None,
                 restarts: 0,
                 started: Some(started),
@@ -322,13 +342,24 @@ fn settled_run(
     }
 }
 
-fn failed_create_event(store: &Store, ds: &k8s_openapi::api::apps::v1::DaemonSet, node: &str, msg: &str, start: Timestamp, rng: &mut SplitMix64) -> anyhow::Result<()> {
+fn failed_create_event(
+    store: &Store,
+    ds: &k8s_openapi::api::apps::v1::DaemonSet,
+    node: &str,
+    msg: &str,
+    start: Timestamp,
+    rng: &mut SplitMix64,
+) -> anyhow::Result<()> {
     let ns = ds.metadata.namespace.clone().unwrap_or_default();
     let name = ds.metadata.name.clone().unwrap_or_default();
     let h = super::rng::fnv64(format!("{name}/{node}/FailedCreate").as_bytes());
     let first = secs_before(start, rng.range(600, 7200));
     let ev = k8s_openapi::api::core::v1::Event {
-        metadata: ObjectMeta { name: Some(format!("{name}.{h:016x}")), namespace: Some(ns.clone()), ..Default::default() },
+        metadata: ObjectMeta {
+            name: Some(format!("{name}.{h:016x}")),
+            namespace: Some(ns.clone()),
+            ..Default::default()
+        },
         involved_object: k8s_openapi::api::core::v1::ObjectReference {
             api_version: Some("apps/v1".into()),
             kind: Some("DaemonSet".into()),
@@ -340,7 +371,10 @@ fn failed_create_event(store: &Store, ds: &k8s_openapi::api::apps::v1::DaemonSet
         },
         reason: Some("FailedCreate".into()),
         message: Some(format!("Error creating: pods \"{name}-\" is forbidden: {msg}")),
-        source: Some(k8s_openapi::api::core::v1::EventSource { component: Some("daemonset-controller".into()), host: None }),
+        source: Some(k8s_openapi::api::core::v1::EventSource {
+            component: Some("daemonset-controller".into()),
+            host: None,
+        }),
         first_timestamp: Some(time(first)),
         last_timestamp: Some(time(secs_before(start, rng.range(5, 300)))),
         count: Some(rng.range(5, 40) as i32),
