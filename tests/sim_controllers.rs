@@ -580,3 +580,18 @@ fn unknown_scenario_name_is_a_clear_error() {
     let e = scenario::load("no-such-scenario").expect_err("error");
     assert!(e.to_string().contains("small, mixed, large"));
 }
+
+#[tokio::test]
+async fn spawned_controllers_run_and_stop_on_cancel() {
+    let sc = scenario::load("mixed").expect("mixed");
+    let store = Store::new(100_000);
+    let clock = Arc::new(Clock::new(false));
+    scenario::populate(&store, &clock, &sc, 1).expect("populate");
+    let rv = store.current_rv();
+    let stop = tokio_util::sync::CancellationToken::new();
+    let h = daemonscope::sim::controllers::spawn(store.clone(), clock, sc, 1, Some(20.0), stop.clone());
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    stop.cancel();
+    h.await.expect("controller task ends cleanly");
+    assert!(store.current_rv() > rv, "the rollout and churn wrote something");
+}
