@@ -284,7 +284,7 @@ fn generate(
                     out.push((t, fatal(agent, *exit, reason)));
                 }
             }
-        } else if h % 2 == 0 {
+        } else if h.is_multiple_of(2) {
             // About one line every two seconds.
             let t = at(s, (h >> 20) as i64 % 1000);
             if in_window(t) {

@@ -153,16 +153,13 @@ pub struct DsController {
 impl DsController {
     /// One `syncDaemonSet`. Errors from the store (conflicts with API writes) requeue.
     pub fn sync(&mut self, ctx: &Ctx<'_>, key: &ObjKey) -> Result<(), StoreError> {
-        let Some(stored) = ctx.cache.daemonsets.get(key) else {
-            self.protos.retain(|(_, _, _), _| true);
-            return Ok(());
-        };
+        let Some(stored) = ctx.cache.daemonsets.get(key) else { return Ok(()) };
         let Object::DaemonSet(ds) = &stored.obj else { return Ok(()) };
         if ds.metadata.deletion_timestamp.is_some() {
             return Ok(());
         }
         let uid = ds.metadata.uid.clone().unwrap_or_default();
-        let (ds, hash) = self.construct_history(ctx, stored, ds)?;
+        let (ds, hash) = self.construct_history(ctx, ds)?;
         let spec =
             Some(&ds.spec).map(|s| &s.template).and_then(|t| t.spec.as_ref()).map(pod_sched_spec).unwrap_or_default();
         let tolerations = daemon_tolerations(&spec);
@@ -288,12 +285,7 @@ impl DsController {
     /// `constructHistory`: find or create the revision of the current template, bump a
     /// re-used old revision to the newest number (rollback), and keep the template-generation
     /// annotation in step (the API server's `PrepareForUpdate` bumps it on template changes).
-    fn construct_history(
-        &mut self,
-        ctx: &Ctx<'_>,
-        stored: &Stored,
-        ds: &DaemonSet,
-    ) -> Result<(DaemonSet, String), StoreError> {
+    fn construct_history(&mut self, ctx: &Ctx<'_>, ds: &DaemonSet) -> Result<(DaemonSet, String), StoreError> {
         let uid = ds.metadata.uid.clone().unwrap_or_default();
         let ns = ds.metadata.namespace.clone().unwrap_or_default();
         let name = ds.metadata.name.clone().unwrap_or_default();
@@ -373,7 +365,6 @@ impl DsController {
                 }
             }
         }
-        let _ = stored;
         Ok((ds, hash))
     }
 

@@ -6,6 +6,7 @@
 //! Each pod is a clone of a per-revision prototype, so the large scenario stays fast.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use jiff::Timestamp;
 use k8s_openapi::api::core::v1::{Namespace, Node, Pod};
@@ -19,7 +20,7 @@ use super::rng::{SplitMix64, unit};
 use crate::cluster::sched::{NodeSched, pod_sched_spec};
 use crate::fleet::schedule::{daemon_tolerations, should_run_with};
 use crate::sim::scenario::{BehaviourKind, Scenario};
-use crate::sim::store::{Kind, Object, Store, StoreError};
+use crate::sim::store::{Kind, Object, Store, StoreError, Stored};
 
 const DAY: i64 = 86_400;
 
@@ -166,7 +167,7 @@ pub fn populate(store: &Store, start: Timestamp, sc: &Scenario, seed: u64) -> an
         let proto_prev = if prev != cur { Some(proto_for(prev)) } else { None };
         let spec = templates[cur].spec.as_ref().map(pod_sched_spec).unwrap_or_default();
         let tolerations = daemon_tolerations(&spec);
-        let mut node_pods: HashMap<String, Vec<Pod>> = HashMap::new();
+        let mut node_pods: HashMap<String, Vec<Arc<Stored>>> = HashMap::new();
         let mut decisions = Vec::with_capacity(nodes.len());
         for (node, sched) in &nodes {
             let d = should_run_with(&sched.view(), &spec, &tolerations);
@@ -218,19 +219,18 @@ pub fn populate(store: &Store, start: Timestamp, sc: &Scenario, seed: u64) -> an
                 mark_not_ready(&mut pod, lost, false);
             }
             // Names are seeded; on the rare clash, draw another suffix.
-            let stored = loop {
-                match store.create(Object::Pod(pod.clone()), time(pod_created)) {
-                    Err(StoreError::AlreadyExists { .. }) => {
-                        pod.metadata.name = Some(format!("{}-{}", cfg.name, five(&mut rng)))
-                    }
-                    r => break r?,
-                }
-            };
-            if let Object::Pod(p) = &stored.obj {
-                node_pods.entry(name.clone()).or_default().push(p.clone());
+            while store.get(Kind::Pod, &cfg.namespace, pod.metadata.name.as_deref().unwrap_or("")).is_some() {
+                pod.metadata.name = Some(format!("{}-{}", cfg.name, five(&mut rng)));
             }
+            let stored = store.create(Object::Pod(pod), time(pod_created))?;
+            node_pods.entry(name.clone()).or_default().push(stored);
         }
-        let refs: HashMap<String, Vec<&Pod>> = node_pods.iter().map(|(k, v)| (k.clone(), v.iter().collect())).collect();
+        let refs: HashMap<String, Vec<&Pod>> = node_pods
+            .iter()
+            .map(|(k, v)| {
+                (k.clone(), v.iter().filter_map(|s| if let Object::Pod(p) = &s.obj { Some(p) } else { None }).collect())
+            })
+            .collect();
         let status = compute_status(&ds, nodes.iter().map(|(_, s)| s).zip(decisions), &refs, &hashes[cur], start);
         store.modify::<StoreError>(Kind::DaemonSet, &cfg.namespace, &cfg.name, |o| {
             if let Object::DaemonSet(d) = o {
