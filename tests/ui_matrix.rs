@@ -446,3 +446,45 @@ fn cursor_stays_on_the_same_node_when_order_changes() {
     let n = app.index.node(app.cursor_node().expect("node")).expect("node").name.to_string();
     assert_eq!(n, "node-bravo");
 }
+
+#[test]
+fn header_shows_reconnecting_age_and_permanent_stream_errors() {
+    let mut app = app_sized(140, 30);
+    update(
+        &mut app,
+        Msg::Fleet(vec![
+            FleetEvent::Stream {
+                kind: StreamKind::Pods,
+                state: StreamState::Reconnecting { since: NOW, error: "connection refused".into() },
+                at: NOW,
+            },
+            FleetEvent::Stream {
+                kind: StreamKind::Revisions,
+                state: StreamState::Failed { error: "403 Forbidden".into() },
+                at: NOW,
+            },
+        ]),
+    );
+    update(&mut app, Msg::Tick(NOW + 12));
+    let t = text(&app);
+    assert!(t.contains("pods reconnecting 12s"), "{t}");
+    assert!(t.contains("controllerrevisions: 403 Forbidden"), "{t}");
+    assert!(!t.contains(" live "), "{t}");
+}
+
+#[test]
+fn key_overrides_from_config_drive_keys_footer_and_help() {
+    let mut config = daemonscope::config::Config::default();
+    config.keys.insert("restart_pod".into(), daemonscope::config::KeySpec::One("x".into()));
+    let mut app = App::new(Index::new(), AppOptions { config, ..AppOptions::default() });
+    update(&mut app, Msg::Tick(NOW));
+    update(&mut app, Msg::Resize(120, 40));
+    update(&mut app, Msg::Fleet(fleet()));
+    move_cursor_to(&mut app, "node-alpha", "kube-proxy");
+    assert!(key(&mut app, KeyCode::Char('d')).is_empty(), "d is no longer bound");
+    assert!(matches!(&key(&mut app, KeyCode::Char('x'))[..], [Effect::RestartPod { .. }]));
+    assert!(screen(&app)[39].contains("x restart"), "footer: {}", screen(&app)[39]);
+    key(&mut app, KeyCode::Char('?'));
+    let help = text(&app);
+    assert!(help.lines().any(|l| l.contains(" x ") && l.contains("restart the cursor pod")), "{help}");
+}

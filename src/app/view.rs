@@ -187,13 +187,15 @@ pub fn compute(index: &Index, key: &ViewKey) -> View {
         if key.problems_only && n.problems == 0 {
             continue;
         }
-        let lower = n.name.to_lowercase();
         let labels_ok = filter.rows.iter().all(|t| match t {
             RowTerm::Label { key, value } => n.labels.get(key).is_some_and(|v| v == value),
             RowTerm::Name(_) => true,
         });
-        let names_ok =
-            name_terms.iter().all(|(t, fuzzy)| if *fuzzy { subsequence(t, &lower) } else { lower.contains(t) });
+        // Lower-case the name only when a name term needs it (no allocation per node otherwise).
+        let names_ok = name_terms.is_empty() || {
+            let lower = n.name.to_lowercase();
+            name_terms.iter().all(|(t, fuzzy)| if *fuzzy { subsequence(t, &lower) } else { lower.contains(t) })
+        };
         if !(labels_ok && names_ok) {
             continue;
         }

@@ -16,10 +16,10 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
     let w = area.width.saturating_sub(4).min(86);
     let h = area.height.saturating_sub(2);
     let r = Rect::new(area.x + (area.width - w) / 2, area.y + 1, w, h);
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .border_style(theme.style(Slot::Border))
-        .title(Span::styled(" help — Esc closes, ↑/↓ scroll ", theme.style(Slot::DetailTitle)));
+    let block = Block::default().borders(Borders::ALL).border_style(theme.style(Slot::Border)).title(Span::styled(
+        super::deco(app.ascii, " help — Esc closes, ↑/↓ scroll ", " help - Esc closes, Up/Down scroll "),
+        theme.style(Slot::DetailTitle),
+    ));
     let inner = block.inner(r);
     f.render_widget(Clear, r);
     f.render_widget(block, r);
