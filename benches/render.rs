@@ -92,10 +92,10 @@ fn synthetic_fleet() -> Vec<FleetEvent> {
                 continue;
             }
             k += 1;
-            if k % 97 == 0 {
+            if k.is_multiple_of(97) {
                 continue;
             }
-            ev.push(FleetEvent::Pod(Change::InitItem(pod(i, j, k % 53 == 0))));
+            ev.push(FleetEvent::Pod(Change::InitItem(pod(i, j, k.is_multiple_of(53)))));
         }
     }
     ev.push(FleetEvent::Pod(Change::InitDone));
@@ -211,7 +211,7 @@ fn bytes_under_churn(events: &[FleetEvent]) {
             seq = seq.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
             let i = (seq >> 20) % NODES;
             let j = ((seq >> 40) % DAEMONSETS) / 5 * 5; // j % 5 == 0: unrestricted DaemonSets only
-            batch.push(FleetEvent::Pod(Change::Apply(pod(i, j, (f + i) % 2 == 0))));
+            batch.push(FleetEvent::Pod(Change::Apply(pod(i, j, (f + i).is_multiple_of(2)))));
         }
         let t = Instant::now();
         update(&mut app, Msg::Fleet(batch));
