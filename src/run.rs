@@ -252,7 +252,9 @@ pub async fn shutdown_signal() {
 async fn run_ui(cli: &Cli) -> Result<i32, Failure> {
     // Read the config before connecting: a typo in config.toml should not cost a round trip.
     let (config, paths) = Config::load_default().map_err(|e| Failure::from_error(&e))?;
-    let (target, sim_handle) = target_for(cli).await?;
+    // Issue 5: remembered context/namespace and the session the pickers switch with.
+    let mut session = crate::app::pickers::SessionOptions::default();
+    let (target, sim_handle) = ui_target(cli, paths.as_ref(), &mut session).await?;
     let options = crate::app::UiOptions {
         client: target.client.clone(),
         context: target.context.clone(),
@@ -262,6 +264,7 @@ async fn run_ui(cli: &Cli) -> Result<i32, Failure> {
         ascii: cli.ascii || config.ascii,
         config,
         themes_dir: paths.map(|p| p.themes_dir()),
+        session,
     };
     let result = crate::app::run_ui(options).await;
     if let Some(handle) = sim_handle {
@@ -328,4 +331,58 @@ fn install_panic_hook(log_file: Option<PathBuf>) {
         let log = log_file.as_ref().map(|p| format!("; log: {}", p.display())).unwrap_or_default();
         eprintln!("daemonscope: internal error: {}{location} (please report it{log})", client::one_line(&msg));
     }));
+}
+
+/// Issue 5: connect for the UI. The remembered context and namespace (`<state dir>/state.toml`)
+/// fill in what no flag names — `--context` > remembered > the kubeconfig's current-context;
+/// `-n` > `-A` > remembered > all namespaces (`app::persist`) — and `session` gets the
+/// kubeconfig the context picker switches with and the state store. With `--demo` the
+/// remembered context/namespace are neither used nor overwritten (they belong to the real
+/// kubeconfig).
+async fn ui_target(
+    cli: &Cli,
+    paths: Option<&Paths>,
+    session: &mut crate::app::pickers::SessionOptions,
+) -> Result<(Target, Option<sim::SimHandle>), Failure> {
+    use crate::app::persist::{self, Store};
+    use crate::app::pickers::KubeSource;
+    let mut store = paths.map(|p| Store::in_dir(&p.state_dir));
+    if let Some(store) = &mut store {
+        let (state, warning) = store.load();
+        session.remembered = state;
+        session.warnings.extend(warning);
+    }
+    session.store = store;
+    if let Some(scenario) = &cli.demo {
+        let (target, handle) = demo_target(scenario, &cli.cluster).await?;
+        let args = ClusterArgs { kubeconfig: None, ..cli.cluster.clone() };
+        let name = "the demo cluster's kubeconfig".to_string();
+        session.source = Some(KubeSource::Yaml { yaml: handle.kubeconfig_yaml(), name, args });
+        session.keep_remembered_target = true;
+        return Ok((target, Some(handle)));
+    }
+    // No kubeconfig (in-cluster config): nothing to pick from and nothing remembered applies.
+    let contexts = client::list_contexts(&cli.cluster).ok();
+    let (args, warnings) = persist::start_args(&cli.cluster, &session.remembered, contexts.as_deref().unwrap_or(&[]));
+    session.warnings.extend(warnings);
+    if contexts.is_some() {
+        session.source = Some(KubeSource::Args(cli.cluster.clone()));
+    }
+    let target = match client::connect(&args).await {
+        Ok(target) => target,
+        // A remembered namespace that is gone: all namespaces, with a warning.
+        Err(client::ClientError::NamespaceNotFound { namespace, .. }) if cli.cluster.namespace.is_none() => {
+            session.warnings.push(format!("the last namespace {namespace:?} no longer exists; showing all namespaces"));
+            client::connect(&ClusterArgs { namespace: None, ..args }).await?
+        }
+        Err(e) if args.context != cli.cluster.context => {
+            let file = session.store.as_ref().map(|s| s.path.display().to_string()).unwrap_or_default();
+            return Err(Failure(format!(
+                "{} (context remembered from the last session in {file}; pass --context NAME to pick another)",
+                client::one_line(&e.to_string())
+            )));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    Ok((target, None))
 }

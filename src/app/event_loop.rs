@@ -17,15 +17,14 @@ use crossterm::{cursor, execute, terminal};
 use futures::{Stream, StreamExt};
 use ratatui::Terminal;
 use ratatui::backend::{Backend, CrosstermBackend};
-use tokio::sync::mpsc;
 use tokio::time::Instant;
-use tokio_util::sync::CancellationToken;
 
 use super::msg::{Effect, Level, Msg};
+use super::pickers::{Session, SessionOptions};
 use super::state::{App, AppOptions};
 use super::update::update;
 use crate::config::Config;
-use crate::fleet::{FleetEvent, Index};
+use crate::fleet::Index;
 use crate::theme::{self, ThemeSet};
 
 /// Capacity of the fleet event channel: bounded so a burst back-pressures the watch tasks
@@ -50,6 +49,8 @@ pub struct UiOptions {
     pub config: Config,
     /// `<config dir>/themes` for user themes, if there is a config dir.
     pub themes_dir: Option<PathBuf>,
+    /// Context/namespace switching and remembered state (issue 5, `app::pickers`).
+    pub session: SessionOptions,
 }
 
 /// Build the [`App`] settings from the UI options and the environment (`NO_COLOR`).
@@ -80,12 +81,14 @@ pub fn app_options(opts: &UiOptions) -> anyhow::Result<AppOptions> {
 
 /// The UI entry point: start the watches, take the terminal, run until quit.
 pub async fn run_ui(opts: UiOptions) -> anyhow::Result<()> {
-    let app_opts = app_options(&opts)?;
+    let mut app_opts = app_options(&opts)?;
     let fps = opts.config.fps;
-    let app = App::new(Index::new(), app_opts);
-    let (tx, rx) = mpsc::channel(FLEET_CHANNEL);
-    let cancel = CancellationToken::new();
-    let handles = crate::cluster::watch::spawn_watches(opts.client, opts.namespace, tx, cancel.clone());
+    // Issue 5: remembered settings, and a session owning the watches so the pickers can switch.
+    app_opts.warnings.extend(opts.session.warnings.iter().cloned());
+    let mut app = App::new(Index::new(), app_opts);
+    let theme_fixed = opts.theme.is_some() || std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    super::persist::apply_settings(&mut app, &opts.session.remembered, theme_fixed);
+    let rx = Session::start(opts.client, opts.namespace, opts.session);
 
     let result = {
         let _guard = TerminalGuard::enter()?;
@@ -96,10 +99,7 @@ pub async fn run_ui(opts: UiOptions) -> anyhow::Result<()> {
         run_loop(&mut terminal, app, input, rx, fps).await
         // `_guard` drops here: the terminal is restored before we report anything.
     };
-    cancel.cancel();
-    for h in handles {
-        h.abort();
-    }
+    // The session (and with it every watch task) was dropped when the loop returned.
     result.map(|_| ())
 }
 
@@ -118,13 +118,16 @@ pub async fn run_loop<B, I>(
     terminal: &mut Terminal<B>,
     mut app: App,
     mut input: I,
-    mut fleet: mpsc::Receiver<FleetEvent>,
+    fleet: impl Into<Session>,
     fps: u32,
 ) -> anyhow::Result<(App, Exit)>
 where
     B: Backend,
     I: Stream<Item = io::Result<Event>> + Unpin,
 {
+    // A plain receiver converts into a session that cannot switch (tests, benchmarks).
+    let mut fleet: Session = fleet.into();
+    let mut picker_results = fleet.results();
     let frame = Duration::from_secs(1) / fps.clamp(1, 120);
     let mut next_frame = Instant::now();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
@@ -175,12 +178,23 @@ where
                 }
             },
             _ = tick.tick() => update(&mut app, Msg::Tick(unix_now())),
+            // Context/namespace pickers (issue 5): results of their background tasks.
+            done = picker_results.next() => {
+                let effects = fleet.apply_result(&mut app, done);
+                fleet_open |= fleet.take_rewired();
+                effects
+            }
             _ = sigterm.recv() => return Ok((app, Exit::Signal)),
             _ = tokio::time::sleep_until(next_frame), if app.dirty => Vec::new(),
         };
         for effect in effects {
             match effect {
                 Effect::Quit => return Ok((app, Exit::Quit)),
+                // Issue 5: the pickers; a namespace switch re-opens the fleet channel at once.
+                e @ (Effect::PickContext | Effect::PickNamespace | Effect::Picker(_)) => {
+                    fleet.on_effect(&mut app, e);
+                    fleet_open |= fleet.take_rewired();
+                }
                 other => {
                     // Log panes (issue 6) and cluster actions (issue 7) are not built yet: say
                     // so plainly instead of pretending something happened.
@@ -189,6 +203,8 @@ where
                 }
             }
         }
+        // Issue 5: remember context/namespace and UI settings when they changed.
+        fleet.remember(&mut app);
     }
 }
 

@@ -8,6 +8,8 @@
 pub mod event_loop;
 pub mod keymap;
 pub mod msg;
+pub mod persist;
+pub mod pickers;
 pub mod state;
 pub mod update;
 pub mod view;

@@ -22,6 +22,8 @@ pub enum Msg {
         text: String,
         level: Level,
     },
+    /// Context/namespace pickers (issue 5): entries loaded, switch done or failed.
+    Picker(super::pickers::PickerMsg),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -81,6 +83,8 @@ pub enum Effect {
     },
     PickContext,
     PickNamespace,
+    /// A choice made in a picker (issue 5): carried out by `pickers::Session`.
+    Picker(super::pickers::PickerEffect),
 }
 
 impl Effect {
@@ -100,6 +104,7 @@ impl Effect {
             Effect::RollNext { daemonset } => format!("roll next outdated node of {daemonset}"),
             Effect::PickContext => "context picker".into(),
             Effect::PickNamespace => "namespace picker".into(),
+            Effect::Picker(p) => p.describe(),
         }
     }
 }

@@ -49,6 +49,8 @@ impl Default for AppOptions {
 pub enum Layer {
     Help { scroll: u16 },
     Filter(Box<FilterPrompt>),
+    /// The context or namespace picker (issue 5, `app::pickers`).
+    Picker(Box<super::pickers::Picker>),
 }
 
 /// The `/` prompt: the text area and the filter to restore on Esc.

@@ -71,6 +71,7 @@ fn apply(app: &mut App, msg: Msg) -> Vec<Effect> {
             app.notify(text, level);
             Vec::new()
         }
+        Msg::Picker(m) => super::pickers::on_msg(app, m),
     }
 }
 
@@ -100,6 +101,7 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
             app.dirty = true;
             return Vec::new();
         }
+        Some(Layer::Picker(_)) => return super::pickers::on_key(app, key),
         None => {}
     }
     match app.keymap.action_for(&key) {

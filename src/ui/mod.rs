@@ -11,6 +11,7 @@ pub mod header;
 pub mod help;
 pub mod layout;
 pub mod matrix;
+pub mod pickers;
 pub mod prompt;
 
 use ratatui::Frame;
@@ -38,6 +39,10 @@ pub fn render(app: &App, f: &mut Frame) {
     footer::render(app, f, g.footer);
     if app.help_open() {
         help::render(app, f, area);
+    }
+    // Issue 5: the context/namespace picker.
+    if let Some(crate::app::Layer::Picker(p)) = app.top_layer() {
+        pickers::render(app, p, f, area);
     }
 }
 
