@@ -33,9 +33,7 @@ impl Shared {
     fn lines(&self) -> Vec<String> {
         let b = self.0.lock().expect("backend lock");
         let buf = b.buffer();
-        (0..buf.area.height)
-            .map(|y| (0..buf.area.width).map(|x| buf[(x, y)].symbol().to_string()).collect())
-            .collect()
+        (0..buf.area.height).map(|y| (0..buf.area.width).map(|x| buf[(x, y)].symbol().to_string()).collect()).collect()
     }
     fn text(&self) -> String {
         self.lines().join("\n")
@@ -105,7 +103,8 @@ async fn wait_for(screen: &Shared, what: &str, pred: impl Fn(&[String]) -> bool)
 
 /// The header names `ctx` and every stream has listed (the header says `live` only then).
 fn live_on(lines: &[String], ctx: &str) -> bool {
-    lines.first().is_some_and(|l| l.contains(&format!(" ctx {ctx} "))) && lines.get(1).is_some_and(|l| l.contains(" live "))
+    lines.first().is_some_and(|l| l.contains(&format!(" ctx {ctx} ")))
+        && lines.get(1).is_some_and(|l| l.contains(" live "))
 }
 
 async fn start(scenario: &str) -> SimHandle {
@@ -223,7 +222,8 @@ async fn namespace_picker_rescopes_the_watches_and_the_choice_is_remembered() {
     let mut term = Terminal::new(screen.clone()).expect("terminal");
     let (keys, mut key_rx) = mpsc::unbounded_channel::<io::Result<Event>>();
     let input = Box::pin(futures::stream::poll_fn(move |cx| key_rx.poll_recv(cx)));
-    let run = tokio::spawn(async move { run_loop(&mut term, app, input, session, 30).await.map(|(a, e)| (a, e, term)) });
+    let run =
+        tokio::spawn(async move { run_loop(&mut term, app, input, session, 30).await.map(|(a, e)| (a, e, term)) });
 
     let ctx = target.context.clone();
     wait_for(&screen, "all namespaces live", |l| live_on(l, &ctx) && l[0].contains(" ns all ")).await;
@@ -246,7 +246,8 @@ async fn namespace_picker_rescopes_the_watches_and_the_choice_is_remembered() {
         .expect("the loop ran without error");
     assert_eq!(exit, Exit::Quit);
     assert_eq!(app.namespace.as_deref(), Some("monitoring"));
-    let ds: Vec<String> = app.index.ds_ids().into_iter().filter_map(|id| app.index.ds(id).map(|d| d.namespace.to_string())).collect();
+    let ds: Vec<String> =
+        app.index.ds_ids().into_iter().filter_map(|id| app.index.ds(id).map(|d| d.namespace.to_string())).collect();
     assert!(!ds.is_empty() && ds.iter().all(|ns| ns == "monitoring"), "only monitoring's DaemonSets: {ds:?}");
     assert!(app.index.ds_by_name("kube-system", "aws-node").is_none());
     assert_eq!(app.index.summary().nodes, 40, "nodes are always watched cluster-wide");

@@ -25,10 +25,10 @@ use serde::{Deserialize, Serialize};
 
 use super::msg::Level;
 use super::state::{App, Notice};
-use crate::fleet::model::Secs;
 use super::view::SortBy;
 use crate::cli::ClusterArgs;
 use crate::cluster::client::ContextInfo;
+use crate::fleet::model::Secs;
 
 /// The file name inside the state dir.
 pub const STATE_FILE: &str = "state.toml";
@@ -144,7 +144,10 @@ pub fn load(path: &Path) -> (State, Option<String>) {
             let detail = crate::cluster::client::one_line(e.message());
             (
                 State::default(),
-                Some(format!("{} is not valid ({detail}); using defaults, it is rewritten on the next change", path.display())),
+                Some(format!(
+                    "{} is not valid ({detail}); using defaults, it is rewritten on the next change",
+                    path.display()
+                )),
             )
         }
     }
@@ -152,7 +155,8 @@ pub fn load(path: &Path) -> (State, Option<String>) {
 
 /// Write `state` to `path` atomically: a temporary file next to it, flushed, then renamed.
 pub fn save(path: &Path, state: &State) -> Result<(), String> {
-    let fail = |what: &str, e: &dyn std::fmt::Display| format!("cannot save UI state to {}: {what}: {e}", path.display());
+    let fail =
+        |what: &str, e: &dyn std::fmt::Display| format!("cannot save UI state to {}: {what}: {e}", path.display());
     let body = toml::to_string(state).map_err(|e| fail("encoding", &e))?;
     let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(|e| fail("creating the directory", &e))?;
@@ -184,7 +188,8 @@ pub fn start_args(args: &ClusterArgs, remembered: &State, contexts: &[ContextInf
         if contexts.iter().any(|c| &c.name == ctx) {
             out.context = Some(ctx.clone());
         } else {
-            warnings.push(format!("the last context {ctx:?} is no longer in the kubeconfig; using its current context"));
+            warnings
+                .push(format!("the last context {ctx:?} is no longer in the kubeconfig; using its current context"));
         }
     }
     if args.namespace.is_none() && !args.all_namespaces {
@@ -300,7 +305,8 @@ mod tests {
         assert_eq!((args.context.as_deref(), args.namespace.as_deref()), (Some("prod"), Some("kube-system")));
         assert!(warnings.is_empty());
 
-        let flags = ClusterArgs { context: Some("dev".into()), namespace: Some("web".into()), ..ClusterArgs::default() };
+        let flags =
+            ClusterArgs { context: Some("dev".into()), namespace: Some("web".into()), ..ClusterArgs::default() };
         let (args, _) = start_args(&flags, &remembered, &contexts);
         assert_eq!((args.context.as_deref(), args.namespace.as_deref()), (Some("dev"), Some("web")));
 
@@ -331,7 +337,10 @@ mod tests {
             ..State::default()
         };
         assert!(apply_settings(&mut app, &state, false).is_empty());
-        assert_eq!((app.sort, app.group_label(), app.theme, app.problems_only), (SortBy::Problems, Some(label.as_str()), light, true));
+        assert_eq!(
+            (app.sort, app.group_label(), app.theme, app.problems_only),
+            (SortBy::Problems, Some(label.as_str()), light, true)
+        );
         assert_eq!(State::of(&app, None), State { context: None, ..state.clone() });
 
         let mut fixed = App::new(Index::new(), AppOptions::default());
@@ -340,7 +349,11 @@ mod tests {
         assert_eq!(fixed.theme, before, "--theme / NO_COLOR beat the remembered theme");
 
         let mut bad = App::new(Index::new(), AppOptions::default());
-        let warnings = apply_settings(&mut bad, &State { theme: Some("gone".into()), sort: Some("x".into()), ..State::default() }, false);
+        let warnings = apply_settings(
+            &mut bad,
+            &State { theme: Some("gone".into()), sort: Some("x".into()), ..State::default() },
+            false,
+        );
         assert_eq!(warnings.len(), 2);
         assert!(bad.notice.as_ref().is_some_and(|n| n.text.contains("gone")));
     }

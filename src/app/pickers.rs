@@ -88,8 +88,12 @@ impl Picker {
     pub fn visible(&self) -> Vec<PickerItem> {
         let q = self.query_text();
         let needle = q.trim().to_lowercase();
-        let mut out: Vec<PickerItem> =
-            self.items.iter().filter(|i| needle.is_empty() || i.label.to_lowercase().contains(&needle)).cloned().collect();
+        let mut out: Vec<PickerItem> = self
+            .items
+            .iter()
+            .filter(|i| needle.is_empty() || i.label.to_lowercase().contains(&needle))
+            .cloned()
+            .collect();
         if self.kind == PickerKind::Namespace && self.error.is_some() && !q.trim().is_empty() {
             let name = q.trim().to_string();
             if !out.iter().any(|i| i.choice == Choice::Namespace(name.clone())) {
@@ -306,9 +310,11 @@ impl KubeSource {
     fn contexts(&self) -> Result<Vec<ContextInfo>, ClientError> {
         match self {
             KubeSource::Args(args) => client::list_contexts(args),
-            KubeSource::Yaml { yaml, name, .. } => kube::config::Kubeconfig::from_yaml(yaml)
-                .map(|kc| client::contexts_of(&kc))
-                .map_err(|e| ClientError::KubeconfigInvalid { path: name.clone(), detail: client::one_line(&e.to_string()) }),
+            KubeSource::Yaml { yaml, name, .. } => {
+                kube::config::Kubeconfig::from_yaml(yaml).map(|kc| client::contexts_of(&kc)).map_err(|e| {
+                    ClientError::KubeconfigInvalid { path: name.clone(), detail: client::one_line(&e.to_string()) }
+                })
+            }
         }
     }
 
@@ -335,7 +341,10 @@ impl KubeSource {
         match self.connect(context, namespace).await {
             Err(ClientError::NamespaceNotFound { namespace, .. }) => {
                 let target = self.connect(context, None).await?;
-                Ok((target, Some(format!("namespace {namespace} does not exist in context {context}: showing all namespaces"))))
+                Ok((
+                    target,
+                    Some(format!("namespace {namespace} does not exist in context {context}: showing all namespaces")),
+                ))
             }
             other => other.map(|t| (t, None)),
         }
@@ -445,7 +454,12 @@ impl Session {
 
     /// Build a session and let a caller (tests) drive it with its own client: watches as
     /// [`Session::start`], switching through `source`, optionally remembering to `store`.
-    pub fn with_source(client: kube::Client, namespace: Option<String>, source: KubeSource, store: Option<Store>) -> Session {
+    pub fn with_source(
+        client: kube::Client,
+        namespace: Option<String>,
+        source: KubeSource,
+        store: Option<Store>,
+    ) -> Session {
         Session::start(client, namespace, SessionOptions { source: Some(source), store, ..SessionOptions::default() })
     }
 
@@ -479,10 +493,13 @@ impl Session {
         match effect {
             Effect::PickContext => {
                 let Some(source) = &self.source else {
-                    feed(app, Msg::Notice {
-                        text: "no kubeconfig (in-cluster config): there are no other contexts to pick".into(),
-                        level: Level::Warn,
-                    });
+                    feed(
+                        app,
+                        Msg::Notice {
+                            text: "no kubeconfig (in-cluster config): there are no other contexts to pick".into(),
+                            level: Level::Warn,
+                        },
+                    );
                     return;
                 };
                 // A local file (or the demo's text): read here, it takes microseconds.
@@ -492,7 +509,10 @@ impl Session {
             }
             Effect::PickNamespace => {
                 let Some(client) = self.client.clone() else {
-                    feed(app, Msg::Notice { text: "no cluster connection to list namespaces".into(), level: Level::Warn });
+                    feed(
+                        app,
+                        Msg::Notice { text: "no cluster connection to list namespaces".into(), level: Level::Warn },
+                    );
                     return;
                 };
                 feed(app, Msg::Picker(PickerMsg::Open(PickerKind::Namespace)));
@@ -507,7 +527,10 @@ impl Session {
             Effect::Picker(PickerEffect::SwitchNamespace(ns)) => {
                 let Some(client) = self.client.clone() else { return };
                 self.rewire(client, ns.clone());
-                feed(app, Msg::Picker(PickerMsg::Switched { context: app.context.clone(), namespace: ns, warning: None }));
+                feed(
+                    app,
+                    Msg::Picker(PickerMsg::Switched { context: app.context.clone(), namespace: ns, warning: None }),
+                );
             }
             Effect::Picker(PickerEffect::SwitchContext(context)) => {
                 let Some(source) = self.source.clone() else { return };
@@ -516,14 +539,16 @@ impl Session {
                 let tx = self.done_tx.clone();
                 let namespace = app.namespace.clone();
                 self.spawn(async move {
-                    let result = source
-                        .connect_keeping_scope(&context, namespace)
-                        .await
-                        .map_err(|e| format!("cannot switch to context {context}: {}", client::one_line(&e.to_string())));
+                    let result = source.connect_keeping_scope(&context, namespace).await.map_err(|e| {
+                        format!("cannot switch to context {context}: {}", client::one_line(&e.to_string()))
+                    });
                     let _ = tx.send(Done::Connected { seq, result });
                 });
             }
-            other => feed(app, Msg::Notice { text: format!("{}: not a picker effect", other.describe()), level: Level::Warn }),
+            other => feed(
+                app,
+                Msg::Notice { text: format!("{}: not a picker effect", other.describe()), level: Level::Warn },
+            ),
         }
     }
 
@@ -539,7 +564,11 @@ impl Session {
                     self.rewire(target.client.clone(), target.namespace.clone());
                     update(
                         app,
-                        Msg::Picker(PickerMsg::Switched { context: target.context, namespace: target.namespace, warning }),
+                        Msg::Picker(PickerMsg::Switched {
+                            context: target.context,
+                            namespace: target.namespace,
+                            warning,
+                        }),
                     )
                 }
                 Err(e) => {
@@ -599,10 +628,9 @@ async fn list_namespaces(client: kube::Client) -> Result<Vec<String>, String> {
             Err("listing namespaces is forbidden (403): type a namespace name".into())
         }
         Ok(Err(e)) => Err(format!("cannot list namespaces: {}; type a namespace name", client::root_cause(&e))),
-        Err(_) => Err(format!(
-            "listing namespaces took over {}s; type a namespace name",
-            client::PROBE_TIMEOUT.as_secs()
-        )),
+        Err(_) => {
+            Err(format!("listing namespaces took over {}s; type a namespace name", client::PROBE_TIMEOUT.as_secs()))
+        }
     }
 }
 

@@ -46,10 +46,10 @@ impl Default for AppOptions {
 
 /// A panel or prompt on top of the matrix; the last one in [`App::layers`] gets the keys.
 /// Issue 6 adds log panes and issue 7 action prompts here.
+/// `Picker`: the context or namespace picker (issue 5, `app::pickers`).
 pub enum Layer {
     Help { scroll: u16 },
     Filter(Box<FilterPrompt>),
-    /// The context or namespace picker (issue 5, `app::pickers`).
     Picker(Box<super::pickers::Picker>),
 }
 
