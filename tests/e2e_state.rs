@@ -139,3 +139,64 @@ fn demo_with_corrupt_state_starts_switches_context_and_rewrites_the_state() {
     assert!(!text.contains("context ="), "the demo's context is not remembered: {text}");
     assert!(!text.contains("token"), "{text}");
 }
+
+/// The remembered context and namespace apply at start when no flag names them: a simulator
+/// (in this process) with its two-context kubeconfig, `state.toml` naming the read-only
+/// context and `monitoring`; the header shows both.
+#[test]
+fn remembered_context_and_namespace_apply_at_start() {
+    require_tmux();
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let opts = daemonscope::sim::SimOptions { scenario: "mixed".into(), frozen: true, ..Default::default() };
+    let sim = rt.block_on(daemonscope::sim::start(opts)).expect("simulator");
+    let bin = Path::new(env!("CARGO_BIN_EXE_daemonscope"));
+    let home = tempfile::tempdir().expect("tempdir");
+    let kubeconfig = home.path().join("kubeconfig");
+    sim.write_kubeconfig(&kubeconfig).expect("kubeconfig");
+    let state_dir = home.path().join("state");
+    std::fs::create_dir_all(&state_dir).expect("state dir");
+    std::fs::write(
+        state_dir.join("state.toml"),
+        "context = \"daemonscope-sim-readonly\"\nnamespace = \"monitoring\"\n",
+    )
+    .expect("state");
+    let tmux = Tmux { socket: format!("daemonscope-e2e-state2-{}", std::process::id()) };
+    let env_home = format!("HOME={}", home.path().display());
+    let out = tmux.run(&[
+        "new-session",
+        "-d",
+        "-s",
+        SESSION,
+        "-x",
+        "140",
+        "-y",
+        "36",
+        "env",
+        "-i",
+        "PATH=/usr/bin:/bin",
+        "TERM=xterm-256color",
+        "PS1=e2e-shell$ ",
+        &env_home,
+        "sh",
+    ]);
+    assert!(out.status.success(), "tmux new-session: {}", String::from_utf8_lossy(&out.stderr));
+    tmux.wait_for("the shell prompt", Duration::from_secs(10), |s| s.contains("e2e-shell$"));
+    let cmd = format!(
+        "DAEMONSCOPE_CONFIG_DIR={home}/config DAEMONSCOPE_STATE_DIR={home}/state {bin} --kubeconfig {kc}; echo DAEMONSCOPE-EXIT=$?",
+        home = sh_quote(home.path()),
+        bin = sh_quote(bin),
+        kc = sh_quote(&kubeconfig),
+    );
+    tmux.type_text(&cmd);
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the remembered scope", Duration::from_secs(90), |s| {
+        s.contains("ctx daemonscope-sim-readonly") && s.contains("ns monitoring") && s.contains(" live ")
+    });
+    tmux.keys(&["q"]);
+    let after = tmux.wait_for("the exit marker", Duration::from_secs(20), |s| {
+        s.lines().any(|l| l.starts_with("DAEMONSCOPE-EXIT="))
+    });
+    assert!(after.lines().any(|l| l.trim_end() == "DAEMONSCOPE-EXIT=0"), "exit status 0:\n{after}");
+    drop(sim);
+}
