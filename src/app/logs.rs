@@ -281,7 +281,9 @@ pub fn carry_out(app: &mut App, effect: Effect) {
     }
 }
 
-fn open(app: &mut App, target: LogTarget, ds: Option<DsId>) {
+/// Open a pane for `target` (replacing any open one) and start its session; `ds` is the column
+/// it belongs to (container picker, DaemonSet pod updates), if any.
+pub fn open(app: &mut App, target: LogTarget, ds: Option<DsId>) {
     let logs = &mut app.logs;
     logs.close();
     logs.pane = Some(LogPane::new(target, logs.pane_options()));
