@@ -81,6 +81,8 @@ pub enum Effect {
     },
     PickContext,
     PickNamespace,
+    /// Log pane work (re-open after `p`/container choice, save): see `app::logs`.
+    Logs(super::logs::LogEffect),
 }
 
 impl Effect {
@@ -100,6 +102,7 @@ impl Effect {
             Effect::RollNext { daemonset } => format!("roll next outdated node of {daemonset}"),
             Effect::PickContext => "context picker".into(),
             Effect::PickNamespace => "namespace picker".into(),
+            Effect::Logs(e) => e.describe(),
         }
     }
 }
