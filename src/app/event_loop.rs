@@ -88,6 +88,7 @@ pub async fn run_ui(opts: UiOptions) -> anyhow::Result<()> {
     let mut app = App::new(Index::new(), app_opts);
     let theme_fixed = opts.theme.is_some() || std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     super::persist::apply_settings(&mut app, &opts.session.remembered, theme_fixed);
+    app.logs.set_client(opts.client.clone());
     let rx = Session::start(opts.client, opts.namespace, opts.session);
 
     let result = {
@@ -137,12 +138,15 @@ where
     let size = terminal.size()?;
     update(&mut app, Msg::Resize(size.width, size.height));
     update(&mut app, Msg::Tick(unix_now()));
+    // Log lines the loop may still apply before the next frame (see `app::logs`).
+    let mut log_budget = super::logs::LINES_PER_FRAME;
 
     loop {
         if app.dirty && Instant::now() >= next_frame {
             terminal.draw(|f| crate::ui::render(&app, f))?;
             app.dirty = false;
             next_frame = Instant::now() + frame;
+            log_budget = super::logs::LINES_PER_FRAME;
         }
         let effects = tokio::select! {
             ev = input.next() => match ev {
@@ -177,6 +181,11 @@ where
                     })
                 }
             },
+            msg = app.logs.recv(), if log_budget > 0 => {
+                let applied = super::logs::on_channel(&mut app, msg, log_budget);
+                log_budget = log_budget.saturating_sub(applied);
+                Vec::new()
+            }
             _ = tick.tick() => update(&mut app, Msg::Tick(unix_now())),
             // Context/namespace pickers (issue 5): results of their background tasks.
             done = picker_results.next() => {
@@ -194,6 +203,9 @@ where
                 e @ (Effect::PickContext | Effect::PickNamespace | Effect::Picker(_)) => {
                     fleet.on_effect(&mut app, e);
                     fleet_open |= fleet.take_rewired();
+                }
+                effect @ (Effect::OpenLogs { .. } | Effect::OpenDaemonSetLogs { .. } | Effect::Logs(_)) => {
+                    super::logs::carry_out(&mut app, effect);
                 }
                 other => {
                     // Log panes (issue 6) and cluster actions (issue 7) are not built yet: say

@@ -7,6 +7,7 @@
 
 pub mod event_loop;
 pub mod keymap;
+pub mod logs;
 pub mod msg;
 pub mod persist;
 pub mod pickers;

@@ -85,6 +85,8 @@ pub enum Effect {
     PickNamespace,
     /// A choice made in a picker (issue 5): carried out by `pickers::Session`.
     Picker(super::pickers::PickerEffect),
+    /// Log pane work (re-open after `p`/container choice, save): see `app::logs`.
+    Logs(super::logs::LogEffect),
 }
 
 impl Effect {
@@ -105,6 +107,7 @@ impl Effect {
             Effect::PickContext => "context picker".into(),
             Effect::PickNamespace => "namespace picker".into(),
             Effect::Picker(p) => p.describe(),
+            Effect::Logs(e) => e.describe(),
         }
     }
 }

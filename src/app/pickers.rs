@@ -562,6 +562,8 @@ impl Session {
                 Ok((target, warning)) => {
                     tracing::info!(context = %target.context, namespace = ?target.namespace, "switched context");
                     self.rewire(target.client.clone(), target.namespace.clone());
+                    // Log panes opened from now on stream from the new cluster.
+                    app.logs.set_client(target.client.clone());
                     update(
                         app,
                         Msg::Picker(PickerMsg::Switched {

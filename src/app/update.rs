@@ -15,6 +15,7 @@ use crate::theme::Slot;
 /// Apply one message. Marks `app.dirty` when something visible changed.
 pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
     let effects = apply(app, msg);
+    super::logs::after_update(app);
     if app.dirty {
         // The next render shows the clock text as of now; a later tick compares against it.
         app.clock_text = crate::ui::clock_text(app);
@@ -80,6 +81,9 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
     if ctrl_c {
         app.quit = true;
         return vec![Effect::Quit];
+    }
+    if let Some(effects) = super::logs::on_key(app, key) {
+        return effects;
     }
     match app.layers.last_mut() {
         Some(Layer::Filter(prompt)) => {

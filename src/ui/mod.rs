@@ -10,6 +10,7 @@ pub mod footer;
 pub mod header;
 pub mod help;
 pub mod layout;
+pub mod logs;
 pub mod matrix;
 pub mod pickers;
 pub mod prompt;
@@ -36,6 +37,7 @@ pub fn render(app: &App, f: &mut Frame) {
     if let Some(d) = g.detail {
         detail::render(app, f, d);
     }
+    logs::render(app, f, area);
     footer::render(app, f, g.footer);
     if app.help_open() {
         help::render(app, f, area);
