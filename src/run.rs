@@ -262,6 +262,8 @@ async fn run_ui(cli: &Cli) -> Result<i32, Failure> {
         ascii: cli.ascii || config.ascii,
         config,
         themes_dir: paths.map(|p| p.themes_dir()),
+        user: target.user.clone(),
+        state_dir: state_dir(),
     };
     let result = crate::app::run_ui(options).await;
     if let Some(handle) = sim_handle {

@@ -50,6 +50,10 @@ pub struct UiOptions {
     pub config: Config,
     /// `<config dir>/themes` for user themes, if there is a config dir.
     pub themes_dir: Option<PathBuf>,
+    /// The kubeconfig user name of the context (for the audit log; never credentials).
+    pub user: String,
+    /// The state dir (`config::Paths`): the audit log goes to `<state>/audit.jsonl`.
+    pub state_dir: Option<PathBuf>,
 }
 
 /// Build the [`App`] settings from the UI options and the environment (`NO_COLOR`).
@@ -82,7 +86,9 @@ pub fn app_options(opts: &UiOptions) -> anyhow::Result<AppOptions> {
 pub async fn run_ui(opts: UiOptions) -> anyhow::Result<()> {
     let app_opts = app_options(&opts)?;
     let fps = opts.config.fps;
-    let app = App::new(Index::new(), app_opts);
+    let mut app = App::new(Index::new(), app_opts);
+    // Issue 7: the one mutation gateway (read-only refusal, dry run, audit).
+    app.act.gateway = Some(super::actions::gateway(&opts));
     let (tx, rx) = mpsc::channel(FLEET_CHANNEL);
     let cancel = CancellationToken::new();
     let handles = crate::cluster::watch::spawn_watches(opts.client, opts.namespace, tx, cancel.clone());
@@ -131,6 +137,9 @@ where
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut sigterm = signals::Term::new()?;
     let mut fleet_open = true;
+    // Issue 7: actions run as tasks; their results come back on this channel.
+    let (act_tx, mut act_rx) = mpsc::unbounded_channel();
+    let mut runner = super::actions::Runner::new(app.act.gateway.clone(), act_tx);
     let size = terminal.size()?;
     update(&mut app, Msg::Resize(size.width, size.height));
     update(&mut app, Msg::Tick(unix_now()));
@@ -174,6 +183,7 @@ where
                     })
                 }
             },
+            Some(m) = act_rx.recv() => update(&mut app, m),
             _ = tick.tick() => update(&mut app, Msg::Tick(unix_now())),
             _ = sigterm.recv() => return Ok((app, Exit::Signal)),
             _ = tokio::time::sleep_until(next_frame), if app.dirty => Vec::new(),
@@ -181,6 +191,7 @@ where
         for effect in effects {
             match effect {
                 Effect::Quit => return Ok((app, Exit::Quit)),
+                Effect::Act(a) => runner.spawn(a),
                 other => {
                     // Log panes (issue 6) and cluster actions (issue 7) are not built yet: say
                     // so plainly instead of pretending something happened.

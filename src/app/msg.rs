@@ -22,6 +22,8 @@ pub enum Msg {
         text: String,
         level: Level,
     },
+    /// The result or progress of a cluster action (issue 7).
+    Act(super::actions::ActMsg),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -81,6 +83,8 @@ pub enum Effect {
     },
     PickContext,
     PickNamespace,
+    /// A confirmed cluster action, carried out by `actions::Runner` (issue 7).
+    Act(super::actions::ActEffect),
 }
 
 impl Effect {
@@ -100,6 +104,7 @@ impl Effect {
             Effect::RollNext { daemonset } => format!("roll next outdated node of {daemonset}"),
             Effect::PickContext => "context picker".into(),
             Effect::PickNamespace => "namespace picker".into(),
+            Effect::Act(a) => a.describe(),
         }
     }
 }
