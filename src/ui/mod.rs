@@ -6,12 +6,14 @@
 //! filter prompt via `prompt`), `help` (generated from the keymap).
 
 pub mod detail;
+pub mod dialogs;
 pub mod footer;
 pub mod header;
 pub mod help;
 pub mod layout;
 pub mod matrix;
 pub mod prompt;
+pub mod rollout;
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -36,6 +38,9 @@ pub fn render(app: &App, f: &mut Frame) {
         detail::render(app, f, d);
     }
     footer::render(app, f, g.footer);
+    // Issue 7: rollout status view over the bottom of the matrix, action dialogs on top.
+    rollout::render(app, f, g.body);
+    dialogs::render(app, f, area);
     if app.help_open() {
         help::render(app, f, area);
     }
