@@ -77,13 +77,28 @@ pub enum ActMsg {
 /// A modal dialog; while one is open it gets every key.
 pub enum Dialog {
     /// "Send this?" with exactly what will be sent; `y`/Enter returns `on_yes`.
-    Confirm { title: String, text: String, on_yes: ActEffect },
+    Confirm {
+        title: String,
+        text: String,
+        on_yes: ActEffect,
+    },
     /// Waiting for a read that builds a plan (undo, roll).
-    Pending { text: String },
-    History { daemonset: Target, rows: Vec<HistoryRow>, selected: usize },
+    Pending {
+        text: String,
+    },
+    History {
+        daemonset: Target,
+        rows: Vec<HistoryRow>,
+        selected: usize,
+    },
     Strategy(Box<StrategyDialog>),
     /// OnDelete roll: `t` this node, or a count for "next N outdated".
-    Roll { daemonset: Target, node: Option<String>, count: Box<TextArea<'static>>, error: Option<String> },
+    Roll {
+        daemonset: Target,
+        node: Option<String>,
+        count: Box<TextArea<'static>>,
+        error: Option<String>,
+    },
 }
 
 /// The `S` form.
@@ -156,7 +171,11 @@ pub fn route(app: &mut App, effects: Vec<Effect>) -> Vec<Effect> {
         match e {
             Effect::RestartPod { .. } => open_restart(app),
             Effect::RolloutRestart { daemonset } => {
-                let plan = plan::rollout_restart(&daemonset.namespace, &daemonset.name, jiff::Timestamp::from_second(app.now).unwrap_or_else(|_| jiff::Timestamp::now()));
+                let plan = plan::rollout_restart(
+                    &daemonset.namespace,
+                    &daemonset.name,
+                    jiff::Timestamp::from_second(app.now).unwrap_or_else(|_| jiff::Timestamp::now()),
+                );
                 confirm(app, plan);
             }
             Effect::RolloutStatus { daemonset } => open_status(app, daemonset),
@@ -343,7 +362,10 @@ fn dialog_key(app: &mut App, key: &KeyEvent) -> Vec<ActEffect> {
             KeyCode::Char('u') => {
                 let Some(row) = rows.get(selected) else { return Vec::new() };
                 if row.current {
-                    app.notify(format!("revision {} is the current one; pick an earlier one", row.revision), Level::Info);
+                    app.notify(
+                        format!("revision {} is the current one; pick an earlier one", row.revision),
+                        Level::Info,
+                    );
                     app.act.dialog = Some(Dialog::History { daemonset, rows, selected });
                     return Vec::new();
                 }
@@ -388,7 +410,8 @@ fn dialog_key(app: &mut App, key: &KeyEvent) -> Vec<ActEffect> {
                     form.errors.clear();
                 }
                 _ if form.focus > 0 => {
-                    if !(key.modifiers.contains(KeyModifiers::CONTROL) && matches!(key.code, KeyCode::Char('m' | 'j'))) {
+                    if !(key.modifiers.contains(KeyModifiers::CONTROL) && matches!(key.code, KeyCode::Char('m' | 'j')))
+                    {
                         let ta = if form.focus == 1 { &mut form.max_unavailable } else { &mut form.max_surge };
                         ta.input(*key);
                         form.errors.clear();
@@ -425,7 +448,8 @@ fn dialog_key(app: &mut App, key: &KeyEvent) -> Vec<ActEffect> {
                     app.notify(format!("read-only mode: roll of {daemonset} would not be sent"), Level::Warn);
                 }
                 Some(target) => {
-                    app.act.dialog = Some(Dialog::Pending { text: format!("reading {daemonset}'s pods to plan the roll…") });
+                    app.act.dialog =
+                        Some(Dialog::Pending { text: format!("reading {daemonset}'s pods to plan the roll…") });
                     return vec![ActEffect::PlanRoll { daemonset, target }];
                 }
                 None => app.act.dialog = Some(Dialog::Roll { daemonset, node, count, error }),

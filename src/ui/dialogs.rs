@@ -28,7 +28,8 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
     let text_style = theme.style(Slot::Help);
     let (title, lines): (String, Vec<Line>) = match d {
         Dialog::Confirm { title, text, .. } => {
-            let mut lines: Vec<Line> = vec![Line::styled("This will be sent:", text_style.add_modifier(Modifier::BOLD))];
+            let mut lines: Vec<Line> =
+                vec![Line::styled("This will be sent:", text_style.add_modifier(Modifier::BOLD))];
             lines.extend(text.lines().map(|l| Line::styled(l.to_string(), text_style)));
             lines.push(Line::default());
             lines.push(Line::from(vec![
@@ -72,7 +73,9 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
             ]));
             (format!(" rollout history of daemonset {daemonset} "), lines)
         }
-        Dialog::Strategy(form) => (format!(" update strategy of daemonset {} ", form.daemonset), strategy_lines(app, form)),
+        Dialog::Strategy(form) => {
+            (format!(" update strategy of daemonset {} ", form.daemonset), strategy_lines(app, form))
+        }
         Dialog::Roll { daemonset, node, count, error } => {
             let mut lines = Vec::new();
             if let Some(n) = node {
@@ -133,12 +136,7 @@ fn strategy_lines(app: &App, form: &StrategyDialog) -> Vec<Line<'static>> {
     };
     if form.kind == StrategyType::RollingUpdate {
         let first = |ta: &tui_textarea::TextArea<'static>| ta.lines().first().cloned().unwrap_or_default();
-        lines.push(field(
-            "maxUnavailable:",
-            1,
-            first(&form.max_unavailable),
-            form.error_for(Field::MaxUnavailable),
-        ));
+        lines.push(field("maxUnavailable:", 1, first(&form.max_unavailable), form.error_for(Field::MaxUnavailable)));
         lines.push(field("maxSurge:", 2, first(&form.max_surge), form.error_for(Field::MaxSurge)));
         lines.push(Line::styled("a number (2) or a percentage (10%); exactly one of the two non-zero", text));
     } else {

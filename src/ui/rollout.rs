@@ -20,16 +20,19 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
     let text = theme.style(Slot::Help);
     let h = HEIGHT.min(area.height);
     let rect = Rect { x: area.x, y: area.y + area.height - h, width: area.width, height: h };
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .border_style(theme.style(Slot::Border))
-        .title(Span::styled(format!(" rollout status: daemonset {} (Esc closes) ", view.daemonset), theme.style(Slot::DetailTitle)));
+    let block = Block::default().borders(Borders::ALL).border_style(theme.style(Slot::Border)).title(Span::styled(
+        format!(" rollout status: daemonset {} (Esc closes) ", view.daemonset),
+        theme.style(Slot::DetailTitle),
+    ));
     f.render_widget(Clear, rect);
     let inner = block.inner(rect);
     f.render_widget(block, rect);
     let ds = app.index.ds_by_name(&view.daemonset.namespace, &view.daemonset.name).and_then(|id| app.index.ds(id));
     let (Some(ds), Some(progress)) = (ds, view.progress) else {
-        f.render_widget(Paragraph::new(Line::styled("the DaemonSet is not in the index (deleted?)", theme.style(Slot::Error))), inner);
+        f.render_widget(
+            Paragraph::new(Line::styled("the DaemonSet is not in the index (deleted?)", theme.style(Slot::Error))),
+            inner,
+        );
         return;
     };
     let s = ds.status;
@@ -59,11 +62,16 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
     let rows = inner.height.saturating_sub(1);
     f.render_widget(Paragraph::new(lines), Rect { height: rows, ..inner });
     if inner.height > 1 {
-        let ratio = if s.desired > 0 { (s.updated.min(s.available).max(0) as f64 / s.desired as f64).clamp(0.0, 1.0) } else { 1.0 };
-        let gauge = Gauge::default()
-            .gauge_style(theme.style(Slot::StreamLive))
-            .ratio(ratio)
-            .label(format!("{}/{} updated and available", s.updated.min(s.available), s.desired));
+        let ratio = if s.desired > 0 {
+            (s.updated.min(s.available).max(0) as f64 / s.desired as f64).clamp(0.0, 1.0)
+        } else {
+            1.0
+        };
+        let gauge = Gauge::default().gauge_style(theme.style(Slot::StreamLive)).ratio(ratio).label(format!(
+            "{}/{} updated and available",
+            s.updated.min(s.available),
+            s.desired
+        ));
         f.render_widget(gauge, Rect { y: inner.y + inner.height - 1, height: 1, ..inner });
     }
 }
