@@ -305,3 +305,42 @@ async fn history_lists_revisions_and_undo_restores_the_earlier_template() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn roll_this_node_replaces_the_outdated_pod_of_an_on_delete_daemonset() {
+    let mut s = start("mixed", false).await;
+    let node = s.cursor_to("falco", CellState::Outdated);
+    s.key(KeyCode::Char('N'));
+    assert!(text(&s.app).contains(&format!("roll this node ({node})")));
+    s.key(KeyCode::Char('t'));
+    s.wait_for("the roll confirmation", |app| matches!(app.act.dialog, Some(Dialog::Confirm { .. }))).await;
+    let screen = text(&s.app);
+    assert!(screen.contains("DELETE /api/v1/namespaces/security/pods/"), "{screen}");
+    assert!(screen.contains(&format!("on {node}")), "{screen}");
+    s.key(KeyCode::Char('y'));
+    assert!(s.app.act.task.is_some(), "the roll runs as a task");
+    s.wait_for("the roll to finish", |app| app.act.task.is_none()).await;
+    let notice = s.app.notice.clone().expect("a result notice");
+    assert!(notice.text.contains("1 of 1 nodes rolled"), "{notice:?}");
+    s.wait_for("the cell to be up to date", |app| {
+        let (Some(n), Some(d)) = (app.index.node_by_name(&node), app.cursor_ds()) else { return false };
+        app.index.cell(n, d).state == CellState::Ready
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batch_restart_of_failing_pods_reports_progress_and_esc_cancels_it() {
+    let mut s = start("mixed", false).await;
+    s.cursor_to("datadog-agent", CellState::Failing);
+    s.key(KeyCode::Char('D'));
+    let screen = text(&s.app);
+    assert!(screen.contains("failing pods of daemonset monitoring/datadog-agent"), "{screen}");
+    s.key(KeyCode::Char('y'));
+    s.wait_for("the first step", |app| app.act.task.as_ref().is_some_and(|t| t.done >= 1)).await;
+    assert!(text(&s.app).contains("Esc cancels"));
+    s.key(KeyCode::Esc);
+    s.wait_for("the batch to stop", |app| app.act.task.is_none()).await;
+    let notice = s.app.notice.clone().expect("a result notice");
+    assert!(notice.text.contains("restarted") && notice.text.contains("cancelled"), "{notice:?}");
+}

@@ -409,13 +409,14 @@ fn dialog_key(app: &mut App, key: &KeyEvent) -> Vec<ActEffect> {
                     };
                     form.errors.clear();
                 }
-                _ if form.focus > 0 => {
-                    if !(key.modifiers.contains(KeyModifiers::CONTROL) && matches!(key.code, KeyCode::Char('m' | 'j')))
-                    {
-                        let ta = if form.focus == 1 { &mut form.max_unavailable } else { &mut form.max_surge };
-                        ta.input(*key);
-                        form.errors.clear();
-                    }
+                _ if form.focus > 0
+                    && !(key.modifiers.contains(KeyModifiers::CONTROL)
+                        && matches!(key.code, KeyCode::Char('m' | 'j'))) =>
+                {
+                    // One line per field: Ctrl-M / Ctrl-J would insert a newline.
+                    let ta = if form.focus == 1 { &mut form.max_unavailable } else { &mut form.max_surge };
+                    ta.input(*key);
+                    form.errors.clear();
                 }
                 _ => {}
             }
@@ -426,10 +427,7 @@ fn dialog_key(app: &mut App, key: &KeyEvent) -> Vec<ActEffect> {
                 return Vec::new();
             }
             let target = match key.code {
-                KeyCode::Char('t') => match &node {
-                    Some(n) => Some(RollTarget::Nodes(vec![n.clone()])),
-                    None => None,
-                },
+                KeyCode::Char('t') => node.as_ref().map(|n| RollTarget::Nodes(vec![n.clone()])),
                 KeyCode::Enter => match first_line(&count).trim().parse::<usize>() {
                     Ok(n) if n > 0 => Some(RollTarget::NextOutdated(n)),
                     _ => {
@@ -533,7 +531,7 @@ pub fn on_msg(app: &mut App, msg: ActMsg) -> Vec<Effect> {
                         t.total = total;
                         t.message = message.clone();
                     }
-                    sticky(app, format!("{task}: {done}/{total} · {message} · Esc cancels"));
+                    sticky(app, format!("{task} {done}/{total} (Esc cancels): {message}"));
                 }
                 TaskEvent::Finished { task, ok, message } => {
                     app.act.task = None;
