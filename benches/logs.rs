@@ -2,7 +2,9 @@
 //! 1. lines/s one pane sustains: sanitize + push + one render per frame, at several batch sizes;
 //! 2. a 200-source DaemonSet tail (interleaved sources, node prefixes) through the same path;
 //! 3. end to end against the simulator: a DaemonSet tail of 200 pods through `kube` with the clock
-//!    pushed forward, frame time (apply + render) while tailing and lines/s delivered.
+//!    pushed forward, frame time (apply + render) while tailing and lines/s delivered;
+//! 4. the real event loop (`app::run_loop`) with that tail open in a pane under the flood: frames
+//!    drawn and how long a key press waits, which the per-frame line budget keeps bounded.
 //!
 //! Run: `cargo bench --bench logs`.
 
@@ -151,7 +153,8 @@ async fn end_to_end() -> anyhow::Result<()> {
     let target = LogTarget::DaemonSet { namespace: ns, name, pods, container: c, previous: false };
     // ~10k lines/s offered (10 simulated s per 100 ms), then a flood (~300k lines/s offered).
     tail(&h, client.clone(), target.clone(), 10_000).await;
-    tail(&h, client, target, 300_000).await;
+    tail(&h, client.clone(), target.clone(), 300_000).await;
+    event_loop_flood(&h, client, target, 300_000).await;
     h.shutdown().await;
     Ok(())
 }
@@ -228,5 +231,107 @@ fn main() {
     };
     if let Err(e) = rt.block_on(end_to_end()) {
         eprintln!("end-to-end benchmark failed: {e:#}");
+    }
+}
+
+/// A TestBackend that counts the frames the loop flushes.
+struct Counting {
+    inner: ratatui::backend::TestBackend,
+    flushes: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl ratatui::backend::Backend for Counting {
+    fn draw<'a, I>(&mut self, content: I) -> std::io::Result<()>
+    where
+        I: Iterator<Item = (u16, u16, &'a ratatui::buffer::Cell)>,
+    {
+        self.inner.draw(content)
+    }
+    fn hide_cursor(&mut self) -> std::io::Result<()> {
+        self.inner.hide_cursor()
+    }
+    fn show_cursor(&mut self) -> std::io::Result<()> {
+        self.inner.show_cursor()
+    }
+    fn get_cursor_position(&mut self) -> std::io::Result<ratatui::layout::Position> {
+        self.inner.get_cursor_position()
+    }
+    fn set_cursor_position<P: Into<ratatui::layout::Position>>(&mut self, p: P) -> std::io::Result<()> {
+        self.inner.set_cursor_position(p)
+    }
+    fn clear(&mut self) -> std::io::Result<()> {
+        self.inner.clear()
+    }
+    fn size(&self) -> std::io::Result<ratatui::layout::Size> {
+        self.inner.size()
+    }
+    fn window_size(&mut self) -> std::io::Result<ratatui::backend::WindowSize> {
+        self.inner.window_size()
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.flushes.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.inner.flush()
+    }
+}
+
+/// The real event loop with the DaemonSet tail open in a full-screen pane while the simulator
+/// floods it: frames drawn in 5 s and the delay of key presses (`t` toggles timestamps, a
+/// redraw) sent every 250 ms.
+async fn event_loop_flood(h: &sim::SimHandle, client: kube::Client, target: LogTarget, advance_ms: i64) {
+    use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+    use daemonscope::app::{self, App, AppOptions};
+    let mut opts = AppOptions::default();
+    opts.config.logs.layout = "full".into();
+    opts.config.logs.max_streams = 200;
+    opts.config.logs.tail_lines = 10;
+    let mut app = App::new(daemonscope::fleet::Index::new(), opts);
+    app.logs.set_client(client);
+    app::logs::open(&mut app, target, None);
+    let flushes = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let backend = Counting { inner: ratatui::backend::TestBackend::new(W, H), flushes: flushes.clone() };
+    let (key_tx, mut key_rx) = mpsc::unbounded_channel::<std::io::Result<Event>>();
+    let input = Box::pin(futures::stream::poll_fn(move |cx| key_rx.poll_recv(cx)));
+    let (_fleet_tx, fleet_rx) = mpsc::channel(16);
+    let clock = h.clock.clone();
+    let driver = tokio::spawn(async move {
+        let start = Instant::now();
+        let mut sent = 0u32;
+        while start.elapsed() < Duration::from_secs(5) {
+            clock.advance(advance_ms);
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            if sent < 20 && start.elapsed() >= Duration::from_millis(250 * u64::from(sent + 1)) {
+                let k = KeyEvent::new(KeyCode::Char('t'), KeyModifiers::NONE);
+                let _ = key_tx.send(Ok(Event::Key(k)));
+                sent += 1;
+            }
+        }
+        let _ = key_tx.send(Ok(Event::Key(KeyEvent::new(KeyCode::Char('q'), KeyModifiers::NONE))));
+        (Instant::now(), sent)
+    });
+    let mut term = match ratatui::Terminal::new(backend) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("terminal: {e}");
+            return;
+        }
+    };
+    let started = Instant::now();
+    let result = app::run_loop(&mut term, app, input, fleet_rx, 30).await;
+    let ended = Instant::now();
+    let (q_sent, keys) = driver.await.unwrap_or((ended, 0));
+    let frames = flushes.load(std::sync::atomic::Ordering::Relaxed);
+    match result {
+        Ok((app, exit)) => {
+            let pane = app.logs.pane.as_ref();
+            println!(
+                "event loop, 200-pod tail, {advance_ms} sim-ms per 100 ms: {frames} frames in {:.1} s ({:.1} fps), {keys} keys handled, q answered after {:.1} ms, {} lines held, dropped {}, exit {exit:?}",
+                (ended - started).as_secs_f64(),
+                frames as f64 / (ended - started).as_secs_f64(),
+                ended.saturating_duration_since(q_sent).as_secs_f64() * 1e3,
+                pane.map_or(0, |p| p.buffer().len()),
+                pane.map_or(0, |p| p.buffer().dropped()),
+            );
+        }
+        Err(e) => eprintln!("event loop failed: {e:#}"),
     }
 }

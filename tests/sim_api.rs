@@ -595,13 +595,30 @@ async fn garbage_never_panics_the_server() {
     }
 }
 
+/// Give a pod's `main` container a running state that started at `started` (what the
+/// simulated kubelet would write; controllers are off in these tests).
+async fn mark_running(pods: &Api<Pod>, name: &str, started: jiff::Timestamp) {
+    let status = serde_json::json!({"status": {"phase": "Running", "containerStatuses": [{
+        "name": "main", "ready": true, "restartCount": 0, "image": "busybox:1", "imageID": "",
+        "state": {"running": {"startedAt": started.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()}}
+    }]}});
+    pods.patch_status(name, &PatchParams::default(), &Patch::Merge(&status)).await.expect("status patched");
+}
+
 #[tokio::test]
 async fn pod_logs_serve_text_and_validate_containers() {
     let s = sim().await;
     let c = s.client().await.expect("client");
     let pods: Api<Pod> = Api::namespaced(c.clone(), "default");
     pods.create(&PostParams::default(), &pod("p", Some("n1"), &[])).await.expect("create");
-    pods.logs("p", &Default::default()).await.expect("logs of a one-container pod");
+    // No container has started yet: the kubelet's answer.
+    let (code, _, msg) = api_status(pods.logs("p", &Default::default()).await.expect_err("not started"));
+    assert_eq!(code, 400);
+    assert!(msg.contains("is waiting to start"), "{msg}");
+    mark_running(&pods, "p", s.clock.now()).await;
+    s.clock.advance(120_000);
+    let text = pods.logs("p", &Default::default()).await.expect("logs of a one-container pod");
+    assert!(!text.is_empty(), "a container running for two minutes has written lines");
     let mut two = pod("two", Some("n1"), &[]);
     if let Some(spec) = two.spec.as_mut() {
         spec.containers.push(Container { name: "side".into(), ..Default::default() });

@@ -215,7 +215,19 @@ async fn kubectl_watch_sees_a_new_pod() {
 async fn kubectl_deletes_a_pod_and_reads_logs() {
     let e = env(false).await;
     seed(&e, false).await;
-    e.run(&["logs", "web-1"]).await;
+    // Controllers are off: write the running state the simulated kubelet would.
+    let c = e.sim.client().await.expect("client");
+    let pods: kube::Api<Pod> = kube::Api::namespaced(c, "default");
+    let started = e.sim.clock.now();
+    let status = serde_json::json!({"status": {"phase": "Running", "containerStatuses": [{
+        "name": "main", "ready": true, "restartCount": 0, "image": "busybox:1", "imageID": "",
+        "state": {"running": {"startedAt": started.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()}}
+    }]}});
+    pods.patch_status("web-1", &Default::default(), &kube::api::Patch::Merge(&status)).await.expect("status patched");
+    // Two simulated minutes of output.
+    e.sim.clock.advance(120_000);
+    let logs = e.run(&["logs", "web-1"]).await;
+    assert!(!logs.trim().is_empty(), "kubectl logs printed the container's lines");
     let out = e.run(&["delete", "pod", "web-1"]).await;
     assert!(out.contains("deleted"), "{out}");
     let after = e.run(&["get", "pods", "-o", "name"]).await;

@@ -306,7 +306,8 @@ pub fn on_key(app: &mut App, key: &KeyEvent) -> Option<Vec<Effect>> {
         app.dirty = true;
         return Some(fx.into_iter().map(Effect::Act).collect());
     }
-    if key.code == KeyCode::Esc && app.layers.is_empty() {
+    // Esc belongs to a focused log pane first (issue 6).
+    if key.code == KeyCode::Esc && app.layers.is_empty() && !app.logs.has_focus() {
         if let Some(t) = &app.act.task {
             let id = t.id;
             app.notify(format!("{}: cancelling…", t.label), Level::Info);

@@ -89,6 +89,7 @@ pub async fn run_ui(opts: UiOptions) -> anyhow::Result<()> {
     let mut app = App::new(Index::new(), app_opts);
     // Issue 7: the one mutation gateway (read-only refusal, dry run, audit).
     app.act.gateway = Some(super::actions::gateway(&opts));
+    app.logs.set_client(opts.client.clone());
     let (tx, rx) = mpsc::channel(FLEET_CHANNEL);
     let cancel = CancellationToken::new();
     let handles = crate::cluster::watch::spawn_watches(opts.client, opts.namespace, tx, cancel.clone());
@@ -143,12 +144,15 @@ where
     let size = terminal.size()?;
     update(&mut app, Msg::Resize(size.width, size.height));
     update(&mut app, Msg::Tick(unix_now()));
+    // Log lines the loop may still apply before the next frame (see `app::logs`).
+    let mut log_budget = super::logs::LINES_PER_FRAME;
 
     loop {
         if app.dirty && Instant::now() >= next_frame {
             terminal.draw(|f| crate::ui::render(&app, f))?;
             app.dirty = false;
             next_frame = Instant::now() + frame;
+            log_budget = super::logs::LINES_PER_FRAME;
         }
         let effects = tokio::select! {
             ev = input.next() => match ev {
@@ -184,6 +188,11 @@ where
                 }
             },
             Some(m) = act_rx.recv() => update(&mut app, m),
+            msg = app.logs.recv(), if log_budget > 0 => {
+                let applied = super::logs::on_channel(&mut app, msg, log_budget);
+                log_budget = log_budget.saturating_sub(applied);
+                Vec::new()
+            }
             _ = tick.tick() => update(&mut app, Msg::Tick(unix_now())),
             _ = sigterm.recv() => return Ok((app, Exit::Signal)),
             _ = tokio::time::sleep_until(next_frame), if app.dirty => Vec::new(),
@@ -192,9 +201,12 @@ where
             match effect {
                 Effect::Quit => return Ok((app, Exit::Quit)),
                 Effect::Act(a) => runner.spawn(a),
+                effect @ (Effect::OpenLogs { .. } | Effect::OpenDaemonSetLogs { .. } | Effect::Logs(_)) => {
+                    super::logs::carry_out(&mut app, effect);
+                }
                 other => {
-                    // Log panes (issue 6) and cluster actions (issue 7) are not built yet: say
-                    // so plainly instead of pretending something happened.
+                    // What is not built yet (the pickers, until issue 8 lands): say so plainly
+                    // instead of pretending something happened.
                     let text = format!("{}: not available in this version yet", other.describe());
                     update(&mut app, Msg::Notice { text, level: Level::Warn });
                 }

@@ -8,6 +8,7 @@
 pub mod actions;
 pub mod event_loop;
 pub mod keymap;
+pub mod logs;
 pub mod msg;
 pub mod state;
 pub mod update;

@@ -85,6 +85,8 @@ pub enum Effect {
     PickNamespace,
     /// A confirmed cluster action, carried out by `actions::Runner` (issue 7).
     Act(super::actions::ActEffect),
+    /// Log pane work (re-open after `p`/container choice, save): see `app::logs`.
+    Logs(super::logs::LogEffect),
 }
 
 impl Effect {
@@ -105,6 +107,7 @@ impl Effect {
             Effect::PickContext => "context picker".into(),
             Effect::PickNamespace => "namespace picker".into(),
             Effect::Act(a) => a.describe(),
+            Effect::Logs(e) => e.describe(),
         }
     }
 }

@@ -101,6 +101,8 @@ pub struct App {
     pub group: Option<usize>,
     pub detail: bool,
     pub layers: Vec<Layer>,
+    /// The log pane, its session and layout (issue 6).
+    pub logs: super::logs::LogsState,
     pub notice: Option<Notice>,
     /// Something visible changed since the last render.
     pub dirty: bool,
@@ -114,6 +116,7 @@ pub struct App {
 impl App {
     pub fn new(index: Index, opts: AppOptions) -> App {
         let (keymap, mut warnings) = Keymap::build(&opts.config.keys, opts.readonly);
+        let logs = super::logs::LogsState::new(&opts.config.logs);
         warnings.extend(opts.warnings);
         let notice = (!warnings.is_empty()).then(|| Notice {
             text: warnings.join("; "),
@@ -141,6 +144,7 @@ impl App {
             group: None,
             detail: false,
             layers: Vec::new(),
+            logs,
             notice,
             dirty: true,
             quit: false,

@@ -17,6 +17,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
     let effects = apply(app, msg);
     // Issue 7: action effects open their dialogs here.
     let effects = super::actions::route(app, effects);
+    super::logs::after_update(app);
     if app.dirty {
         // The next render shows the clock text as of now; a later tick compares against it.
         app.clock_text = crate::ui::clock_text(app);
@@ -86,6 +87,9 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
         return vec![Effect::Quit];
     }
     if let Some(effects) = super::actions::on_key(app, &key) {
+        return effects;
+    }
+    if let Some(effects) = super::logs::on_key(app, key) {
         return effects;
     }
     match app.layers.last_mut() {

@@ -65,6 +65,9 @@ pub fn items(app: &App) -> Vec<(String, String, bool)> {
     if app.help_open() {
         return vec![("Esc".into(), "close help".into(), true), ("Up/Down".into(), "scroll".into(), true)];
     }
+    if let Some(items) = crate::app::logs::footer_items(app) {
+        return items;
+    }
     let has_pod = match (app.cursor_node(), app.cursor_ds()) {
         (Some(n), Some(d)) => app.index.cell(n, d).pod.is_some(),
         _ => false,

@@ -61,6 +61,7 @@ pub fn lines(app: &App) -> Vec<Line<'static>> {
             ]));
         }
     }
+    out.extend(super::logs::help_lines(app));
     out.push(Line::styled("Cell glyphs", title));
     let glyphs = theme.glyph_set(app.ascii);
     for state in CellState::ALL {

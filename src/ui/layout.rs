@@ -52,7 +52,8 @@ pub fn geometry(size: (u16, u16), app: &App) -> Option<Geometry> {
     let footer = Rect::new(0, h - 1, w, 1);
     // Rows between the legend and the footer: colhead, body, totals (and a bottom detail).
     let top = 3;
-    let mut bottom = h - 1;
+    // The split log pane takes rows above the footer.
+    let mut bottom = h - 1 - super::logs::split_rows(app, h);
     let mut right = w;
     let mut detail = None;
     if app.detail {

@@ -11,6 +11,7 @@ pub mod footer;
 pub mod header;
 pub mod help;
 pub mod layout;
+pub mod logs;
 pub mod matrix;
 pub mod prompt;
 pub mod rollout;
@@ -37,6 +38,7 @@ pub fn render(app: &App, f: &mut Frame) {
     if let Some(d) = g.detail {
         detail::render(app, f, d);
     }
+    logs::render(app, f, area);
     footer::render(app, f, g.footer);
     // Issue 7: rollout status view over the bottom of the matrix, action dialogs on top.
     rollout::render(app, f, g.body);
