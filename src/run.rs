@@ -265,6 +265,8 @@ async fn run_ui(cli: &Cli) -> Result<i32, Failure> {
         config,
         themes_dir: paths.map(|p| p.themes_dir()),
         session,
+        user: target.user.clone(),
+        state_dir: state_dir(),
     };
     let result = crate::app::run_ui(options).await;
     if let Some(handle) = sim_handle {

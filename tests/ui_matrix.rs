@@ -399,11 +399,12 @@ fn too_small_terminal_says_so() {
 fn cursor_actions_return_effects_for_the_cursor_pod() {
     let mut app = app_sized(100, 30);
     move_cursor_to(&mut app, "node-alpha", "gpu-exporter");
+    // `d` opens the confirmation of exactly the DELETE it would send (issue 7); Esc sends nothing.
     let fx = key(&mut app, KeyCode::Char('d'));
-    assert!(
-        matches!(&fx[..], [Effect::RestartPod { pod }] if pod.name == "gpu-exporter-node-alpha" && pod.namespace == "monitoring"),
-        "{fx:?}"
-    );
+    assert!(fx.is_empty(), "{fx:?}");
+    assert!(text(&app).contains("DELETE /api/v1/namespaces/monitoring/pods/gpu-exporter-node-alpha"), "{}", text(&app));
+    assert!(key(&mut app, KeyCode::Esc).is_empty());
+    assert!(app.act.dialog.is_none());
     let fx = key(&mut app, KeyCode::Char('L'));
     assert!(matches!(&fx[..], [Effect::OpenDaemonSetLogs { nodes, .. }] if nodes.len() == 4), "{fx:?}");
     assert_eq!(key(&mut app, KeyCode::Char('q')), vec![Effect::Quit]);
@@ -482,7 +483,11 @@ fn key_overrides_from_config_drive_keys_footer_and_help() {
     update(&mut app, Msg::Fleet(fleet()));
     move_cursor_to(&mut app, "node-alpha", "kube-proxy");
     assert!(key(&mut app, KeyCode::Char('d')).is_empty(), "d is no longer bound");
-    assert!(matches!(&key(&mut app, KeyCode::Char('x'))[..], [Effect::RestartPod { .. }]));
+    key(&mut app, KeyCode::Char('x'));
+    assert!(text(&app).contains("confirm: restart pod"), "x opens the restart confirmation");
+    key(&mut app, KeyCode::Esc);
+    // Let the "cancelled" notice expire so the footer shows keys again.
+    update(&mut app, Msg::Tick(NOW + 60));
     assert!(screen(&app)[39].contains("x restart"), "footer: {}", screen(&app)[39]);
     key(&mut app, KeyCode::Char('?'));
     let help = text(&app);

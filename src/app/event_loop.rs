@@ -51,6 +51,10 @@ pub struct UiOptions {
     pub themes_dir: Option<PathBuf>,
     /// Context/namespace switching and remembered state (issue 5, `app::pickers`).
     pub session: SessionOptions,
+    /// The kubeconfig user name of the context (for the audit log; never credentials).
+    pub user: String,
+    /// The state dir (`config::Paths`): the audit log goes to `<state>/audit.jsonl`.
+    pub state_dir: Option<PathBuf>,
 }
 
 /// Build the [`App`] settings from the UI options and the environment (`NO_COLOR`).
@@ -88,6 +92,8 @@ pub async fn run_ui(opts: UiOptions) -> anyhow::Result<()> {
     let mut app = App::new(Index::new(), app_opts);
     let theme_fixed = opts.theme.is_some() || std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     super::persist::apply_settings(&mut app, &opts.session.remembered, theme_fixed);
+    // Issue 7: the one mutation gateway (read-only refusal, dry run, audit).
+    app.act.gateway = Some(super::actions::gateway(&opts));
     app.logs.set_client(opts.client.clone());
     let rx = Session::start(opts.client, opts.namespace, opts.session);
 
@@ -135,6 +141,9 @@ where
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut sigterm = signals::Term::new()?;
     let mut fleet_open = true;
+    // Issue 7: actions run as tasks; their results come back on this channel.
+    let (act_tx, mut act_rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut runner = super::actions::Runner::new(app.act.gateway.clone(), act_tx);
     let size = terminal.size()?;
     update(&mut app, Msg::Resize(size.width, size.height));
     update(&mut app, Msg::Tick(unix_now()));
@@ -181,6 +190,7 @@ where
                     })
                 }
             },
+            Some(m) = act_rx.recv() => update(&mut app, m),
             msg = app.logs.recv(), if log_budget > 0 => {
                 let applied = super::logs::on_channel(&mut app, msg, log_budget);
                 log_budget = log_budget.saturating_sub(applied);
@@ -204,12 +214,13 @@ where
                     fleet.on_effect(&mut app, e);
                     fleet_open |= fleet.take_rewired();
                 }
+                Effect::Act(a) => runner.spawn(a),
                 effect @ (Effect::OpenLogs { .. } | Effect::OpenDaemonSetLogs { .. } | Effect::Logs(_)) => {
                     super::logs::carry_out(&mut app, effect);
                 }
                 other => {
-                    // Log panes (issue 6) and cluster actions (issue 7) are not built yet: say
-                    // so plainly instead of pretending something happened.
+                    // What is not built yet (the pickers, until issue 8 lands): say so plainly
+                    // instead of pretending something happened.
                     let text = format!("{}: not available in this version yet", other.describe());
                     update(&mut app, Msg::Notice { text, level: Level::Warn });
                 }

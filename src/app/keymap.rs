@@ -49,6 +49,7 @@ actions! {
     Logs => "logs",
     LogsDaemonSet => "logs_daemonset",
     RestartPod => "restart_pod",
+    RestartFailing => "restart_failing",
     RolloutRestart => "rollout_restart",
     RolloutStatus => "rollout_status",
     History => "history",
@@ -65,7 +66,7 @@ actions! {
 impl Action {
     /// Actions that change the cluster; `--readonly` removes them from the keymap.
     pub fn is_mutating(self) -> bool {
-        matches!(self, Action::RestartPod | Action::RolloutRestart | Action::RollNext)
+        matches!(self, Action::RestartPod | Action::RestartFailing | Action::RolloutRestart | Action::RollNext)
     }
 }
 
@@ -248,6 +249,14 @@ const DEFAULTS: &[DefaultRow] = &[
         None,
     ),
     (Action::RestartPod, &["d"], "restart the cursor pod (delete it)", Section::Act, Applies::WithPod, Some("restart")),
+    (
+        Action::RestartFailing,
+        &["D"],
+        "restart all failing pods of the cursor DaemonSet (paced)",
+        Section::Act,
+        Applies::WithColumn,
+        None,
+    ),
     (Action::RolloutRestart, &["R"], "rollout restart the cursor DaemonSet", Section::Act, Applies::WithColumn, None),
     (
         Action::RolloutStatus,

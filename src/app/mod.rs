@@ -5,6 +5,7 @@
 //! Data flow (DESIGN.md): input / fleet events / ticks → `Msg` → `update(&mut App)` →
 //! `Vec<Effect>` carried out by the loop → results back as `Msg`; `ui::render(&App)` draws.
 
+pub mod actions;
 pub mod event_loop;
 pub mod keymap;
 pub mod logs;

@@ -24,6 +24,8 @@ pub enum Msg {
     },
     /// Context/namespace pickers (issue 5): entries loaded, switch done or failed.
     Picker(super::pickers::PickerMsg),
+    /// The result or progress of a cluster action (issue 7).
+    Act(super::actions::ActMsg),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -85,6 +87,8 @@ pub enum Effect {
     PickNamespace,
     /// A choice made in a picker (issue 5): carried out by `pickers::Session`.
     Picker(super::pickers::PickerEffect),
+    /// A confirmed cluster action, carried out by `actions::Runner` (issue 7).
+    Act(super::actions::ActEffect),
     /// Log pane work (re-open after `p`/container choice, save): see `app::logs`.
     Logs(super::logs::LogEffect),
 }
@@ -107,6 +111,7 @@ impl Effect {
             Effect::PickContext => "context picker".into(),
             Effect::PickNamespace => "namespace picker".into(),
             Effect::Picker(p) => p.describe(),
+            Effect::Act(a) => a.describe(),
             Effect::Logs(e) => e.describe(),
         }
     }

@@ -564,6 +564,16 @@ impl Session {
                     self.rewire(target.client.clone(), target.namespace.clone());
                     // Log panes opened from now on stream from the new cluster.
                     app.logs.set_client(target.client.clone());
+                    // Mutations too: an action confirmed after the switch must reach the
+                    // cluster on screen, never the old one.
+                    // A dialog prepared for the old cluster's objects must not be confirmed
+                    // against the new one; a task already running keeps its own target.
+                    app.act.dialog = None;
+                    app.act.status = None;
+                    if let Some(gw) = &app.act.gateway {
+                        app.act.gateway =
+                            Some(gw.retarget(target.client.clone(), target.context.clone(), target.user.clone()));
+                    }
                     update(
                         app,
                         Msg::Picker(PickerMsg::Switched {

@@ -111,6 +111,8 @@ pub struct App {
     pub quit: bool,
     /// The clock-dependent text last rendered (ages); a tick marks dirty only when it changes.
     pub(crate) clock_text: String,
+    /// Action dialogs, rollout status view, running task (issue 7).
+    pub act: super::actions::ActState,
 }
 
 impl App {
@@ -149,6 +151,7 @@ impl App {
             dirty: true,
             quit: false,
             clock_text: String::new(),
+            act: super::actions::ActState::default(),
         };
         app.refresh_view();
         app

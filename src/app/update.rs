@@ -15,6 +15,8 @@ use crate::theme::Slot;
 /// Apply one message. Marks `app.dirty` when something visible changed.
 pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
     let effects = apply(app, msg);
+    // Issue 7: action effects open their dialogs here.
+    let effects = super::actions::route(app, effects);
     super::logs::after_update(app);
     if app.dirty {
         // The next render shows the clock text as of now; a later tick compares against it.
@@ -47,6 +49,7 @@ fn apply(app: &mut App, msg: Msg) -> Vec<Effect> {
             if app.index.generation() != before {
                 app.refresh_view();
                 app.dirty = true;
+                super::actions::observe(app);
             }
             Vec::new()
         }
@@ -66,6 +69,7 @@ fn apply(app: &mut App, msg: Msg) -> Vec<Effect> {
                 app.clock_text = text;
                 app.dirty = true;
             }
+            super::actions::observe(app);
             Vec::new()
         }
         Msg::Notice { text, level } => {
@@ -73,6 +77,7 @@ fn apply(app: &mut App, msg: Msg) -> Vec<Effect> {
             Vec::new()
         }
         Msg::Picker(m) => super::pickers::on_msg(app, m),
+        Msg::Act(m) => super::actions::on_msg(app, m),
     }
 }
 
@@ -81,6 +86,9 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
     if ctrl_c {
         app.quit = true;
         return vec![Effect::Quit];
+    }
+    if let Some(effects) = super::actions::on_key(app, &key) {
+        return effects;
     }
     if let Some(effects) = super::logs::on_key(app, key) {
         return effects;
@@ -321,6 +329,7 @@ fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
             }
             None => app.notify("no DaemonSet column under the cursor", Level::Info),
         },
+        Action::RestartFailing => return super::actions::open_restart_failing(app),
         Action::ContextPicker => return vec![Effect::PickContext],
         Action::NamespacePicker => return vec![Effect::PickNamespace],
     }

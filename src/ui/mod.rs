@@ -6,6 +6,7 @@
 //! filter prompt via `prompt`), `help` (generated from the keymap).
 
 pub mod detail;
+pub mod dialogs;
 pub mod footer;
 pub mod header;
 pub mod help;
@@ -14,6 +15,7 @@ pub mod logs;
 pub mod matrix;
 pub mod pickers;
 pub mod prompt;
+pub mod rollout;
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -39,6 +41,9 @@ pub fn render(app: &App, f: &mut Frame) {
     }
     logs::render(app, f, area);
     footer::render(app, f, g.footer);
+    // Issue 7: rollout status view over the bottom of the matrix, action dialogs on top.
+    rollout::render(app, f, g.body);
+    dialogs::render(app, f, area);
     if app.help_open() {
         help::render(app, f, area);
     }

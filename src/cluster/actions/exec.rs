@@ -112,6 +112,18 @@ impl Actions {
         self.readonly
     }
 
+    /// The same gateway (read-only flag, dry run, audit log) aimed at another cluster: after a
+    /// context switch every mutation must go to the cluster the user now sees, and its audit
+    /// lines must name that context and user.
+    pub fn retarget(&self, client: kube::Client, context: String, user: String) -> Actions {
+        Actions { client, context, user, ..self.clone() }
+    }
+
+    /// The kubeconfig context this gateway sends to.
+    pub fn context(&self) -> &str {
+        &self.context
+    }
+
     pub fn audit(&self) -> &AuditLog {
         &self.audit
     }

@@ -1,0 +1,346 @@
+//! Actions from the keyboard against the REAL simulator: keys go through `update`, confirmed
+//! effects are carried out by the same `actions::Runner` the event loop uses, the watch streams
+//! and the action results are fed back through `update`, and the assertions read the screen
+//! (TestBackend), the index and the simulator's request counters. Polls with generous
+//! deadlines; no timing assertions.
+
+use std::time::Duration;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use daemonscope::app::actions::{Dialog, Runner};
+use daemonscope::app::{App, AppOptions, Effect, Msg, update};
+use daemonscope::cluster::actions::{Actions, ActionsOptions};
+use daemonscope::cluster::watch::spawn_watches;
+use daemonscope::fleet::model::FleetEvent;
+use daemonscope::fleet::{CellState, Index};
+use daemonscope::sim::{self, SimHandle, SimOptions};
+use daemonscope::ui;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+const DEADLINE: Duration = Duration::from_secs(120);
+
+struct Session {
+    sim: SimHandle,
+    app: App,
+    rx: mpsc::Receiver<FleetEvent>,
+    act_rx: mpsc::UnboundedReceiver<Msg>,
+    runner: Runner,
+    cancel: CancellationToken,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        self.cancel.cancel();
+    }
+}
+
+fn now() -> i64 {
+    jiff::Timestamp::now().as_second()
+}
+
+async fn start(scenario: &str, readonly: bool) -> Session {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let opts = SimOptions { scenario: scenario.into(), frozen: false, churn: Some(0.0), ..SimOptions::default() };
+    let sim = sim::start(opts).await.unwrap_or_else(|e| panic!("starting the simulator: {e:#}"));
+    let client = sim.client().await.unwrap_or_else(|e| panic!("client for the simulator: {e:#}"));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let gateway = Actions::new(
+        client.clone(),
+        ActionsOptions {
+            readonly,
+            context: "daemonscope-sim".into(),
+            user: "sim-admin".into(),
+            audit_path: dir.path().join("audit.jsonl"),
+            dry_run_first: true,
+        },
+    );
+    let (tx, rx) = mpsc::channel(4096);
+    let cancel = CancellationToken::new();
+    spawn_watches(client, None, tx, cancel.clone());
+    let mut app =
+        App::new(Index::new(), AppOptions { context: "daemonscope-sim".into(), readonly, ..AppOptions::default() });
+    app.act.gateway = Some(gateway.clone());
+    let (act_tx, act_rx) = mpsc::unbounded_channel();
+    let runner = Runner::new(Some(gateway), act_tx);
+    update(&mut app, Msg::Tick(now()));
+    update(&mut app, Msg::Resize(160, 60));
+    let mut s = Session { sim, app, rx, act_rx, runner, cancel, _dir: dir };
+    s.wait_for("the watches to sync", |app| app.index.synced()).await;
+    s
+}
+
+impl Session {
+    fn run(&mut self, effects: Vec<Effect>) {
+        for e in effects {
+            if let Effect::Act(a) = e {
+                self.runner.spawn(a);
+            }
+        }
+    }
+
+    fn key(&mut self, code: KeyCode) {
+        let fx = update(&mut self.app, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+        self.run(fx);
+    }
+
+    fn chars(&mut self, s: &str) {
+        for c in s.chars() {
+            self.key(KeyCode::Char(c));
+        }
+    }
+
+    /// Feed whatever arrived (fleet events, action results) and a tick.
+    async fn pump(&mut self) {
+        tokio::select! {
+            Some(first) = self.rx.recv() => {
+                let mut batch = vec![first];
+                while let Ok(ev) = self.rx.try_recv() {
+                    batch.push(ev);
+                }
+                let fx = update(&mut self.app, Msg::Fleet(batch));
+                self.run(fx);
+            }
+            Some(m) = self.act_rx.recv() => {
+                let fx = update(&mut self.app, m);
+                self.run(fx);
+            }
+            _ = tokio::time::sleep(Duration::from_millis(200)) => {}
+        }
+        let fx = update(&mut self.app, Msg::Tick(now()));
+        self.run(fx);
+    }
+
+    async fn wait_for(&mut self, what: &str, mut cond: impl FnMut(&App) -> bool) {
+        let start = std::time::Instant::now();
+        while !cond(&self.app) {
+            assert!(start.elapsed() < DEADLINE, "timed out waiting for {what}; screen:\n{}", text(&self.app));
+            self.pump().await;
+        }
+    }
+
+    fn cursor_to(&mut self, ds: &str, state: CellState) -> String {
+        let app = &mut self.app;
+        let col = app.view.cols.iter().position(|id| app.index.ds(*id).is_some_and(|d| d.name == ds)).expect("column");
+        self.key(KeyCode::Home);
+        for _ in 0..self.app.view.cols.len() {
+            self.key(KeyCode::Left);
+        }
+        for _ in 0..col {
+            self.key(KeyCode::Right);
+        }
+        for _ in 0..self.app.view.rows.len() {
+            let node = self.app.cursor_node().expect("node row");
+            if self.app.index.cell(node, self.app.cursor_ds().expect("col")).state == state {
+                return self.app.index.node(node).map(|n| n.name.to_string()).unwrap_or_default();
+            }
+            self.key(KeyCode::Down);
+        }
+        panic!("no {} cell in {ds}", state.name());
+    }
+
+    fn cursor_pod(&self) -> Option<String> {
+        let cell = self.app.index.cell(self.app.cursor_node()?, self.app.cursor_ds()?);
+        cell.pod.map(|p| p.name.to_string())
+    }
+
+    fn ds_status(&self, ns: &str, name: &str) -> (i64, i32, i32, i32, i64) {
+        let id = self.app.index.ds_by_name(ns, name).expect("ds");
+        let d = self.app.index.ds(id).expect("ds");
+        (d.generation, d.status.desired, d.status.updated, d.status.available, d.status.observed_generation)
+    }
+}
+
+fn text(app: &App) -> String {
+    let (w, h) = app.size;
+    let mut term = Terminal::new(TestBackend::new(w, h)).expect("test terminal");
+    term.draw(|f| ui::render(app, f)).expect("draw");
+    let buf = term.backend().buffer().clone();
+    (0..h).map(|y| (0..w).map(|x| buf[(x, y)].symbol().to_string()).collect::<String>()).collect::<Vec<_>>().join("\n")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restart_pod_confirms_the_delete_and_the_pod_is_recreated() {
+    let mut s = start("mixed", false).await;
+    let node = s.cursor_to("kube-proxy", CellState::Ready);
+    let old = s.cursor_pod().expect("a pod in the cell");
+    s.key(KeyCode::Char('d'));
+    let screen = text(&s.app);
+    assert!(
+        screen.contains(&format!("DELETE /api/v1/namespaces/kube-system/pods/{old}")),
+        "the confirmation shows the request:\n{screen}"
+    );
+    s.key(KeyCode::Char('y'));
+    assert!(s.app.act.dialog.is_none());
+    s.wait_for("the pod on the node to be re-created", |app| {
+        let (Some(n), Some(d)) = (app.index.node_by_name(&node), app.cursor_ds()) else { return false };
+        app.index.cell(n, d).pod.is_some_and(|p| p.name != old)
+    })
+    .await;
+    s.wait_for("the result notice", |app| app.notice.as_ref().is_some_and(|n| n.text.contains("deleted"))).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn esc_cancels_the_confirmation_and_sends_nothing() {
+    let mut s = start("mixed", false).await;
+    s.cursor_to("datadog-agent", CellState::Failing);
+    let before = s.sim.stats().mutating;
+    s.key(KeyCode::Char('d'));
+    assert!(matches!(s.app.act.dialog, Some(Dialog::Confirm { .. })));
+    s.key(KeyCode::Esc);
+    assert!(s.app.act.dialog.is_none());
+    for _ in 0..5 {
+        s.pump().await;
+    }
+    assert_eq!(s.sim.stats().mutating, before, "Esc must send nothing");
+    assert!(s.app.notice.as_ref().is_some_and(|n| n.text.contains("nothing sent")), "{:?}", s.app.notice);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn strategy_form_rejects_zero_zero_inline_and_sends_nothing() {
+    let mut s = start("mixed", false).await;
+    s.cursor_to("kube-proxy", CellState::Ready);
+    let before = s.sim.stats().mutating;
+    s.key(KeyCode::Char('S'));
+    assert!(matches!(s.app.act.dialog, Some(Dialog::Strategy(_))));
+    // maxUnavailable (focused): clear and type 0; maxSurge: clear and type 0.
+    for _ in 0..6 {
+        s.key(KeyCode::Backspace);
+    }
+    s.chars("0");
+    s.key(KeyCode::Tab);
+    for _ in 0..6 {
+        s.key(KeyCode::Backspace);
+    }
+    s.chars("0");
+    s.key(KeyCode::Enter);
+    let Some(Dialog::Strategy(form)) = &s.app.act.dialog else { panic!("the form stays open") };
+    assert!(!form.errors.is_empty());
+    let screen = text(&s.app);
+    assert!(screen.contains("update strategy of daemonset kube-system/kube-proxy"), "{screen}");
+    assert!(screen.contains(&form.errors[0].message), "the error is shown inline:\n{screen}");
+    s.key(KeyCode::Esc);
+    for _ in 0..3 {
+        s.pump().await;
+    }
+    assert_eq!(s.sim.stats().mutating, before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn read_only_mode_sends_no_mutating_request_from_any_dialog() {
+    let mut s = start("mixed", true).await;
+    let before = s.sim.stats().mutating;
+    s.cursor_to("kube-proxy", CellState::Ready);
+    for k in ['d', 'D', 'R', 'N'] {
+        s.key(KeyCode::Char(k));
+        assert!(s.app.act.dialog.is_none(), "{k} must not open a sending dialog in read-only mode");
+    }
+    // Views stay; their sending keys refuse.
+    s.key(KeyCode::Char('S'));
+    s.key(KeyCode::Enter);
+    s.key(KeyCode::Esc);
+    s.cursor_to("fluent-bit", CellState::Ready);
+    s.key(KeyCode::Char('H'));
+    s.key(KeyCode::Up);
+    s.key(KeyCode::Char('u'));
+    s.key(KeyCode::Esc);
+    for _ in 0..5 {
+        s.pump().await;
+    }
+    assert!(text(&s.app).contains("read-only"));
+    assert_eq!(s.sim.stats().mutating, before, "no POST/PUT/PATCH/DELETE in read-only mode");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rollout_restart_sets_restarted_at_and_the_status_view_sees_it_complete() {
+    let mut s = start("small", false).await;
+    s.cursor_to("kube-proxy", CellState::Ready);
+    let (gen_before, ..) = s.ds_status("kube-system", "kube-proxy");
+    s.key(KeyCode::Char('R'));
+    let screen = text(&s.app);
+    assert!(screen.contains("PATCH /apis/apps/v1/namespaces/kube-system/daemonsets/kube-proxy"), "{screen}");
+    assert!(screen.contains("kubectl.kubernetes.io/restartedAt"), "{screen}");
+    s.key(KeyCode::Char('y'));
+    s.key(KeyCode::Char('r'));
+    assert!(s.app.act.status.is_some());
+    s.wait_for("the new generation", |app| {
+        let id = app.index.ds_by_name("kube-system", "kube-proxy");
+        id.and_then(|id| app.index.ds(id)).is_some_and(|d| d.generation > gen_before)
+    })
+    .await;
+    s.wait_for("the rollout to complete", |app| {
+        app.act.status.as_ref().and_then(|v| v.progress).is_some_and(|p| p.status.done())
+    })
+    .await;
+    let screen = text(&s.app);
+    assert!(screen.contains("successfully rolled out"), "{screen}");
+    s.key(KeyCode::Esc);
+    assert!(s.app.act.status.is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn history_lists_revisions_and_undo_restores_the_earlier_template() {
+    let mut s = start("small", false).await;
+    s.cursor_to("fluent-bit", CellState::Ready);
+    s.wait_for("two revisions in the index", |app| {
+        app.index.ds_by_name("logging", "fluent-bit").is_some_and(|id| app.index.revisions(id).len() >= 2)
+    })
+    .await;
+    s.key(KeyCode::Char('H'));
+    let screen = text(&s.app);
+    assert!(screen.contains("rollout history of daemonset logging/fluent-bit"), "{screen}");
+    assert!(screen.contains("(current)"), "{screen}");
+    assert!(screen.contains("fluent-bit:3.1.8"), "{screen}");
+    s.key(KeyCode::Up);
+    s.key(KeyCode::Char('u'));
+    s.wait_for("the undo confirmation", |app| matches!(app.act.dialog, Some(Dialog::Confirm { .. }))).await;
+    assert!(text(&s.app).contains("PATCH /apis/apps/v1/namespaces/logging/daemonsets/fluent-bit"));
+    s.key(KeyCode::Char('y'));
+    s.wait_for("the template back on 3.1.8", |app| {
+        let id = app.index.ds_by_name("logging", "fluent-bit");
+        id.and_then(|id| app.index.ds(id)).is_some_and(|d| d.images.iter().any(|i| i.ends_with(":3.1.8")))
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn roll_this_node_replaces_the_outdated_pod_of_an_on_delete_daemonset() {
+    let mut s = start("mixed", false).await;
+    let node = s.cursor_to("falco", CellState::Outdated);
+    s.key(KeyCode::Char('N'));
+    assert!(text(&s.app).contains(&format!("roll this node ({node})")));
+    s.key(KeyCode::Char('t'));
+    s.wait_for("the roll confirmation", |app| matches!(app.act.dialog, Some(Dialog::Confirm { .. }))).await;
+    let screen = text(&s.app);
+    assert!(screen.contains("DELETE /api/v1/namespaces/security/pods/"), "{screen}");
+    assert!(screen.contains(&format!("on {node}")), "{screen}");
+    s.key(KeyCode::Char('y'));
+    assert!(s.app.act.task.is_some(), "the roll runs as a task");
+    s.wait_for("the roll to finish", |app| app.act.task.is_none()).await;
+    let notice = s.app.notice.clone().expect("a result notice");
+    assert!(notice.text.contains("1 of 1 nodes rolled"), "{notice:?}");
+    s.wait_for("the cell to be up to date", |app| {
+        let (Some(n), Some(d)) = (app.index.node_by_name(&node), app.cursor_ds()) else { return false };
+        app.index.cell(n, d).state == CellState::Ready
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batch_restart_of_failing_pods_reports_progress_and_esc_cancels_it() {
+    let mut s = start("mixed", false).await;
+    s.cursor_to("datadog-agent", CellState::Failing);
+    s.key(KeyCode::Char('D'));
+    let screen = text(&s.app);
+    assert!(screen.contains("failing pods of daemonset monitoring/datadog-agent"), "{screen}");
+    s.key(KeyCode::Char('y'));
+    s.wait_for("the first step", |app| app.act.task.as_ref().is_some_and(|t| t.done >= 1)).await;
+    assert!(text(&s.app).contains("Esc cancels"));
+    s.key(KeyCode::Esc);
+    s.wait_for("the batch to stop", |app| app.act.task.is_none()).await;
+    let notice = s.app.notice.clone().expect("a result notice");
+    assert!(notice.text.contains("restarted") && notice.text.contains("cancelled"), "{notice:?}");
+}
