@@ -15,7 +15,9 @@
 //! - peak RSS: VmHWM of this process (the tokio runtime, the client, the index);
 //! - bytes per pod: `Index::heap_bytes() / pods`;
 //! - kubectl: wall time and peak RSS (`wait4` rusage, which covers the bundled client the
-//!   kubectl dispatcher runs) of `kubectl get pods -A -o json > /dev/null`.
+//!   kubectl dispatcher runs) of `kubectl get pods -A -o json > /dev/null`;
+//! - then whole processes side by side: `daemonscope snapshot -o json` against
+//!   `kubectl get pods,ds,nodes -A -o json` (wall time, peak RSS, ratios).
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -30,6 +32,8 @@ use tokio_util::sync::CancellationToken;
 
 /// How long the simulator may take to build the scenario and accept requests.
 const SIM_START_TIMEOUT: Duration = Duration::from_secs(300);
+/// How long one client process (kubectl, `daemonscope snapshot`) may run before it is killed.
+const CLIENT_TIMEOUT: Duration = Duration::from_secs(180);
 /// How long a sync may take before we give up.
 const SYNC_TIMEOUT: Duration = Duration::from_secs(300);
 
@@ -178,29 +182,84 @@ struct KubectlFigures {
 /// Run kubectl and reap it with `wait4`, whose rusage carries the peak RSS of the child and
 /// of the bundled client it runs.
 fn kubectl_get_pods(kubeconfig: &Path) -> anyhow::Result<KubectlFigures> {
+    let mut cmd = Command::new("kubectl");
+    cmd.arg("--kubeconfig").arg(kubeconfig).args(["get", "pods", "-A", "-o", "json"]);
+    measure(cmd)
+}
+
+/// Start a command with stdout to /dev/null, reap it with `wait4` and return its wall time and
+/// peak RSS (`ru_maxrss` covers the process and the children it waited for).
+fn measure(mut cmd: Command) -> anyhow::Result<KubectlFigures> {
     let started = Instant::now();
-    let child = Command::new("kubectl")
-        .arg("--kubeconfig")
-        .arg(kubeconfig)
-        .args(["get", "pods", "-A", "-o", "json"])
+    let child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()
-        .context("starting kubectl")?;
+        .with_context(|| format!("starting {:?}", cmd.get_program()))?;
     let pid = child.id() as libc::pid_t;
     let mut status: libc::c_int = 0;
     // SAFETY: rusage is plain data; wait4 fills it for our own child, which we have not reaped.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: valid pointers to locals; pid is our child.
-    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    if r != pid {
-        bail!("wait4 on kubectl failed: {}", std::io::Error::last_os_error());
+    let mut killed = false;
+    loop {
+        // SAFETY: valid pointers to locals; pid is our child.
+        let r = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut usage) };
+        if r == pid {
+            break;
+        }
+        if r != 0 {
+            bail!("wait4 on {:?} failed: {}", cmd.get_program(), std::io::Error::last_os_error());
+        }
+        if !killed && started.elapsed() > CLIENT_TIMEOUT {
+            // A client that cannot finish in time is a figure too (printed as "failed").
+            // SAFETY: pid is our own, not yet reaped, child.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            killed = true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
     }
     let elapsed = started.elapsed();
-    let ok = libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
+    let ok = !killed && libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
+    if killed {
+        println!("{:?} did not finish within {} s: killed", cmd.get_program(), CLIENT_TIMEOUT.as_secs());
+    }
     // ru_maxrss is in kilobytes on Linux.
     Ok(KubectlFigures { elapsed, peak_rss: usage.ru_maxrss as u64 * 1024, ok })
+}
+
+/// Issue 5's comparison: `daemonscope snapshot -o json` (a whole process: connect, list+watch
+/// until synced, print the matrix as JSON) against `kubectl get pods,ds,nodes -A -o json`.
+fn snapshot_vs_kubectl(kubeconfig: &Path) -> anyhow::Result<()> {
+    let mut ours = Command::new(daemonscope_bin()?);
+    ours.arg("--kubeconfig").arg(kubeconfig).args(["snapshot", "-o", "json", "--timeout", "300"]);
+    let ours = measure(ours)?;
+    let mut theirs = Command::new("kubectl");
+    theirs.arg("--kubeconfig").arg(kubeconfig).args(["get", "pods,ds,nodes", "-A", "-o", "json"]);
+    let theirs = measure(theirs)?;
+    let note = |ok: bool| if ok { "" } else { " (failed)" };
+    println!();
+    println!(
+        "{:<28} {:>26} {:>36} {:>8}",
+        "", "daemonscope snapshot -o json", "kubectl get pods,ds,nodes -A -o json", "ratio"
+    );
+    println!(
+        "{:<28} {:>24.2} s{} {:>34.2} s{} {:>7.1}x",
+        "wall time",
+        ours.elapsed.as_secs_f64(),
+        note(ours.ok),
+        theirs.elapsed.as_secs_f64(),
+        note(theirs.ok),
+        theirs.elapsed.as_secs_f64() / ours.elapsed.as_secs_f64().max(1e-9)
+    );
+    println!(
+        "{:<28} {:>26} {:>36} {:>7.1}x",
+        "peak RSS",
+        mb(ours.peak_rss),
+        mb(theirs.peak_rss),
+        theirs.peak_rss as f64 / ours.peak_rss.max(1) as f64
+    );
+    Ok(())
 }
 
 fn mb(bytes: u64) -> String {
@@ -335,6 +394,10 @@ fn run() -> anyhow::Result<()> {
         ours.nodes, ours.daemonsets, ours.pods, ours.events, ours.problems
     );
 
+    // Our own figures first, so they are printed even if the clients below are slow.
+    println!("{:<28} {:>12.2} s", "daemonscope time to synced", ours.elapsed.as_secs_f64());
+    println!("{:<28} {:>14}", "daemonscope peak RSS", mb(ours.peak_rss.unwrap_or(0)));
+    println!("{:<28} {:>12} B   (target ≤ 300)", "index bytes per pod", ours.index_bytes as u64 / pods);
     let kubectl = kubectl_get_pods(&kubeconfig);
     println!();
     println!("{:<28} {:>14} {:>28} {:>8}", "", "daemonscope", "kubectl get pods -A -o json", "ratio");
@@ -366,5 +429,8 @@ fn run() -> anyhow::Result<()> {
     println!("{:<28} {:>14}", "index bytes (heap)", mb(ours.index_bytes as u64));
     println!("{:<28} {:>12} B   (target ≤ 300)", "index bytes per pod", ours.index_bytes as u64 / pods);
     println!("{:<28} {:>14}   (target ≤ 250 MB)", "peak RSS target", mb(ours.peak_rss.unwrap_or(0)));
+    if let Err(e) = snapshot_vs_kubectl(&kubeconfig) {
+        println!("snapshot comparison: {e:#}");
+    }
     Ok(())
 }
