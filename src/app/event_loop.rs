@@ -219,8 +219,9 @@ where
                     super::logs::carry_out(&mut app, effect);
                 }
                 other => {
-                    // What is not built yet (the pickers, until issue 8 lands): say so plainly
-                    // instead of pretending something happened.
+                    // Action keys become dialogs inside `update` (`actions::route`), so nothing
+                    // should arrive here; if a new effect is added without a handler, say so
+                    // plainly instead of pretending something happened.
                     let text = format!("{}: not available in this version yet", other.describe());
                     update(&mut app, Msg::Notice { text, level: Level::Warn });
                 }
