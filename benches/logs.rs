@@ -12,7 +12,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use daemonscope::cluster::logs::{LogMsg, LogOptions, LogTarget, PodRef, spawn_log_session};
-use daemonscope::logview::pane::handle_key;
 use daemonscope::logview::{LogLine, LogPane, LogSource, LogStyles, PaneOptions, render};
 use daemonscope::sim::{self, Object, SimOptions};
 use ratatui::buffer::Buffer;
@@ -79,6 +78,11 @@ fn pane_run(label: &str, sources: usize, batch: usize, total: usize, search: boo
         .collect();
     let raws: Vec<Vec<u8>> = (0..4096).map(raw_line).collect();
     let mut pane = LogPane::new(target(sources > 1), PaneOptions::default());
+    pane.set_rows(daemonscope::logview::body_rows(H));
+    let (keymap, _) = daemonscope::app::Keymap::build(&Default::default(), false);
+    let handle_key = |pane: &mut LogPane, key| {
+        daemonscope::app::logs::pane_key_with(&keymap, pane, key);
+    };
     if search {
         handle_key(&mut pane, crossterm::event::KeyEvent::from(crossterm::event::KeyCode::Char('/')));
         for c in "remote=10.0.7".chars() {
@@ -279,19 +283,31 @@ impl ratatui::backend::Backend for Counting {
 /// redraw) sent every 250 ms.
 async fn event_loop_flood(h: &sim::SimHandle, client: kube::Client, target: LogTarget, advance_ms: i64) {
     use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
-    use daemonscope::app::{self, App, AppOptions};
+    use daemonscope::app::{self, App, AppOptions, Shell};
+    use daemonscope::cluster::executor::{Executor, ExecutorOptions};
+    let _ = client;
     let mut opts = AppOptions::default();
     opts.config.logs.layout = "full".into();
     opts.config.logs.max_streams = 200;
     opts.config.logs.tail_lines = 10;
     let mut app = App::new(daemonscope::fleet::Index::new(), opts);
-    app.logs.set_client(client);
-    app::logs::open(&mut app, target, None);
+    let args = daemonscope::cli::ClusterArgs::default();
+    let connected = match daemonscope::cluster::client::connect_yaml(&h.kubeconfig_yaml(), "the simulator", &args).await
+    {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("connect: {e}");
+            return;
+        }
+    };
+    let mut shell = Shell::from(Executor::start(connected, ExecutorOptions::default()));
+    shell.attach(&mut app);
+    let effects = app::logs::open(&mut app, target, None);
+    shell.carry_out(&mut app, effects);
     let flushes = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let backend = Counting { inner: ratatui::backend::TestBackend::new(W, H), flushes: flushes.clone() };
     let (key_tx, mut key_rx) = mpsc::unbounded_channel::<std::io::Result<Event>>();
     let input = Box::pin(futures::stream::poll_fn(move |cx| key_rx.poll_recv(cx)));
-    let (_fleet_tx, fleet_rx) = mpsc::channel(16);
     let clock = h.clock.clone();
     let driver = tokio::spawn(async move {
         let start = Instant::now();
@@ -305,7 +321,8 @@ async fn event_loop_flood(h: &sim::SimHandle, client: kube::Client, target: LogT
                 sent += 1;
             }
         }
-        let _ = key_tx.send(Ok(Event::Key(KeyEvent::new(KeyCode::Char('q'), KeyModifiers::NONE))));
+        // Ctrl-C quits from anywhere (`q` in a focused pane closes the pane).
+        let _ = key_tx.send(Ok(Event::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL))));
         (Instant::now(), sent)
     });
     let mut term = match ratatui::Terminal::new(backend) {
@@ -316,15 +333,15 @@ async fn event_loop_flood(h: &sim::SimHandle, client: kube::Client, target: LogT
         }
     };
     let started = Instant::now();
-    let result = app::run_loop(&mut term, app, input, fleet_rx, 30).await;
+    let result = app::run_loop(&mut term, app, input, shell, 30).await;
     let ended = Instant::now();
     let (q_sent, keys) = driver.await.unwrap_or((ended, 0));
     let frames = flushes.load(std::sync::atomic::Ordering::Relaxed);
     match result {
         Ok((app, exit)) => {
-            let pane = app.logs.pane.as_ref();
+            let pane = app.logs().map(|l| &l.pane);
             println!(
-                "event loop, 200-pod tail, {advance_ms} sim-ms per 100 ms: {frames} frames in {:.1} s ({:.1} fps), {keys} keys handled, q answered after {:.1} ms, {} lines held, dropped {}, exit {exit:?}",
+                "event loop, 200-pod tail, {advance_ms} sim-ms per 100 ms: {frames} frames in {:.1} s ({:.1} fps), {keys} keys handled, Ctrl-C answered after {:.1} ms, {} lines held, dropped {}, exit {exit:?}",
                 (ended - started).as_secs_f64(),
                 frames as f64 / (ended - started).as_secs_f64(),
                 ended.saturating_duration_since(q_sent).as_secs_f64() * 1e3,

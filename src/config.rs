@@ -58,20 +58,41 @@ impl Paths {
     }
 }
 
-/// One key or several for an action in `[keys]`: `restart_pod = "d"` or `quit = ["q", "ctrl-q"]`.
+/// One key or several for an action in `[keys]`: `restart_pod = "d"` or `quit = ["q", "ctrl-q"]`;
+/// or a table of a layer's actions: `[keys.logs]` with `follow = "F"` (the same as
+/// `"logs.follow" = "F"` under `[keys]`).
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(untagged)]
 pub enum KeySpec {
     One(String),
     Many(Vec<String>),
+    Table(BTreeMap<String, KeySpec>),
 }
 
 impl KeySpec {
+    /// The keys of a plain entry; a table has none of its own (see [`KeySpec::flatten`]).
     pub fn keys(&self) -> Vec<&str> {
         match self {
             KeySpec::One(k) => vec![k.as_str()],
             KeySpec::Many(ks) => ks.iter().map(String::as_str).collect(),
+            KeySpec::Table(_) => Vec::new(),
         }
+    }
+
+    /// `[keys]` as (dotted action name, keys) pairs: tables become `table.action` names.
+    pub fn flatten(entries: &BTreeMap<String, KeySpec>) -> Vec<(String, Vec<String>)> {
+        let mut out = Vec::new();
+        for (name, spec) in entries {
+            match spec {
+                KeySpec::Table(inner) => {
+                    for (sub, keys) in KeySpec::flatten(inner) {
+                        out.push((format!("{name}.{sub}"), keys));
+                    }
+                }
+                plain => out.push((name.clone(), plain.keys().into_iter().map(str::to_string).collect())),
+            }
+        }
+        out
     }
 }
 

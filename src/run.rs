@@ -253,19 +253,16 @@ async fn run_ui(cli: &Cli) -> Result<i32, Failure> {
     // Read the config before connecting: a typo in config.toml should not cost a round trip.
     let (config, paths) = Config::load_default().map_err(|e| Failure::from_error(&e))?;
     // Issue 5: remembered context/namespace and the session the pickers switch with.
-    let mut session = crate::app::pickers::SessionOptions::default();
+    let mut session = crate::app::SessionOptions::default();
     let (target, sim_handle) = ui_target(cli, paths.as_ref(), &mut session).await?;
     let options = crate::app::UiOptions {
-        client: target.client.clone(),
-        context: target.context.clone(),
-        namespace: target.namespace.clone(),
+        target,
         readonly: cli.readonly,
         theme: cli.theme.clone(),
         ascii: cli.ascii || config.ascii,
         config,
         themes_dir: paths.map(|p| p.themes_dir()),
         session,
-        user: target.user.clone(),
         state_dir: state_dir(),
     };
     let result = crate::app::run_ui(options).await;
@@ -353,10 +350,10 @@ fn install_panic_hook(log_file: Option<PathBuf>) {
 async fn ui_target(
     cli: &Cli,
     paths: Option<&Paths>,
-    session: &mut crate::app::pickers::SessionOptions,
+    session: &mut crate::app::SessionOptions,
 ) -> Result<(Target, Option<sim::SimHandle>), Failure> {
     use crate::app::persist::{self, Store};
-    use crate::app::pickers::KubeSource;
+    use crate::cluster::executor::KubeSource;
     let mut store = paths.map(|p| Store::in_dir(&p.state_dir));
     if let Some(store) = &mut store {
         let (state, warning) = store.load();

@@ -6,7 +6,6 @@ use std::sync::Arc;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use daemonscope::cluster::logs::LineSplitter;
 use daemonscope::cluster::logs::{LogMsg, LogTarget, PodRef, StreamState};
-use daemonscope::logview::pane::handle_key;
 use daemonscope::logview::sanitize::{is_terminal_safe, sanitize};
 use daemonscope::logview::{
     LogBuffer, LogLine, LogPane, LogSource, LogStyles, MAX_LINE_BYTES, PaneOptions, PaneOutcome, render,
@@ -50,6 +49,12 @@ fn pane_with(lines: &[&str]) -> LogPane {
     p
 }
 
+/// A key as the app routes it to a pane: through the default key table.
+fn handle_key(p: &mut LogPane, key: KeyEvent) -> PaneOutcome {
+    let (keymap, _) = daemonscope::app::Keymap::build(&Default::default(), false);
+    daemonscope::app::logs::pane_key_with(&keymap, p, key)
+}
+
 fn key(c: char) -> KeyEvent {
     KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)
 }
@@ -70,7 +75,9 @@ fn search(p: &mut LogPane, q: &str) {
     handle_key(p, code(KeyCode::Enter));
 }
 
-fn draw(p: &LogPane, w: u16, h: u16) -> Buffer {
+/// Lay the pane out in `w`×`h` as the app does (it tells the pane its body rows), then draw.
+fn draw(p: &mut LogPane, w: u16, h: u16) -> Buffer {
+    p.set_rows(daemonscope::logview::body_rows(h));
     let area = Rect::new(0, 0, w, h);
     let mut buf = Buffer::empty(area);
     render(p, &LogStyles::default(), area, &mut buf);
@@ -110,8 +117,8 @@ fn assert_no_raw_controls(buf: &Buffer) {
 fn follow_shows_the_newest_lines_at_the_bottom() {
     let lines: Vec<String> = (0..50).map(|i| format!("line {i}")).collect();
     let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
-    let p = pane_with(&refs);
-    let b = body(&draw(&p, 40, 12));
+    let mut p = pane_with(&refs);
+    let b = body(&draw(&mut p, 40, 12));
     assert_eq!(b.first().map(String::as_str), Some("line 40"));
     assert_eq!(b.last().map(String::as_str), Some("line 49"));
     assert!(p.following());
@@ -119,8 +126,8 @@ fn follow_shows_the_newest_lines_at_the_bottom() {
 
 #[test]
 fn few_lines_are_drawn_from_the_top() {
-    let p = pane_with(&["a", "b"]);
-    let b = body(&draw(&p, 20, 8));
+    let mut p = pane_with(&["a", "b"]);
+    let b = body(&draw(&mut p, 20, 8));
     assert_eq!(&b[..3], &["a".to_owned(), "b".to_owned(), String::new()]);
 }
 
@@ -129,18 +136,18 @@ fn scrolling_up_pauses_and_g_resumes() {
     let lines: Vec<String> = (0..50).map(|i| format!("line {i}")).collect();
     let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
     let mut p = pane_with(&refs);
-    draw(&p, 40, 12);
+    draw(&mut p, 40, 12);
     handle_key(&mut p, code(KeyCode::Up));
     assert!(!p.following());
-    assert_eq!(body(&draw(&p, 40, 12)).last().map(String::as_str), Some("line 48"));
+    assert_eq!(body(&draw(&mut p, 40, 12)).last().map(String::as_str), Some("line 48"));
     // New lines do not move a paused view.
     p.apply(LogMsg::Lines { lines: vec![line("node-1", "line 50")], dropped: 0 });
-    let screen = draw(&p, 40, 12);
+    let screen = draw(&mut p, 40, 12);
     assert_eq!(body(&screen).last().map(String::as_str), Some("line 48"));
     assert!(rows(&screen).last().is_some_and(|s| s.contains("PAUSED +2")));
     handle_key(&mut p, key('G'));
     assert!(p.following());
-    assert_eq!(body(&draw(&p, 40, 12)).last().map(String::as_str), Some("line 50"));
+    assert_eq!(body(&draw(&mut p, 40, 12)).last().map(String::as_str), Some("line 50"));
     // Scrolling down to the newest line resumes too.
     handle_key(&mut p, code(KeyCode::PageUp));
     assert!(!p.following());
@@ -153,9 +160,9 @@ fn home_shows_the_oldest_lines() {
     let lines: Vec<String> = (0..50).map(|i| format!("line {i}")).collect();
     let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
     let mut p = pane_with(&refs);
-    draw(&p, 40, 12);
+    draw(&mut p, 40, 12);
     handle_key(&mut p, code(KeyCode::Home));
-    assert_eq!(body(&draw(&p, 40, 12)).first().map(String::as_str), Some("line 0"));
+    assert_eq!(body(&draw(&mut p, 40, 12)).first().map(String::as_str), Some("line 0"));
 }
 
 #[test]
@@ -165,7 +172,7 @@ fn search_finds_and_highlights_matches() {
     // Smart case: a lower-case query ignores case.
     assert_eq!(p.matches().len(), 2);
     let styles = LogStyles::default();
-    let buf = draw(&p, 40, 10);
+    let buf = draw(&mut p, 40, 10);
     let b = body(&buf);
     let y = b.iter().position(|r| r.starts_with("ERROR")).expect("line drawn") as u16 + 1;
     let y2 = b.iter().position(|r| r.starts_with("another")).expect("line drawn") as u16 + 1;
@@ -173,7 +180,7 @@ fn search_finds_and_highlights_matches() {
     assert_eq!(colours(&buf, 8, y2), colours_of(styles.current_match));
     assert_eq!(colours(&buf, 0, y), colours_of(styles.matched));
     assert_eq!(colours(&buf, 5, y), colours_of(styles.text));
-    assert!(rows(&draw(&p, 100, 10)).last().is_some_and(|s| s.contains("/error 2/2 matches")));
+    assert!(rows(&draw(&mut p, 100, 10)).last().is_some_and(|s| s.contains("/error 2/2 matches")));
 }
 
 #[test]
@@ -222,15 +229,15 @@ fn filter_mode_shows_only_matching_lines() {
     search(&mut p, " 50");
     handle_key(&mut p, key('f'));
     assert!(p.filtering());
-    let b = body(&draw(&p, 30, 8));
+    let b = body(&draw(&mut p, 30, 8));
     assert_eq!(&b[..3], &["GET /b 500".to_owned(), "GET /d 503".to_owned(), String::new()]);
     // Following again, new matching lines appear in the filtered view, others do not.
     handle_key(&mut p, key('G'));
     p.apply(LogMsg::Lines { lines: vec![line("n", "GET /e 200"), line("n", "GET /f 502")], dropped: 0 });
-    let b = body(&draw(&p, 30, 8));
+    let b = body(&draw(&mut p, 30, 8));
     assert_eq!(&b[..3], &["GET /b 500".to_owned(), "GET /d 503".to_owned(), "GET /f 502".to_owned()]);
     handle_key(&mut p, key('f'));
-    assert_eq!(body(&draw(&p, 30, 8)).iter().filter(|r| !r.is_empty()).count(), 6);
+    assert_eq!(body(&draw(&mut p, 30, 8)).iter().filter(|r| !r.is_empty()).count(), 6);
 }
 
 #[test]
@@ -241,17 +248,17 @@ fn f_without_a_query_opens_the_prompt_in_filter_mode() {
     press(&mut p, "y");
     handle_key(&mut p, code(KeyCode::Enter));
     assert!(p.filtering());
-    assert_eq!(body(&draw(&p, 10, 6))[0], "y");
+    assert_eq!(body(&draw(&mut p, 10, 6))[0], "y");
 }
 
 #[test]
 fn wrap_splits_long_lines_and_nowrap_scrolls_horizontally() {
     let mut p = pane_with(&["0123456789abcdefghij"]);
-    assert_eq!(body(&draw(&p, 10, 6))[0], "0123456789");
+    assert_eq!(body(&draw(&mut p, 10, 6))[0], "0123456789");
     handle_key(&mut p, code(KeyCode::Right));
-    assert_eq!(body(&draw(&p, 10, 6))[0], "89abcdefgh");
+    assert_eq!(body(&draw(&mut p, 10, 6))[0], "89abcdefgh");
     handle_key(&mut p, key('w'));
-    let b = body(&draw(&p, 10, 6));
+    let b = body(&draw(&mut p, 10, 6));
     assert_eq!(&b[..2], &["0123456789".to_owned(), "abcdefghij".to_owned()]);
 }
 
@@ -260,9 +267,9 @@ fn timestamps_toggle_shows_the_kubelet_timestamp() {
     let mut p = LogPane::new(pod_target(), PaneOptions::default());
     let l = LogLine::from_raw(src("n"), b"2024-05-01T12:00:00.5Z started", true, 0);
     p.apply(LogMsg::Lines { lines: vec![l], dropped: 0 });
-    assert_eq!(body(&draw(&p, 60, 5))[0], "started");
+    assert_eq!(body(&draw(&mut p, 60, 5))[0], "started");
     handle_key(&mut p, key('t'));
-    assert_eq!(body(&draw(&p, 60, 5))[0], "2024-05-01T12:00:00.500Z started");
+    assert_eq!(body(&draw(&mut p, 60, 5))[0], "2024-05-01T12:00:00.500Z started");
 }
 
 #[test]
@@ -270,7 +277,7 @@ fn daemonset_lines_carry_a_node_prefix_in_a_stable_colour() {
     let mut p = LogPane::new(ds_target(), PaneOptions::default());
     p.apply(LogMsg::Lines { lines: vec![line("node-a", "from a"), line("node-bb", "from b")], dropped: 0 });
     let styles = LogStyles::default();
-    let buf = draw(&p, 40, 6);
+    let buf = draw(&mut p, 40, 6);
     let b = body(&buf);
     assert_eq!(&b[..2], &["node-a  from a".to_owned(), "node-bb from b".to_owned()]);
     let a = src("node-a").colour as usize;
@@ -286,7 +293,7 @@ fn p_asks_to_reopen_with_the_previous_container() {
         other => panic!("expected Reopen, got {other:?}"),
     }
     assert_eq!(p.buffer().len(), 0, "the pane is cleared for the other container's log");
-    assert!(rows(&draw(&p, 80, 5))[0].contains("previous container"));
+    assert!(rows(&draw(&mut p, 80, 5))[0].contains("previous container"));
     match handle_key(&mut p, key('p')) {
         PaneOutcome::Reopen(t) => assert!(!t.previous()),
         other => panic!("expected Reopen, got {other:?}"),
@@ -315,7 +322,7 @@ fn s_saves_the_buffer_and_shows_the_path() {
     let path2 = req.write_in(dir.path()).expect("written");
     assert_ne!(path, path2);
     p.saved(Ok(path.clone()));
-    let status = rows(&draw(&p, 200, 5)).pop().unwrap_or_default();
+    let status = rows(&draw(&mut p, 200, 5)).pop().unwrap_or_default();
     assert!(status.contains(&format!("saved to {}", path.display())), "{status}");
 }
 
@@ -324,13 +331,14 @@ fn x_clears_the_buffer() {
     let mut p = pane_with(&["a", "b"]);
     handle_key(&mut p, key('x'));
     assert_eq!(p.buffer().len(), 0);
-    assert!(body(&draw(&p, 10, 5)).iter().all(String::is_empty));
+    assert!(body(&draw(&mut p, 10, 5)).iter().all(String::is_empty));
 }
 
 #[test]
-fn unknown_keys_are_left_to_the_app() {
+fn unknown_keys_are_left_to_the_app_and_q_closes_the_pane() {
     let mut p = pane_with(&["a"]);
-    assert!(matches!(handle_key(&mut p, key('q')), PaneOutcome::Ignored));
+    assert!(matches!(handle_key(&mut p, key('?')), PaneOutcome::Ignored));
+    assert!(matches!(handle_key(&mut p, key('q')), PaneOutcome::Close), "q closes the pane, not the program");
     let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
     assert!(matches!(handle_key(&mut p, ctrl_c), PaneOutcome::Ignored));
 }
@@ -369,7 +377,7 @@ fn pane_shows_dropped_lines_and_keeps_matches_of_held_lines_only() {
     assert_eq!(p.buffer().len(), 10);
     assert_eq!(p.buffer().dropped(), 25);
     assert_eq!(p.matches().len(), 10);
-    let status = rows(&draw(&p, 120, 5)).pop().unwrap_or_default();
+    let status = rows(&draw(&mut p, 120, 5)).pop().unwrap_or_default();
     assert!(status.contains("dropped 25"), "{status}");
 }
 
@@ -382,7 +390,7 @@ fn stream_status_and_capped_pod_count_show_on_the_status_line() {
         state: StreamState::Retrying,
         text: "connection lost; re-opening in 0.5s".into(),
     });
-    let status = rows(&draw(&p, 200, 5)).pop().unwrap_or_default();
+    let status = rows(&draw(&mut p, 200, 5)).pop().unwrap_or_default();
     assert!(status.contains("showing 50 of 200 pods"), "{status}");
     assert!(status.contains("node-a/pod/app: connection lost"), "{status}");
     // Lines from the source clear its trouble.
@@ -428,14 +436,14 @@ fn hostile_content_never_reaches_the_rendered_buffer_raw() {
         p.apply(LogMsg::Note("note \x1b[5m".into()));
         for keys in ["", "w", "t", "w"] {
             press(&mut p, keys);
-            assert_no_raw_controls(&draw(&p, 80, 20));
-            assert_no_raw_controls(&draw(&p, 7, 4));
+            assert_no_raw_controls(&draw(&mut p, 80, 20));
+            assert_no_raw_controls(&draw(&mut p, 7, 4));
         }
         // The prompt echoes what the user typed, even pasted control characters.
         handle_key(&mut p, key('/'));
         handle_key(&mut p, key('\u{1b}'));
         handle_key(&mut p, key('\u{7}'));
-        assert_no_raw_controls(&draw(&p, 80, 20));
+        assert_no_raw_controls(&draw(&mut p, 80, 20));
     }
 }
 
@@ -464,7 +472,7 @@ proptest! {
         if wrap {
             press(&mut p, "w");
         }
-        let buf = draw(&p, 50, 12);
+        let buf = draw(&mut p, 50, 12);
         for y in 0..12 {
             for x in 0..50 {
                 prop_assert!(is_terminal_safe(buf[(x, y)].symbol()));

@@ -1,41 +1,30 @@
-//! Actions from the keyboard against the REAL simulator: keys go through `update`, confirmed
-//! effects are carried out by the same `actions::Runner` the event loop uses, the watch streams
-//! and the action results are fed back through `update`, and the assertions read the screen
-//! (TestBackend), the index and the simulator's request counters. Polls with generous
-//! deadlines; no timing assertions.
+//! Actions from the keyboard against the REAL simulator: keys go through `update`, the effects
+//! are carried out by the same cluster executor the event loop uses (`app::Shell`), its reports
+//! are fed back through `update`, and the assertions read the screen (TestBackend), the index,
+//! the audit log and the simulator's request counters. Polls with generous deadlines; no timing
+//! assertions.
 
 use std::time::Duration;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use daemonscope::app::actions::{Dialog, Runner};
-use daemonscope::app::{App, AppOptions, Effect, Msg, update};
-use daemonscope::cluster::actions::{Actions, ActionsOptions};
-use daemonscope::cluster::watch::spawn_watches;
-use daemonscope::fleet::model::FleetEvent;
+use daemonscope::app::actions::Dialog;
+use daemonscope::app::{App, AppOptions, Msg, Shell};
+use daemonscope::cli::ClusterArgs;
+use daemonscope::cluster::client::connect_yaml;
+use daemonscope::cluster::executor::{Executor, ExecutorOptions};
 use daemonscope::fleet::{CellState, Index};
 use daemonscope::sim::{self, SimHandle, SimOptions};
 use daemonscope::ui;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
-use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
 
 const DEADLINE: Duration = Duration::from_secs(120);
 
 struct Session {
     sim: SimHandle,
     app: App,
-    rx: mpsc::Receiver<FleetEvent>,
-    act_rx: mpsc::UnboundedReceiver<Msg>,
-    runner: Runner,
-    cancel: CancellationToken,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Session {
-    fn drop(&mut self) {
-        self.cancel.cancel();
-    }
+    shell: Shell,
+    dir: tempfile::TempDir,
 }
 
 fn now() -> i64 {
@@ -46,45 +35,27 @@ async fn start(scenario: &str, readonly: bool) -> Session {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let opts = SimOptions { scenario: scenario.into(), frozen: false, churn: Some(0.0), ..SimOptions::default() };
     let sim = sim::start(opts).await.unwrap_or_else(|e| panic!("starting the simulator: {e:#}"));
-    let client = sim.client().await.unwrap_or_else(|e| panic!("client for the simulator: {e:#}"));
+    let target = connect_yaml(&sim.kubeconfig_yaml(), "the simulator", &ClusterArgs::default())
+        .await
+        .unwrap_or_else(|e| panic!("connecting to the simulator: {e}"));
     let dir = tempfile::tempdir().expect("tempdir");
-    let gateway = Actions::new(
-        client.clone(),
-        ActionsOptions {
-            readonly,
-            context: "daemonscope-sim".into(),
-            user: "sim-admin".into(),
-            audit_path: dir.path().join("audit.jsonl"),
-            dry_run_first: true,
-        },
+    let executor = Executor::start(
+        target,
+        ExecutorOptions { source: None, readonly, audit_path: Some(dir.path().join("audit.jsonl")) },
     );
-    let (tx, rx) = mpsc::channel(4096);
-    let cancel = CancellationToken::new();
-    spawn_watches(client, None, tx, cancel.clone());
-    let mut app =
-        App::new(Index::new(), AppOptions { context: "daemonscope-sim".into(), readonly, ..AppOptions::default() });
-    app.act.gateway = Some(gateway.clone());
-    let (act_tx, act_rx) = mpsc::unbounded_channel();
-    let runner = Runner::new(Some(gateway), act_tx);
-    update(&mut app, Msg::Tick(now()));
-    update(&mut app, Msg::Resize(160, 60));
-    let mut s = Session { sim, app, rx, act_rx, runner, cancel, _dir: dir };
+    let mut shell = Shell::from(executor);
+    let mut app = App::new(Index::new(), AppOptions { readonly, ..AppOptions::default() });
+    shell.feed(&mut app, Msg::Tick(now()));
+    shell.feed(&mut app, Msg::Resize(160, 60));
+    shell.attach(&mut app);
+    let mut s = Session { sim, app, shell, dir };
     s.wait_for("the watches to sync", |app| app.index.synced()).await;
     s
 }
 
 impl Session {
-    fn run(&mut self, effects: Vec<Effect>) {
-        for e in effects {
-            if let Effect::Act(a) = e {
-                self.runner.spawn(a);
-            }
-        }
-    }
-
     fn key(&mut self, code: KeyCode) {
-        let fx = update(&mut self.app, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)));
-        self.run(fx);
+        self.shell.feed(&mut self.app, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)));
     }
 
     fn chars(&mut self, s: &str) {
@@ -95,23 +66,7 @@ impl Session {
 
     /// Feed whatever arrived (fleet events, action results) and a tick.
     async fn pump(&mut self) {
-        tokio::select! {
-            Some(first) = self.rx.recv() => {
-                let mut batch = vec![first];
-                while let Ok(ev) = self.rx.try_recv() {
-                    batch.push(ev);
-                }
-                let fx = update(&mut self.app, Msg::Fleet(batch));
-                self.run(fx);
-            }
-            Some(m) = self.act_rx.recv() => {
-                let fx = update(&mut self.app, m);
-                self.run(fx);
-            }
-            _ = tokio::time::sleep(Duration::from_millis(200)) => {}
-        }
-        let fx = update(&mut self.app, Msg::Tick(now()));
-        self.run(fx);
+        self.shell.step(&mut self.app, Duration::from_millis(200)).await;
     }
 
     async fn wait_for(&mut self, what: &str, mut cond: impl FnMut(&App) -> bool) {
@@ -120,6 +75,11 @@ impl Session {
             assert!(start.elapsed() < DEADLINE, "timed out waiting for {what}; screen:\n{}", text(&self.app));
             self.pump().await;
         }
+    }
+
+    #[allow(dead_code)]
+    fn audit(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("audit.jsonl")).unwrap_or_default()
     }
 
     fn cursor_to(&mut self, ds: &str, state: CellState) -> String {
@@ -174,7 +134,7 @@ async fn restart_pod_confirms_the_delete_and_the_pod_is_recreated() {
         "the confirmation shows the request:\n{screen}"
     );
     s.key(KeyCode::Char('y'));
-    assert!(s.app.act.dialog.is_none());
+    assert!(s.app.dialog().is_none());
     s.wait_for("the pod on the node to be re-created", |app| {
         let (Some(n), Some(d)) = (app.index.node_by_name(&node), app.cursor_ds()) else { return false };
         app.index.cell(n, d).pod.is_some_and(|p| p.name != old)
@@ -189,9 +149,9 @@ async fn esc_cancels_the_confirmation_and_sends_nothing() {
     s.cursor_to("datadog-agent", CellState::Failing);
     let before = s.sim.stats().mutating;
     s.key(KeyCode::Char('d'));
-    assert!(matches!(s.app.act.dialog, Some(Dialog::Confirm { .. })));
+    assert!(matches!(s.app.dialog().map(|d| &d.dialog), Some(Dialog::Confirm { .. })));
     s.key(KeyCode::Esc);
-    assert!(s.app.act.dialog.is_none());
+    assert!(s.app.dialog().is_none());
     for _ in 0..5 {
         s.pump().await;
     }
@@ -205,7 +165,7 @@ async fn strategy_form_rejects_zero_zero_inline_and_sends_nothing() {
     s.cursor_to("kube-proxy", CellState::Ready);
     let before = s.sim.stats().mutating;
     s.key(KeyCode::Char('S'));
-    assert!(matches!(s.app.act.dialog, Some(Dialog::Strategy(_))));
+    assert!(matches!(s.app.dialog().map(|d| &d.dialog), Some(Dialog::Strategy(_))));
     // maxUnavailable (focused): clear and type 0; maxSurge: clear and type 0.
     for _ in 0..6 {
         s.key(KeyCode::Backspace);
@@ -217,7 +177,7 @@ async fn strategy_form_rejects_zero_zero_inline_and_sends_nothing() {
     }
     s.chars("0");
     s.key(KeyCode::Enter);
-    let Some(Dialog::Strategy(form)) = &s.app.act.dialog else { panic!("the form stays open") };
+    let Some(Dialog::Strategy(form)) = s.app.dialog().map(|d| &d.dialog) else { panic!("the form stays open") };
     assert!(!form.errors.is_empty());
     let screen = text(&s.app);
     assert!(screen.contains("update strategy of daemonset kube-system/kube-proxy"), "{screen}");
@@ -236,7 +196,7 @@ async fn read_only_mode_sends_no_mutating_request_from_any_dialog() {
     s.cursor_to("kube-proxy", CellState::Ready);
     for k in ['d', 'D', 'R', 'N'] {
         s.key(KeyCode::Char(k));
-        assert!(s.app.act.dialog.is_none(), "{k} must not open a sending dialog in read-only mode");
+        assert!(s.app.dialog().is_none(), "{k} must not open a sending dialog in read-only mode");
     }
     // Views stay; their sending keys refuse.
     s.key(KeyCode::Char('S'));
@@ -265,20 +225,20 @@ async fn rollout_restart_sets_restarted_at_and_the_status_view_sees_it_complete(
     assert!(screen.contains("kubectl.kubernetes.io/restartedAt"), "{screen}");
     s.key(KeyCode::Char('y'));
     s.key(KeyCode::Char('r'));
-    assert!(s.app.act.status.is_some());
+    assert!(s.app.status_view().is_some());
     s.wait_for("the new generation", |app| {
         let id = app.index.ds_by_name("kube-system", "kube-proxy");
         id.and_then(|id| app.index.ds(id)).is_some_and(|d| d.generation > gen_before)
     })
     .await;
     s.wait_for("the rollout to complete", |app| {
-        app.act.status.as_ref().and_then(|v| v.progress).is_some_and(|p| p.status.done())
+        app.status_view().and_then(|v| v.progress).is_some_and(|p| p.status.done())
     })
     .await;
     let screen = text(&s.app);
     assert!(screen.contains("successfully rolled out"), "{screen}");
     s.key(KeyCode::Esc);
-    assert!(s.app.act.status.is_none());
+    assert!(s.app.status_view().is_none());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -296,7 +256,8 @@ async fn history_lists_revisions_and_undo_restores_the_earlier_template() {
     assert!(screen.contains("fluent-bit:3.1.8"), "{screen}");
     s.key(KeyCode::Up);
     s.key(KeyCode::Char('u'));
-    s.wait_for("the undo confirmation", |app| matches!(app.act.dialog, Some(Dialog::Confirm { .. }))).await;
+    s.wait_for("the undo confirmation", |app| matches!(app.dialog().map(|d| &d.dialog), Some(Dialog::Confirm { .. })))
+        .await;
     assert!(text(&s.app).contains("PATCH /apis/apps/v1/namespaces/logging/daemonsets/fluent-bit"));
     s.key(KeyCode::Char('y'));
     s.wait_for("the template back on 3.1.8", |app| {
@@ -313,13 +274,14 @@ async fn roll_this_node_replaces_the_outdated_pod_of_an_on_delete_daemonset() {
     s.key(KeyCode::Char('N'));
     assert!(text(&s.app).contains(&format!("roll this node ({node})")));
     s.key(KeyCode::Char('t'));
-    s.wait_for("the roll confirmation", |app| matches!(app.act.dialog, Some(Dialog::Confirm { .. }))).await;
+    s.wait_for("the roll confirmation", |app| matches!(app.dialog().map(|d| &d.dialog), Some(Dialog::Confirm { .. })))
+        .await;
     let screen = text(&s.app);
     assert!(screen.contains("DELETE /api/v1/namespaces/security/pods/"), "{screen}");
     assert!(screen.contains(&format!("on {node}")), "{screen}");
     s.key(KeyCode::Char('y'));
-    assert!(s.app.act.task.is_some(), "the roll runs as a task");
-    s.wait_for("the roll to finish", |app| app.act.task.is_none()).await;
+    assert!(s.app.task.is_some(), "the roll runs as a task");
+    s.wait_for("the roll to finish", |app| app.task.is_none()).await;
     let notice = s.app.notice.clone().expect("a result notice");
     assert!(notice.text.contains("1 of 1 nodes rolled"), "{notice:?}");
     s.wait_for("the cell to be up to date", |app| {
@@ -337,10 +299,10 @@ async fn batch_restart_of_failing_pods_reports_progress_and_esc_cancels_it() {
     let screen = text(&s.app);
     assert!(screen.contains("failing pods of daemonset monitoring/datadog-agent"), "{screen}");
     s.key(KeyCode::Char('y'));
-    s.wait_for("the first step", |app| app.act.task.as_ref().is_some_and(|t| t.done >= 1)).await;
+    s.wait_for("the first step", |app| app.task.as_ref().is_some_and(|t| t.done >= 1)).await;
     assert!(text(&s.app).contains("Esc cancels"));
     s.key(KeyCode::Esc);
-    s.wait_for("the batch to stop", |app| app.act.task.is_none()).await;
+    s.wait_for("the batch to stop", |app| app.task.is_none()).await;
     let notice = s.app.notice.clone().expect("a result notice");
     assert!(notice.text.contains("restarted") && notice.text.contains("cancelled"), "{notice:?}");
 }

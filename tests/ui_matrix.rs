@@ -4,7 +4,9 @@
 use std::collections::BTreeMap;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use daemonscope::app::msg::{Command, Work};
 use daemonscope::app::{App, AppOptions, Effect, Msg, update};
+use daemonscope::cluster::logs::LogTarget;
 use daemonscope::fleet::model::{
     Change, DsInfo, DsStatusCounts, FleetEvent, NodeInfo, NodeReadiness, Phase, PodInfo, StreamKind, StreamState,
     UpdateStrategy,
@@ -368,6 +370,10 @@ fn readonly_help_and_keys_omit_mutations() {
     update(&mut app, Msg::Fleet(fleet()));
     move_cursor_to(&mut app, "node-alpha", "kube-proxy");
     assert!(key(&mut app, KeyCode::Char('d')).is_empty(), "d does nothing in read-only mode");
+    let t = text(&app);
+    assert!(t.contains("read-only mode: restart the cursor pod"), "d says why it does nothing:\n{t}");
+    assert!(app.dialog().is_none());
+    update(&mut app, Msg::Tick(NOW + 60));
     key(&mut app, KeyCode::Char('?'));
     let t = text(&app);
     assert!(!t.contains("restart the cursor pod"), "{t}");
@@ -399,14 +405,20 @@ fn too_small_terminal_says_so() {
 fn cursor_actions_return_effects_for_the_cursor_pod() {
     let mut app = app_sized(100, 30);
     move_cursor_to(&mut app, "node-alpha", "gpu-exporter");
-    // `d` opens the confirmation of exactly the DELETE it would send (issue 7); Esc sends nothing.
+    // `d` opens the confirmation of exactly the DELETE it would send; Esc sends nothing.
     let fx = key(&mut app, KeyCode::Char('d'));
     assert!(fx.is_empty(), "{fx:?}");
     assert!(text(&app).contains("DELETE /api/v1/namespaces/monitoring/pods/gpu-exporter-node-alpha"), "{}", text(&app));
     assert!(key(&mut app, KeyCode::Esc).is_empty());
-    assert!(app.act.dialog.is_none());
+    assert!(app.dialog().is_none());
     let fx = key(&mut app, KeyCode::Char('L'));
-    assert!(matches!(&fx[..], [Effect::OpenDaemonSetLogs { nodes, .. }] if nodes.len() == 4), "{fx:?}");
+    assert!(
+        matches!(&fx[..], [Effect::Cluster(Command::Work { work: Work::OpenLogs { target: LogTarget::DaemonSet { pods, .. }, .. }, .. })] if pods.len() == 1 && pods[0].node == "node-alpha"),
+        "{fx:?}"
+    );
+    // `q` in the log pane closes the pane (its stream with it), not the program.
+    let fx = key(&mut app, KeyCode::Char('q'));
+    assert!(matches!(&fx[..], [Effect::Cluster(Command::Work { work: Work::CloseLogs { .. }, .. })]), "{fx:?}");
     assert_eq!(key(&mut app, KeyCode::Char('q')), vec![Effect::Quit]);
 }
 
@@ -484,7 +496,8 @@ fn key_overrides_from_config_drive_keys_footer_and_help() {
     move_cursor_to(&mut app, "node-alpha", "kube-proxy");
     assert!(key(&mut app, KeyCode::Char('d')).is_empty(), "d is no longer bound");
     key(&mut app, KeyCode::Char('x'));
-    assert!(text(&app).contains("confirm: restart pod"), "x opens the restart confirmation");
+    let t = text(&app);
+    assert!(t.contains("confirm on") && t.contains("restart pod"), "x opens the restart confirmation:\n{t}");
     key(&mut app, KeyCode::Esc);
     // Let the "cancelled" notice expire so the footer shows keys again.
     update(&mut app, Msg::Tick(NOW + 60));

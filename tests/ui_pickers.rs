@@ -8,10 +8,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
-use daemonscope::app::pickers::{KubeSource, Session};
-use daemonscope::app::{App, AppOptions, Exit, run_loop};
+use daemonscope::app::{App, AppOptions, Exit, Shell, run_loop};
 use daemonscope::cli::ClusterArgs;
 use daemonscope::cluster::client;
+use daemonscope::cluster::executor::{Executor, ExecutorOptions, KubeSource};
 use daemonscope::fleet::Index;
 use daemonscope::sim::{self, SimHandle, SimOptions};
 use ratatui::Terminal;
@@ -154,8 +154,9 @@ async fn context_picker_switches_between_two_simulators() {
     let target = client::connect(&args).await.unwrap_or_else(|e| panic!("connect: {e}"));
     assert_eq!(target.context, "small");
 
-    let session = Session::with_source(target.client, None, KubeSource::Args(args), None);
-    let app = App::new(Index::new(), AppOptions { context: target.context, ..AppOptions::default() });
+    let options = ExecutorOptions { source: Some(KubeSource::Args(args)), ..ExecutorOptions::default() };
+    let session = Shell::from(Executor::start(target, options));
+    let app = App::new(Index::new(), AppOptions::default());
     let screen = Shared::new(120, 40);
     let mut term = Terminal::new(screen.clone()).expect("terminal");
     let (keys, mut key_rx) = mpsc::unbounded_channel::<io::Result<Event>>();
@@ -216,8 +217,11 @@ async fn namespace_picker_rescopes_the_watches_and_the_choice_is_remembered() {
     let mut store = daemonscope::app::persist::Store::in_dir(state_dir.path());
     let _ = store.load();
     let source = KubeSource::Yaml { yaml, name: "the test kubeconfig".into(), args };
-    let session = Session::with_source(target.client, None, source, Some(store));
-    let app = App::new(Index::new(), AppOptions { context: target.context.clone(), ..AppOptions::default() });
+    let ctx = target.context.clone();
+    let options = ExecutorOptions { source: Some(source), ..ExecutorOptions::default() };
+    let mut session = Shell::from(Executor::start(target, options));
+    session.store = Some(store);
+    let app = App::new(Index::new(), AppOptions::default());
     let screen = Shared::new(120, 40);
     let mut term = Terminal::new(screen.clone()).expect("terminal");
     let (keys, mut key_rx) = mpsc::unbounded_channel::<io::Result<Event>>();
@@ -225,7 +229,6 @@ async fn namespace_picker_rescopes_the_watches_and_the_choice_is_remembered() {
     let run =
         tokio::spawn(async move { run_loop(&mut term, app, input, session, 30).await.map(|(a, e)| (a, e, term)) });
 
-    let ctx = target.context.clone();
     wait_for(&screen, "all namespaces live", |l| live_on(l, &ctx) && l[0].contains(" ns all ")).await;
 
     // The namespaces come from the API; "all namespaces" first.

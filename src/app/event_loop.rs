@@ -1,7 +1,8 @@
-//! The event loop: the one task that owns [`App`]. It waits on terminal input, the fleet
-//! event channel, a one-second tick and termination signals with `tokio::select!`, feeds each
-//! to `update`, carries out the returned effects, and renders when something changed — at
-//! most `fps` times a second and never when nothing did (idle CPU ≈ 0).
+//! The event loop: the one task that owns [`App`], beside the cluster [`Executor`] that carries
+//! out its effects. It waits on terminal input, the executor's reports, a one-second tick and
+//! termination signals with `tokio::select!`, feeds each to `update`, hands the returned effects
+//! to the executor (or, for local files, writes them itself), and renders when something
+//! changed — at most `fps` times a second and never when nothing did (idle CPU ≈ 0).
 //!
 //! It also owns the terminal: raw mode and the alternate screen are entered by
 //! [`TerminalGuard`] and restored by its `Drop` and by a panic hook, so every exit path (quit,
@@ -19,28 +20,21 @@ use ratatui::Terminal;
 use ratatui::backend::{Backend, CrosstermBackend};
 use tokio::time::Instant;
 
-use super::msg::{Effect, Level, Msg};
-use super::pickers::{Session, SessionOptions};
+use super::msg::{Effect, Msg};
+use super::persist::{State, Store};
 use super::state::{App, AppOptions};
 use super::update::update;
+use crate::cluster::executor::{Executor, ExecutorOptions};
 use crate::config::Config;
 use crate::fleet::Index;
 use crate::theme::{self, ThemeSet};
 
-/// Capacity of the fleet event channel: bounded so a burst back-pressures the watch tasks
-/// instead of growing memory; the loop drains it all before each render.
-pub const FLEET_CHANNEL: usize = 16_384;
-/// At most this many events are applied before the loop looks at input again, so a 150k-pod
-/// initial list cannot make the keyboard wait for seconds.
-const MAX_BATCH: usize = 50_000;
+pub use crate::cluster::executor::{FLEET_CHANNEL, KubeSource};
 
 /// What `run_ui` needs from the CLI glue.
 pub struct UiOptions {
-    pub client: kube::Client,
-    /// Shown in the header.
-    pub context: String,
-    /// `None`: all namespaces.
-    pub namespace: Option<String>,
+    /// The connected first context.
+    pub target: crate::cluster::client::Target,
     pub readonly: bool,
     /// `--theme`.
     pub theme: Option<String>,
@@ -49,12 +43,25 @@ pub struct UiOptions {
     pub config: Config,
     /// `<config dir>/themes` for user themes, if there is a config dir.
     pub themes_dir: Option<PathBuf>,
-    /// Context/namespace switching and remembered state (issue 5, `app::pickers`).
+    /// Context switching and remembered state.
     pub session: SessionOptions,
-    /// The kubeconfig user name of the context (for the audit log; never credentials).
-    pub user: String,
-    /// The state dir (`config::Paths`): the audit log goes to `<state>/audit.jsonl`.
+    /// The state dir (`config::Paths`): audit log, saved log buffers.
     pub state_dir: Option<PathBuf>,
+}
+
+/// How the UI switches contexts and remembers its settings.
+#[derive(Clone, Default)]
+pub struct SessionOptions {
+    /// `None`: no kubeconfig to switch contexts with (in-cluster config).
+    pub source: Option<KubeSource>,
+    /// `None`: no state dir; nothing is remembered.
+    pub store: Option<Store>,
+    /// What was loaded from the state file at start.
+    pub remembered: State,
+    /// `--demo`: keep the remembered context/namespace instead of saving the demo's.
+    pub keep_remembered_target: bool,
+    /// Warnings from choosing the start context/namespace and loading the state file.
+    pub warnings: Vec<String>,
 }
 
 /// Build the [`App`] settings from the UI options and the environment (`NO_COLOR`).
@@ -72,8 +79,8 @@ pub fn app_options(opts: &UiOptions) -> anyhow::Result<AppOptions> {
         }
     };
     Ok(AppOptions {
-        context: opts.context.clone(),
-        namespace: opts.namespace.clone(),
+        context: opts.target.context.clone(),
+        namespace: opts.target.namespace.clone(),
         readonly: opts.readonly,
         config: opts.config.clone(),
         themes,
@@ -83,30 +90,38 @@ pub fn app_options(opts: &UiOptions) -> anyhow::Result<AppOptions> {
     })
 }
 
-/// The UI entry point: start the watches, take the terminal, run until quit.
+/// The UI entry point: start the first cluster session, take the terminal, run until quit.
 pub async fn run_ui(opts: UiOptions) -> anyhow::Result<()> {
     let mut app_opts = app_options(&opts)?;
     let fps = opts.config.fps;
-    // Issue 5: remembered settings, and a session owning the watches so the pickers can switch.
     app_opts.warnings.extend(opts.session.warnings.iter().cloned());
     let mut app = App::new(Index::new(), app_opts);
     let theme_fixed = opts.theme.is_some() || std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     super::persist::apply_settings(&mut app, &opts.session.remembered, theme_fixed);
-    // Issue 7: the one mutation gateway (read-only refusal, dry run, audit).
-    app.act.gateway = Some(super::actions::gateway(&opts));
-    app.logs.set_client(opts.client.clone());
-    let rx = Session::start(opts.client, opts.namespace, opts.session);
-
+    let executor = Executor::start(
+        opts.target,
+        ExecutorOptions {
+            source: opts.session.source.clone(),
+            readonly: opts.readonly,
+            audit_path: opts.state_dir.as_ref().map(|d| d.join("audit.jsonl")),
+        },
+    );
+    let shell = Shell {
+        executor,
+        state_dir: opts.state_dir,
+        store: opts.session.store,
+        keep_target: opts.session.keep_remembered_target.then_some(opts.session.remembered),
+    };
     let result = {
         let _guard = TerminalGuard::enter()?;
         let backend = CrosstermBackend::new(io::stdout());
         let mut terminal = Terminal::new(backend)?;
         terminal.clear()?;
         let input = EventStream::new();
-        run_loop(&mut terminal, app, input, rx, fps).await
+        run_loop(&mut terminal, app, input, shell, fps).await
         // `_guard` drops here: the terminal is restored before we report anything.
     };
-    // The session (and with it every watch task) was dropped when the loop returned.
+    // The executor (and with it every watch task) was dropped when the loop returned.
     result.map(|_| ())
 }
 
@@ -119,35 +134,119 @@ pub enum Exit {
     InputClosed,
 }
 
+/// The imperative shell around `update`: the cluster executor, and the local files effects
+/// may write (saved log buffers, remembered settings).
+pub struct Shell {
+    pub executor: Executor,
+    /// Where saved log buffers go (`<state dir>/logs`).
+    pub state_dir: Option<PathBuf>,
+    /// Remembered settings; `None`: nothing is remembered.
+    pub store: Option<Store>,
+    /// `--demo`: the remembered context/namespace kept instead of the app's.
+    pub keep_target: Option<State>,
+}
+
+impl From<Executor> for Shell {
+    fn from(executor: Executor) -> Shell {
+        Shell { executor, state_dir: None, store: None, keep_target: None }
+    }
+}
+
+impl From<tokio::sync::mpsc::Receiver<crate::fleet::FleetEvent>> for Shell {
+    /// A shell fed by someone else's channel (tests, benchmarks): nothing can reach a cluster.
+    fn from(rx: tokio::sync::mpsc::Receiver<crate::fleet::FleetEvent>) -> Shell {
+        Shell::from(Executor::detached(rx))
+    }
+}
+
+impl Shell {
+    /// Tell `app` which session it belongs to (the loop's first message).
+    pub fn attach(&mut self, app: &mut App) {
+        if let Some(info) = self.executor.current().cloned() {
+            let report = crate::cluster::executor::Report::Connected { info, warning: None };
+            let effects = update(app, Msg::Cluster(report));
+            self.carry_out(app, effects);
+        }
+    }
+
+    /// Carry out effects; returns `true` when one of them is `Quit`. Results come back through
+    /// [`Shell::next`] (cluster work) or right away through `update` (local files).
+    pub fn carry_out(&mut self, app: &mut App, effects: Vec<Effect>) -> bool {
+        let mut quit = false;
+        for effect in effects {
+            match effect {
+                Effect::Quit => quit = true,
+                Effect::Cluster(command) => self.executor.run(command),
+                Effect::SaveLogs { stream, request } => {
+                    let dir = self.state_dir.clone().or_else(|| crate::config::Paths::discover().map(|p| p.state_dir));
+                    let result = match dir {
+                        Some(dir) => request.write_in(&dir).map_err(|e| e.to_string()),
+                        None => Err("no state directory (no home directory)".to_string()),
+                    };
+                    let more = update(app, Msg::LogsSaved { stream, result });
+                    quit |= self.carry_out(app, more);
+                }
+            }
+        }
+        quit
+    }
+
+    /// The next report of the executor, as a message.
+    pub async fn next(&mut self, log_lines: usize) -> Msg {
+        Msg::Cluster(self.executor.next(log_lines).await)
+    }
+
+    /// Apply one message and carry out what it asks for, as the loop does; `true` on quit.
+    pub fn feed(&mut self, app: &mut App, msg: Msg) -> bool {
+        let effects = update(app, msg);
+        let quit = self.carry_out(app, effects);
+        self.remember(app);
+        quit
+    }
+
+    /// Drive `app` without a terminal (tests, tools): apply the next report, or nothing if none
+    /// comes within `wait`, then a tick. `true` on quit.
+    pub async fn step(&mut self, app: &mut App, wait: Duration) -> bool {
+        let msg = tokio::time::timeout(wait, self.next(super::logs::LINES_PER_FRAME)).await;
+        let quit = msg.is_ok_and(|m| self.feed(app, m));
+        quit | self.feed(app, Msg::Tick(unix_now()))
+    }
+
+    /// Write the remembered settings if they changed.
+    pub fn remember(&mut self, app: &mut App) {
+        let Some(store) = &mut self.store else { return };
+        let state = State::of(app, self.keep_target.as_ref());
+        if let Err(e) = store.save_if_changed(&state) {
+            tracing::warn!(error = %e, "saving UI state");
+            update(app, Msg::Notice { text: e, level: super::msg::Level::Warn });
+        }
+    }
+}
+
 /// The loop itself, generic over the terminal backend and the input stream so tests and the
 /// benchmark can drive the real thing. Returns the final [`App`] and why it stopped.
 pub async fn run_loop<B, I>(
     terminal: &mut Terminal<B>,
     mut app: App,
     mut input: I,
-    fleet: impl Into<Session>,
+    shell: impl Into<Shell>,
     fps: u32,
 ) -> anyhow::Result<(App, Exit)>
 where
     B: Backend,
     I: Stream<Item = io::Result<Event>> + Unpin,
 {
-    // A plain receiver converts into a session that cannot switch (tests, benchmarks).
-    let mut fleet: Session = fleet.into();
-    let mut picker_results = fleet.results();
+    let mut shell: Shell = shell.into();
     let frame = Duration::from_secs(1) / fps.clamp(1, 120);
     let mut next_frame = Instant::now();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut sigterm = signals::Term::new()?;
-    let mut fleet_open = true;
-    // Issue 7: actions run as tasks; their results come back on this channel.
-    let (act_tx, mut act_rx) = tokio::sync::mpsc::unbounded_channel();
-    let mut runner = super::actions::Runner::new(app.act.gateway.clone(), act_tx);
     let size = terminal.size()?;
     update(&mut app, Msg::Resize(size.width, size.height));
     update(&mut app, Msg::Tick(unix_now()));
-    // Log lines the loop may still apply before the next frame (see `app::logs`).
+    shell.attach(&mut app);
+    // Log lines the loop may still apply before the next frame.
     let mut log_budget = super::logs::LINES_PER_FRAME;
 
     loop {
@@ -157,78 +256,33 @@ where
             next_frame = Instant::now() + frame;
             log_budget = super::logs::LINES_PER_FRAME;
         }
-        let effects = tokio::select! {
+        let msg = tokio::select! {
             ev = input.next() => match ev {
-                Some(Ok(Event::Key(k))) => update(&mut app, Msg::Key(k)),
+                Some(Ok(Event::Key(k))) => Msg::Key(k),
                 Some(Ok(Event::Resize(w, h))) => {
                     // ratatui re-sizes its buffers on the next draw; clear so no stale glyphs stay.
                     terminal.autoresize()?;
-                    update(&mut app, Msg::Resize(w, h))
+                    Msg::Resize(w, h)
                 }
-                Some(Ok(_)) => Vec::new(),
+                Some(Ok(_)) => continue,
                 Some(Err(e)) => return Err(anyhow::Error::new(e).context("reading terminal input")),
                 None => return Ok((app, Exit::InputClosed)),
             },
-            first = fleet.recv(), if fleet_open => match first {
-                Some(first) => {
-                    let mut batch = vec![first];
-                    while batch.len() < MAX_BATCH {
-                        match fleet.try_recv() {
-                            Ok(ev) => batch.push(ev),
-                            Err(_) => break,
-                        }
-                    }
-                    update(&mut app, Msg::Fleet(batch))
+            msg = shell.next(log_budget) => {
+                if let Msg::Cluster(crate::cluster::executor::Report::Logs { lines, .. }) = &msg {
+                    log_budget = log_budget.saturating_sub((*lines).max(1));
                 }
-                None => {
-                    // Every watch task has ended: the data on screen is frozen. Say so
-                    // rather than pretend it is live; quitting stays possible.
-                    fleet_open = false;
-                    update(&mut app, Msg::Notice {
-                        text: "watch streams stopped: the data on screen is no longer updated; restart daemonscope".into(),
-                        level: Level::Error,
-                    })
-                }
-            },
-            Some(m) = act_rx.recv() => update(&mut app, m),
-            msg = app.logs.recv(), if log_budget > 0 => {
-                let applied = super::logs::on_channel(&mut app, msg, log_budget);
-                log_budget = log_budget.saturating_sub(applied);
-                Vec::new()
+                msg
             }
-            _ = tick.tick() => update(&mut app, Msg::Tick(unix_now())),
-            // Context/namespace pickers (issue 5): results of their background tasks.
-            done = picker_results.next() => {
-                let effects = fleet.apply_result(&mut app, done);
-                fleet_open |= fleet.take_rewired();
-                effects
-            }
+            _ = tick.tick() => Msg::Tick(unix_now()),
             _ = sigterm.recv() => return Ok((app, Exit::Signal)),
-            _ = tokio::time::sleep_until(next_frame), if app.dirty => Vec::new(),
+            _ = tokio::time::sleep_until(next_frame), if app.dirty => continue,
         };
-        for effect in effects {
-            match effect {
-                Effect::Quit => return Ok((app, Exit::Quit)),
-                // Issue 5: the pickers; a namespace switch re-opens the fleet channel at once.
-                e @ (Effect::PickContext | Effect::PickNamespace | Effect::Picker(_)) => {
-                    fleet.on_effect(&mut app, e);
-                    fleet_open |= fleet.take_rewired();
-                }
-                Effect::Act(a) => runner.spawn(a),
-                effect @ (Effect::OpenLogs { .. } | Effect::OpenDaemonSetLogs { .. } | Effect::Logs(_)) => {
-                    super::logs::carry_out(&mut app, effect);
-                }
-                other => {
-                    // Action keys become dialogs inside `update` (`actions::route`), so nothing
-                    // should arrive here; if a new effect is added without a handler, say so
-                    // plainly instead of pretending something happened.
-                    let text = format!("{}: not available in this version yet", other.describe());
-                    update(&mut app, Msg::Notice { text, level: Level::Warn });
-                }
-            }
+        let effects = update(&mut app, msg);
+        if shell.carry_out(&mut app, effects) {
+            return Ok((app, Exit::Quit));
         }
-        // Issue 5: remember context/namespace and UI settings when they changed.
-        fleet.remember(&mut app);
+        shell.remember(&mut app);
     }
 }
 

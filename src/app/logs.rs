@@ -1,40 +1,26 @@
-//! Log panes in the app (issue 6): the open pane, its session and channel, the split/full-screen
-//! layout, which half has the keys, and the container picker.
+//! Log panes, as state: the pane on the layer stack (the buffer, search, follow, wrap …), the
+//! split/full-screen layout, which half has the keys, and the container picker.
 //!
-//! Data flow: `l`/`L` → `Effect::OpenLogs`/`OpenDaemonSetLogs` → [`carry_out`] (in the event
-//! loop) spawns a [`LogSession`] with its own channel and installs a [`LogPane`]; the loop drains
-//! the channel with a per-frame line budget ([`on_channel`]) so a flooding producer cannot starve
-//! input or rendering; keys reach the pane first ([`on_key`]), and what the pane cannot do itself
-//! (re-open for `p`/a container, save) comes back as [`LogEffect`]s. A DaemonSet tail follows the
-//! visible rows: after every update [`after_update`] recomputes its pods when the view changed
-//! (pods re-created, nodes appearing, the row filter edited) and hands them to
-//! [`LogSession::update_pods`].
-//!
-//! `update` stays free of I/O: the only thing it does to a session is drop it (which cancels its
-//! streams); spawning and file writes happen in [`carry_out`].
-
-use std::path::PathBuf;
-
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
+//! Data flow: `l`/`L` push a [`LogsLayer`] and ask the executor to open a stream
+//! (`Work::OpenLogs`, with a fresh stream id); the executor's `Report::Logs` come back tagged
+//! with the session and the stream, and only the pane of that stream takes them. The keys of
+//! the pane come from the key table (`Ctx::Logs`); what the pane cannot do itself (re-open for
+//! `p`/a container, save) becomes an effect. A DaemonSet tail follows the visible rows: after
+//! every update [`after_update`] recomputes its pods when the view changed.
 
 use super::keymap::{Action, Section};
-use super::msg::{Effect, Level};
-use super::state::App;
+use super::msg::{Effect, Level, SessionId, Target, Work};
+use super::state::{App, Layer};
 use super::view::{RowEntry, ViewKey};
-use crate::cluster::logs::{LogMsg, LogOptions, LogSession, LogTarget, PodRef, spawn_log_session};
+use crate::cluster::logs::{LogMsg, LogOptions, LogTarget, PodRef};
 use crate::config::LogConfig;
 use crate::fleet::index::DsId;
-use crate::logview::pane::{self, PaneOutcome};
+use crate::logview::pane::{self, PaneAction, PaneOutcome};
 use crate::logview::{LogPane, PaneOptions};
 
-/// Messages a session may queue towards the loop; each holds up to `batch_lines` lines.
-pub const LOG_CHANNEL: usize = 64;
-/// Lines applied per wake-up before the loop looks at input again.
-pub const LINES_PER_WAKE: usize = 4_000;
-/// Lines applied between two frames; beyond it the log arm waits for the next frame, so a
-/// flooding producer slows down (and the session counts what it drops) instead of the UI.
+/// Lines applied between two frames; beyond it the loop stops reading the stream until the next
+/// frame, so a flooding producer slows down (and the session counts what it drops) instead of
+/// the UI.
 pub const LINES_PER_FRAME: usize = 20_000;
 
 /// Where the pane goes.
@@ -60,24 +46,6 @@ impl LogLayout {
     }
 }
 
-/// Log work `update` asks the loop to do.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum LogEffect {
-    /// Replace the session with one for the pane's (changed) target.
-    Reopen,
-    /// Write the pane's buffer to a file in the state directory.
-    Save,
-}
-
-impl LogEffect {
-    pub fn describe(&self) -> String {
-        match self {
-            LogEffect::Reopen => "re-open the log streams".into(),
-            LogEffect::Save => "save the log buffer".into(),
-        }
-    }
-}
-
 /// The `c` list: init containers first (they run first), then the app containers.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ContainerPicker {
@@ -86,115 +54,38 @@ pub struct ContainerPicker {
     pub selected: usize,
 }
 
-/// Everything about log panes the app holds.
-pub struct LogsState {
-    pub pane: Option<LogPane>,
+/// An open log pane.
+pub struct LogsLayer {
+    pub pane: LogPane,
+    /// The stream feeding it; reports of any other stream are dropped.
+    pub stream: u64,
+    /// The session the stream belongs to.
+    pub session: SessionId,
     pub layout: LogLayout,
     /// Keys go to the pane (always in full screen; `Tab` hands them to the matrix in the split).
     pub focused: bool,
-    pub picker: Option<ContainerPicker>,
     /// The column the pane is about: its containers for the picker, its pods for a tail.
-    ds: Option<DsId>,
-    session: Option<LogSession>,
-    rx: Option<mpsc::Receiver<LogMsg>>,
-    client: Option<kube::Client>,
-    /// Where saved buffers go (`<state dir>/logs`); discovered at save time when unset.
-    state_dir: Option<PathBuf>,
-    config: LogConfig,
+    pub ds: Option<DsId>,
     /// The view the DaemonSet tail's pod list was computed from.
     synced_view: Option<ViewKey>,
 }
 
-impl LogsState {
-    pub fn new(config: &LogConfig) -> LogsState {
-        LogsState {
-            pane: None,
-            layout: LogLayout::from_config(&config.layout),
-            focused: false,
-            picker: None,
-            ds: None,
-            session: None,
-            rx: None,
-            client: None,
-            state_dir: None,
-            config: config.clone(),
-            synced_view: None,
-        }
-    }
-
-    /// The cluster the sessions stream from (set by `run_ui`, or by tests).
-    pub fn set_client(&mut self, client: kube::Client) {
-        self.client = Some(client);
-    }
-
-    /// Save buffers under this directory instead of the discovered state dir.
-    pub fn set_state_dir(&mut self, dir: PathBuf) {
-        self.state_dir = Some(dir);
-    }
-
-    pub fn is_open(&self) -> bool {
-        self.pane.is_some()
-    }
-
-    /// The pane is open and has the keys.
+impl LogsLayer {
+    /// The pane has the keys.
     pub fn has_focus(&self) -> bool {
-        self.pane.is_some() && (self.focused || self.layout == LogLayout::Full)
+        self.focused || self.layout == LogLayout::Full
     }
+}
 
-    /// The split layout is showing (the matrix must leave room).
-    pub fn split_open(&self) -> bool {
-        self.pane.is_some() && self.layout == LogLayout::Split
-    }
-
-    /// The next message of the current session; pending forever without one (a `select!` arm).
-    pub async fn recv(&mut self) -> Option<LogMsg> {
-        match self.rx.as_mut() {
-            Some(rx) => rx.recv().await,
-            None => std::future::pending().await,
-        }
-    }
-
-    /// Close the pane: dropping the session cancels every stream.
-    pub fn close(&mut self) {
-        self.pane = None;
-        self.picker = None;
-        self.session = None;
-        self.rx = None;
-        self.ds = None;
-        self.synced_view = None;
-        self.focused = false;
-    }
-
-    fn options(&self) -> LogOptions {
-        let c = &self.config;
-        LogOptions {
-            // A negative tail_lines means "the whole log".
-            tail_lines: (c.tail_lines >= 0).then_some(c.tail_lines),
-            since_seconds: c.since_seconds.filter(|s| *s > 0),
-            max_streams: c.max_streams.max(1),
-            max_pending_lines: c.buffer_lines.max(1),
-            ..LogOptions::default()
-        }
-    }
-
-    fn pane_options(&self) -> PaneOptions {
-        PaneOptions { max_lines: self.config.buffer_lines.max(1), ..PaneOptions::default() }
-    }
-
-    /// Start (or restart) the session for the pane's target on a fresh channel, so no line of
-    /// the previous session can reach the pane.
-    fn start_session(&mut self) -> Result<(), String> {
-        let Some(target) = self.pane.as_ref().map(|p| p.target().clone()) else { return Ok(()) };
-        self.session = None;
-        self.rx = None;
-        let Some(client) = self.client.clone() else {
-            return Err("logs need a cluster connection (none in this run)".into());
-        };
-        let (tx, rx) = mpsc::channel(LOG_CHANNEL);
-        let opts = self.options();
-        self.session = Some(spawn_log_session(client, target, opts, tx, CancellationToken::new()));
-        self.rx = Some(rx);
-        Ok(())
+/// How streams are opened, from `[logs]` in config.toml.
+pub fn log_options(c: &LogConfig) -> LogOptions {
+    LogOptions {
+        // A negative tail_lines means "the whole log".
+        tail_lines: (c.tail_lines >= 0).then_some(c.tail_lines),
+        since_seconds: c.since_seconds.filter(|s| *s > 0),
+        max_streams: c.max_streams.max(1),
+        max_pending_lines: c.buffer_lines.max(1),
+        ..LogOptions::default()
     }
 }
 
@@ -212,220 +103,229 @@ pub fn visible_pods(app: &App, ds: DsId) -> Vec<PodRef> {
 }
 
 /// The container a pod pane starts with: like `kubectl logs`, the first container of the
-/// template (kubectl's `kubectl.kubernetes.io/default-container` annotation aside), so a
-/// multi-container pod shows something instead of the API's "a container name must be
-/// specified".
+/// template, so a multi-container pod shows something instead of the API's "a container name
+/// must be specified".
 fn default_container(app: &App, ds: Option<DsId>) -> (Option<String>, usize) {
     let Some(view) = ds.and_then(|d| app.index.ds(d)) else { return (None, 0) };
     (view.containers.first().cloned(), view.containers.len() + view.init_containers.len())
 }
 
-/// Carry out a log effect (called by the event loop right after `update`, so the cursor is
-/// still where the key was pressed). Other effects are left alone.
-pub fn carry_out(app: &mut App, effect: Effect) {
-    match effect {
-        Effect::OpenLogs { pod, node } => {
-            let ds = app.cursor_ds();
-            let (container, total) = default_container(app, ds);
-            let target = LogTarget::Pod {
-                namespace: pod.namespace,
-                pod: pod.name,
-                node,
-                container: container.clone(),
-                previous: false,
-            };
-            open(app, target, ds);
-            if total > 1
-                && let Some(c) = container
-            {
-                app.notify(format!("container {c} ({total} in the pod; c chooses another)"), Level::Info);
-            }
-        }
-        Effect::OpenDaemonSetLogs { daemonset, nodes } => {
-            let Some(ds) = app.cursor_ds() else { return };
-            let (container, _) = default_container(app, Some(ds));
-            let pods = visible_pods(app, ds);
-            if pods.is_empty() {
-                app.notify(format!("no pods of {daemonset} on the {} nodes shown", nodes.len()), Level::Info);
-                return;
-            }
-            let target = LogTarget::DaemonSet {
-                namespace: daemonset.namespace,
-                name: daemonset.name,
-                pods,
-                container,
-                previous: false,
-            };
-            open(app, target, Some(ds));
-            app.logs.synced_view = Some(app.view_key());
-        }
-        Effect::Logs(LogEffect::Reopen) => {
-            if let Err(e) = app.logs.start_session() {
-                app.notify(e, Level::Error);
-            }
-            app.dirty = true;
-        }
-        Effect::Logs(LogEffect::Save) => {
-            let Some(pane) = app.logs.pane.as_mut() else { return };
-            let dir = app.logs.state_dir.clone().or_else(|| crate::config::Paths::discover().map(|p| p.state_dir));
-            let result = match dir {
-                Some(dir) => pane.save_request().write_in(&dir),
-                None => {
-                    Err(std::io::Error::new(std::io::ErrorKind::NotFound, "no state directory (no home directory)"))
-                }
-            };
-            pane.saved(result);
-            app.dirty = true;
-        }
-        _ => {}
+/// `l`: follow the logs of the cursor pod.
+pub fn open_pod(app: &mut App, pod: Target, node: String) -> Vec<Effect> {
+    let ds = app.cursor_ds();
+    let (container, total) = default_container(app, ds);
+    let target =
+        LogTarget::Pod { namespace: pod.namespace, pod: pod.name, node, container: container.clone(), previous: false };
+    let fx = open(app, target, ds);
+    if total > 1
+        && let Some(c) = container
+    {
+        let key = app.keymap.first_key(Action::LogsContainer);
+        app.notify(format!("container {c} ({total} in the pod; {key} chooses another)"), Level::Info);
     }
+    fx
 }
 
-/// Open a pane for `target` (replacing any open one) and start its session; `ds` is the column
-/// it belongs to (container picker, DaemonSet pod updates), if any.
-pub fn open(app: &mut App, target: LogTarget, ds: Option<DsId>) {
-    let logs = &mut app.logs;
-    logs.close();
-    logs.pane = Some(LogPane::new(target, logs.pane_options()));
-    logs.ds = ds;
-    logs.focused = true;
-    if let Err(e) = logs.start_session() {
-        app.notify(e, Level::Error);
+/// `L`: tail every pod of the cursor DaemonSet on the rows shown.
+pub fn open_daemonset(app: &mut App, daemonset: Target) -> Vec<Effect> {
+    let Some(ds) = app.cursor_ds() else { return Vec::new() };
+    let (container, _) = default_container(app, Some(ds));
+    let pods = visible_pods(app, ds);
+    if pods.is_empty() {
+        app.notify(format!("no pods of {daemonset} on the {} nodes shown", app.view.node_rows), Level::Info);
+        return Vec::new();
     }
+    let target =
+        LogTarget::DaemonSet { namespace: daemonset.namespace, name: daemonset.name, pods, container, previous: false };
+    let fx = open(app, target, Some(ds));
+    let key = app.view_key();
+    if let Some(l) = app.logs_mut() {
+        l.synced_view = Some(key);
+    }
+    fx
+}
+
+/// Open a pane for `target` (replacing any open one) on a fresh stream of the current session.
+pub fn open(app: &mut App, target: LogTarget, ds: Option<DsId>) -> Vec<Effect> {
+    let mut fx = close(app);
+    let opts = PaneOptions { max_lines: app.config.logs.buffer_lines.max(1), ..PaneOptions::default() };
+    let stream = app.fresh_id();
+    let layer = LogsLayer {
+        pane: LogPane::new(target.clone(), opts),
+        stream,
+        session: app.session,
+        layout: LogLayout::from_config(&app.config.logs.layout),
+        focused: true,
+        ds,
+        synced_view: None,
+    };
+    app.layers.push(Layer::Logs(Box::new(layer)));
     // The split takes rows from the matrix: keep the cursor visible.
+    app.relayout();
     app.ensure_visible();
     app.dirty = true;
+    let options = log_options(&app.config.logs);
+    fx.push(Effect::work(app.session, Work::OpenLogs { stream, target, options }));
+    fx
 }
 
-/// Apply what the channel gave (`first`) and whatever else is queued, up to `budget` lines (at
-/// least `first`). Returns the lines applied. `None`: the session ended (a finite read such as
-/// the previous container's log) — the pane stays with what it got.
-pub fn on_channel(app: &mut App, first: Option<LogMsg>, budget: usize) -> usize {
-    let logs = &mut app.logs;
-    let Some(first) = first else {
-        logs.rx = None;
-        return 0;
-    };
-    let Some(pane) = logs.pane.as_mut() else { return 0 };
-    let mut applied = msg_lines(&first);
-    pane.apply(first);
-    let budget = budget.min(LINES_PER_WAKE);
-    while applied < budget {
-        let Some(rx) = logs.rx.as_mut() else { break };
-        match rx.try_recv() {
-            Ok(msg) => {
-                applied += msg_lines(&msg);
-                pane.apply(msg);
-            }
-            Err(_) => break,
-        }
+/// Close the pane (and its container picker); the stream is closed with it.
+pub fn close(app: &mut App) -> Vec<Effect> {
+    let Some((session, stream)) = app.logs().map(|l| (l.session, l.stream)) else { return Vec::new() };
+    app.remove_layers(|l| matches!(l, Layer::Logs(_) | Layer::Containers(_)));
+    app.relayout();
+    app.ensure_visible();
+    vec![Effect::work(session, Work::CloseLogs { stream })]
+}
+
+/// Messages of the pane's stream.
+pub fn on_lines(app: &mut App, stream: u64, msgs: Vec<LogMsg>) {
+    let Some(l) = app.logs_mut().filter(|l| l.stream == stream) else { return };
+    for m in msgs {
+        l.pane.apply(m);
     }
     app.dirty = true;
-    applied.max(1)
 }
 
-fn msg_lines(m: &LogMsg) -> usize {
-    match m {
-        LogMsg::Lines { lines, .. } => lines.len(),
-        _ => 0,
-    }
-}
-
-/// Apply a batch of session messages to the pane (tests and tools that drive `update` by hand).
-pub fn apply_msgs(app: &mut App, msgs: Vec<LogMsg>) {
-    if let Some(pane) = app.logs.pane.as_mut() {
-        for m in msgs {
-            pane.apply(m);
-        }
+/// The loop wrote (or failed to write) the buffer.
+pub fn on_saved(app: &mut App, stream: u64, result: Result<std::path::PathBuf, String>) {
+    if let Some(l) = app.logs_mut().filter(|l| l.stream == stream) {
+        l.pane.saved(result);
         app.dirty = true;
     }
 }
 
 /// After every update: a DaemonSet tail follows the visible rows. Cheap when the view did not
 /// change (one key comparison).
-pub fn after_update(app: &mut App) {
-    let Some(pane) = app.logs.pane.as_ref() else { return };
-    if !pane.target().is_daemonset() || app.logs.session.is_none() {
-        return;
-    }
-    let Some(ds) = app.logs.ds else { return };
+pub fn after_update(app: &mut App) -> Vec<Effect> {
+    let Some(l) = app.logs() else { return Vec::new() };
+    let Some(ds) = l.ds.filter(|_| l.pane.target().is_daemonset()) else { return Vec::new() };
     let key = app.view_key();
-    if app.logs.synced_view.as_ref() == Some(&key) {
-        return;
+    if l.synced_view.as_ref() == Some(&key) {
+        return Vec::new();
     }
     let pods = visible_pods(app, ds);
-    if let Some(pane) = app.logs.pane.as_mut()
-        && let LogTarget::DaemonSet { pods: shown, .. } = pane.target_mut()
-    {
+    let Some(l) = app.logs_mut() else { return Vec::new() };
+    if let LogTarget::DaemonSet { pods: shown, .. } = l.pane.target_mut() {
         *shown = pods.clone();
     }
-    if let Some(s) = &app.logs.session {
-        s.update_pods(pods);
-    }
-    app.logs.synced_view = Some(key);
+    l.synced_view = Some(key);
+    vec![Effect::work(l.session, Work::UpdateLogPods { stream: l.stream, pods })]
 }
 
-/// Keys while a pane is open. `None`: not ours, the app keymap decides (a layer such as help is
-/// on top, or the matrix has the keys in the split).
-pub fn on_key(app: &mut App, key: KeyEvent) -> Option<Vec<Effect>> {
-    if app.logs.pane.is_none() || !app.layers.is_empty() {
-        return None;
-    }
-    let plain = !key.modifiers.intersects(KeyModifiers::CONTROL | KeyModifiers::ALT);
+/// A bound key of the pane's table, or a key the pane did not bind. `None`: the key is not the
+/// pane's, the layer below decides (the matrix has the keys in the split, or it is an
+/// application or cluster-action key).
+pub fn pane_key(app: &mut App, action: Option<Action>, key: &crossterm::event::KeyEvent) -> Option<Vec<Effect>> {
+    let l = app.logs()?;
+    let focused = l.has_focus();
     // Layout and focus keys work from either half.
-    match key.code {
-        KeyCode::Char('z') if plain => {
-            app.logs.layout = app.logs.layout.toggled();
-            app.logs.focused = true;
+    match action {
+        Some(Action::LogsLayout) => {
+            let l = app.logs_mut()?;
+            l.layout = l.layout.toggled();
+            l.focused = true;
+            app.relayout();
             app.ensure_visible();
             app.dirty = true;
             return Some(Vec::new());
         }
-        KeyCode::Tab if plain && app.logs.layout == LogLayout::Split => {
-            app.logs.focused = !app.logs.focused;
+        Some(Action::LogsFocus) if l.layout == LogLayout::Split => {
+            let l = app.logs_mut()?;
+            l.focused = !l.focused;
             app.dirty = true;
             return Some(Vec::new());
         }
         _ => {}
     }
-    if !app.logs.has_focus() {
+    if !focused {
         return None;
     }
-    if app.logs.picker.is_some() {
-        return Some(picker_key(app, key));
-    }
-    let pane = app.logs.pane.as_mut()?;
-    let outcome = pane::handle_key(pane, key);
+    let Some(pa) = action.and_then(pane_action) else {
+        // Application keys (quit, help, theme) and cluster actions still work on top of the
+        // pane; matrix navigation and filters do not (the pane has the keys).
+        let matrix = app.keymap.action_for(key)?;
+        let section = app.keymap.binding(matrix).map(|b| b.section);
+        return if matches!(section, Some(Section::App | Section::Act)) && matrix != Action::Close {
+            None
+        } else {
+            Some(Vec::new())
+        };
+    };
+    let l = app.logs_mut()?;
+    let (session, stream) = (l.session, l.stream);
+    let outcome = pane::apply(&mut l.pane, pa);
     app.dirty = true;
-    match outcome {
-        PaneOutcome::Consumed => Some(Vec::new()),
-        PaneOutcome::Close => {
-            app.logs.close();
-            app.ensure_visible();
-            Some(Vec::new())
-        }
-        PaneOutcome::Reopen(_) => Some(vec![Effect::Logs(LogEffect::Reopen)]),
-        PaneOutcome::Save(_) => Some(vec![Effect::Logs(LogEffect::Save)]),
+    Some(match outcome {
+        PaneOutcome::Consumed | PaneOutcome::Ignored => Vec::new(),
+        PaneOutcome::Close => close(app),
+        PaneOutcome::Reopen(target) => reopen(app, target),
+        PaneOutcome::Save(request) => vec![Effect::SaveLogs { stream, request }],
         PaneOutcome::PickContainer => {
+            let _ = session;
             open_picker(app);
-            Some(Vec::new())
+            Vec::new()
         }
-        PaneOutcome::Ignored => {
-            // Application keys (quit, help, theme) and cluster actions still work on top of the
-            // pane; matrix navigation and filters do not (the pane has the keys).
-            let action = app.keymap.action_for(&key)?;
-            let section = app.keymap.binding(action).map(|b| b.section);
-            if matches!(section, Some(Section::App | Section::Act)) && action != Action::Close {
-                None
-            } else {
-                Some(Vec::new())
-            }
-        }
+    })
+}
+
+/// The pane's table action for a key-table action.
+fn pane_action(a: Action) -> Option<PaneAction> {
+    Some(match a {
+        Action::LogsClose => PaneAction::Close,
+        Action::LogsSearch => PaneAction::Search,
+        Action::LogsNext => PaneAction::Next,
+        Action::LogsPrev => PaneAction::Prev,
+        Action::LogsFilter => PaneAction::Filter,
+        Action::LogsFollow => PaneAction::Follow,
+        Action::LogsUp => PaneAction::Up,
+        Action::LogsDown => PaneAction::Down,
+        Action::LogsPageUp => PaneAction::PageUp,
+        Action::LogsPageDown => PaneAction::PageDown,
+        Action::LogsHalfUp => PaneAction::HalfUp,
+        Action::LogsHalfDown => PaneAction::HalfDown,
+        Action::LogsTop => PaneAction::Top,
+        Action::LogsLeft => PaneAction::Left,
+        Action::LogsRight => PaneAction::Right,
+        Action::LogsWrap => PaneAction::Wrap,
+        Action::LogsTime => PaneAction::Time,
+        Action::LogsPrevious => PaneAction::Previous,
+        Action::LogsContainer => PaneAction::Container,
+        Action::LogsSave => PaneAction::Save,
+        Action::LogsClear => PaneAction::Clear,
+        _ => return None,
+    })
+}
+
+/// A key while the pane's search prompt is open.
+pub fn prompt_key(app: &mut App, action: Option<Action>, key: crossterm::event::KeyEvent) {
+    let Some(l) = app.logs_mut() else { return };
+    match action {
+        Some(Action::PromptAccept) => l.pane.prompt_accept(),
+        Some(Action::PromptCancel) => l.pane.prompt_cancel(),
+        Some(Action::PromptErase) => l.pane.prompt_erase(),
+        _ => l.pane.prompt_input(key),
     }
+    app.dirty = true;
+}
+
+/// Replace the stream with one for the pane's changed target (previous container, another
+/// container). The pane was cleared; a fresh stream id keeps the old stream's lines out.
+fn reopen(app: &mut App, target: LogTarget) -> Vec<Effect> {
+    let stream = app.fresh_id();
+    let options = log_options(&app.config.logs);
+    let Some(l) = app.logs_mut() else { return Vec::new() };
+    let old = l.stream;
+    l.stream = stream;
+    let session = l.session;
+    vec![
+        Effect::work(session, Work::CloseLogs { stream: old }),
+        Effect::work(session, Work::OpenLogs { stream, target, options }),
+    ]
 }
 
 fn open_picker(app: &mut App) {
-    let Some(view) = app.logs.ds.and_then(|d| app.index.ds(d)) else {
+    let Some(view) = app.logs().and_then(|l| l.ds).and_then(|d| app.index.ds(d)) else {
         app.notify("no container list for this pane (its DaemonSet is gone)", Level::Warn);
         return;
     };
@@ -439,27 +339,33 @@ fn open_picker(app: &mut App) {
         app.notify("the DaemonSet's template lists no containers", Level::Warn);
         return;
     }
-    let current = app.logs.pane.as_ref().and_then(|p| p.target().container().map(str::to_owned));
+    let current = app.logs().and_then(|l| l.pane.target().container().map(str::to_owned));
     let selected = items.iter().position(|(n, _)| Some(n) == current.as_ref()).unwrap_or(0);
-    app.logs.picker = Some(ContainerPicker { items, selected });
+    app.layers.push(Layer::Containers(ContainerPicker { items, selected }));
+    app.dirty = true;
 }
 
-fn picker_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
-    let Some(picker) = app.logs.picker.as_mut() else { return Vec::new() };
+/// A bound key while the container picker is on top.
+pub fn containers_action(app: &mut App, action: Action) -> Vec<Effect> {
+    let Some(Layer::Containers(picker)) = app.layers.last_mut() else { return Vec::new() };
     app.dirty = true;
     let n = picker.items.len();
-    match key.code {
-        KeyCode::Esc => app.logs.picker = None,
-        KeyCode::Up | KeyCode::Char('k') => picker.selected = picker.selected.saturating_sub(1),
-        KeyCode::Down | KeyCode::Char('j') => picker.selected = (picker.selected + 1).min(n.saturating_sub(1)),
-        KeyCode::Home => picker.selected = 0,
-        KeyCode::End => picker.selected = n.saturating_sub(1),
-        KeyCode::Enter => {
+    match action {
+        Action::ContainersCancel => {
+            app.layers.pop();
+        }
+        Action::ContainersUp => picker.selected = picker.selected.saturating_sub(1),
+        Action::ContainersDown => picker.selected = (picker.selected + 1).min(n.saturating_sub(1)),
+        Action::ContainersTop => picker.selected = 0,
+        Action::ContainersBottom => picker.selected = n.saturating_sub(1),
+        Action::ContainersSelect => {
             let choice = picker.items.get(picker.selected).map(|(c, _)| c.clone());
-            app.logs.picker = None;
-            if let (Some(c), Some(pane)) = (choice, app.logs.pane.as_mut()) {
-                pane.set_container(&c);
-                return vec![Effect::Logs(LogEffect::Reopen)];
+            app.layers.pop();
+            if let Some(c) = choice
+                && let Some(l) = app.logs_mut()
+            {
+                let target = l.pane.set_container(&c);
+                return reopen(app, target);
             }
         }
         _ => {}
@@ -467,48 +373,21 @@ fn picker_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
     Vec::new()
 }
 
-/// The pane's keys: (keys, what they do, footer label). Help and the footer are generated from
-/// this table; `logview::pane::handle_key` implements them (plus `z`/`Tab` here).
-pub const PANE_KEYS: &[(&str, &str, Option<&str>)] = &[
-    ("Esc", "close the log pane", Some("close")),
-    ("/", "search (smart case); Enter keeps it", Some("search")),
-    ("n/N", "next / previous match", Some("next")),
-    ("f", "filter: only matching lines, on/off", Some("filter")),
-    ("G/End", "follow new lines (scrolling up pauses)", Some("follow")),
-    ("Up/Down/PgUp/PgDn/g", "scroll; g: oldest line", None),
-    ("Left/Right/h/l", "scroll sideways (without wrap)", None),
-    ("w", "wrap long lines on/off", Some("wrap")),
-    ("t", "timestamps on/off", Some("time")),
-    ("p", "previous container's logs on/off", Some("prev")),
-    ("c", "choose the container (init containers too)", Some("container")),
-    ("s", "save the buffer to the state directory", Some("save")),
-    ("x", "clear the buffer", None),
-    ("z", "split / full screen", Some("layout")),
-    ("Tab", "keys to the matrix / back to the pane (split)", Some("focus")),
-];
-
-/// The footer while the pane (or its picker) has the keys: (keys, label, always shown).
-pub fn footer_items(app: &App) -> Option<Vec<(String, String, bool)>> {
-    if !app.logs.has_focus() || !app.layers.is_empty() {
-        return None;
-    }
-    if app.logs.picker.is_some() {
-        return Some(vec![
-            ("Up/Down".into(), "choose".into(), true),
-            ("Enter".into(), "stream it".into(), true),
-            ("Esc".into(), "cancel".into(), true),
-        ]);
-    }
-    let mut out: Vec<(String, String, bool)> = PANE_KEYS
-        .iter()
-        .filter(|(k, ..)| app.logs.layout == LogLayout::Split || *k != "Tab")
-        .filter_map(|(k, _, label)| label.map(|l| ((*k).to_string(), l.to_string(), *k == "Esc")))
-        .collect();
-    for action in [Action::Help, Action::Quit] {
-        let keys = app.keymap.binding(action).and_then(|b| b.keys.first()).map(ToString::to_string);
-        if let Some(k) = keys {
-            out.push((k, action.name().to_string(), true));
+/// One key on a pane outside the app (tools, tests): the pane's table of `keymap`, or its search
+/// prompt's, as the app routes it. Keys the pane does not bind are [`PaneOutcome::Ignored`].
+pub fn pane_key_with(keymap: &super::Keymap, pane: &mut LogPane, key: crossterm::event::KeyEvent) -> PaneOutcome {
+    use super::keymap::Ctx;
+    if pane.prompt_open() {
+        match keymap.lookup(Ctx::Prompt, &key) {
+            Some(Action::PromptAccept) => pane.prompt_accept(),
+            Some(Action::PromptCancel) => pane.prompt_cancel(),
+            Some(Action::PromptErase) => pane.prompt_erase(),
+            _ => pane.prompt_input(key),
         }
+        return PaneOutcome::Consumed;
     }
-    Some(out)
+    match keymap.lookup(Ctx::Logs, &key).and_then(pane_action) {
+        Some(a) => pane::apply(pane, a),
+        None => PaneOutcome::Ignored,
+    }
 }

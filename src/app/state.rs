@@ -1,11 +1,19 @@
-//! `App`: all state of the terminal UI, owned by the event loop (one owner, no locks). The
-//! fleet index lives inside it; so do the cached row/column order, the cursor, the open
-//! layers (help, filter prompt; log panes and action prompts later) and the settings.
+//! `App`: all state of the terminal UI, as plain data. No client, no channel, no task handle:
+//! the event loop owns `App` and the cluster executor side by side, and [`super::update`] is the
+//! only function that writes `App`.
+//!
+//! Everything modal or on top of the matrix is a [`Layer`] on one stack: help, the filter
+//! prompt, pickers, dialogs, the log pane and its container picker, the detail panel and the
+//! rollout status view. Keys go to the top layer first (see `update`).
 
 use tui_textarea::TextArea;
 
-use super::keymap::Keymap;
-use super::msg::Level;
+use super::actions::{DialogLayer, RunningTask, StatusView};
+use super::keymap::{Ctx, Keymap};
+use super::layout::{self, Geometry};
+use super::logs::{ContainerPicker, LogsLayer};
+use super::msg::{Level, SessionId};
+use super::pickers::Picker;
 use super::view::{self, RowEntry, SortBy, View, ViewKey};
 use crate::config::Config;
 use crate::fleet::Index;
@@ -44,19 +52,42 @@ impl Default for AppOptions {
     }
 }
 
-/// A panel or prompt on top of the matrix; the last one in [`App::layers`] gets the keys.
-/// Issue 6 adds log panes and issue 7 action prompts here.
-/// `Picker`: the context or namespace picker (issue 5, `app::pickers`).
+/// A panel or prompt on top of the matrix; the last one in [`App::layers`] gets keys first.
 pub enum Layer {
-    Help { scroll: u16 },
+    Help {
+        scroll: u16,
+    },
     Filter(Box<FilterPrompt>),
-    Picker(Box<super::pickers::Picker>),
+    Picker(Box<Picker>),
+    Dialog(Box<DialogLayer>),
+    Logs(Box<LogsLayer>),
+    Containers(ContainerPicker),
+    /// The detail panel of the cursor cell (keys pass through to the matrix).
+    Detail,
+    /// The live rollout status view (keys pass through to the matrix).
+    Status(Box<StatusView>),
 }
 
-/// The `/` prompt: the text area and the filter to restore on Esc.
+impl Layer {
+    /// The key table this layer reads when it is on top; `None`: keys pass through to the
+    /// layer below (except Esc, which closes it).
+    pub fn ctx(&self) -> Option<Ctx> {
+        match self {
+            Layer::Help { .. } => Some(Ctx::Help),
+            Layer::Filter(_) => Some(Ctx::Prompt),
+            Layer::Picker(_) => Some(Ctx::Picker),
+            Layer::Dialog(d) => Some(d.dialog.ctx()),
+            Layer::Logs(l) if l.pane.prompt_open() => Some(Ctx::Prompt),
+            Layer::Logs(_) => Some(Ctx::Logs),
+            Layer::Containers(_) => Some(Ctx::Containers),
+            Layer::Detail | Layer::Status(_) => None,
+        }
+    }
+}
+
+/// The `/` prompt.
 pub struct FilterPrompt {
     pub textarea: TextArea<'static>,
-    pub before: String,
 }
 
 /// A transient line in the footer.
@@ -82,8 +113,16 @@ pub struct Cursor {
 
 pub struct App {
     pub index: Index,
+    /// The cluster session everything on screen belongs to ([`SessionId::NONE`] before the
+    /// first one). Every cluster effect is planned on it.
+    pub session: SessionId,
     pub context: String,
+    /// `None`: all namespaces.
     pub namespace: Option<String>,
+    /// The API server of the session (shown where a mutation is confirmed).
+    pub server: String,
+    /// The kubeconfig user of the session.
+    pub user: String,
     pub readonly: bool,
     pub config: Config,
     pub keymap: Keymap,
@@ -94,6 +133,9 @@ pub struct App {
     pub now: Secs,
     /// Terminal size (columns, rows).
     pub size: (u16, u16),
+    /// Where everything goes, for `size` and the open layers; `None`: the terminal is too small
+    /// (and then no key but quit and help does anything).
+    pub geometry: Option<Geometry>,
     pub view: View,
     pub cursor: Cursor,
     pub filter: String,
@@ -101,24 +143,24 @@ pub struct App {
     pub sort: SortBy,
     /// Index into `config.group_labels`; `None`: not grouped.
     pub group: Option<usize>,
-    pub detail: bool,
     pub layers: Vec<Layer>,
-    /// The log pane, its session and layout (issue 6).
-    pub logs: super::logs::LogsState,
     pub notice: Option<Notice>,
+    /// The running batch or roll.
+    pub task: Option<RunningTask>,
+    /// Ids for tasks and log streams.
+    pub next_id: u64,
+    /// Every watch stream of the session has ended: the data on screen is frozen.
+    pub fleet_closed: bool,
     /// Something visible changed since the last render.
     pub dirty: bool,
     pub quit: bool,
-    /// The clock-dependent text last rendered (ages); a tick marks dirty only when it changes.
-    pub(crate) clock_text: String,
-    /// Action dialogs, rollout status view, running task (issue 7).
-    pub act: super::actions::ActState,
+    /// The clock-dependent text on screen (ages); a tick marks dirty only when it changes.
+    pub(crate) clock_key: String,
 }
 
 impl App {
     pub fn new(index: Index, opts: AppOptions) -> App {
         let (keymap, mut warnings) = Keymap::build(&opts.config.keys, opts.readonly);
-        let logs = super::logs::LogsState::new(&opts.config.logs);
         warnings.extend(opts.warnings);
         let notice = (!warnings.is_empty()).then(|| Notice {
             text: warnings.join("; "),
@@ -128,8 +170,11 @@ impl App {
         });
         let mut app = App {
             index,
+            session: SessionId::NONE,
             context: opts.context,
             namespace: opts.namespace,
+            server: String::new(),
+            user: String::new(),
             readonly: opts.readonly,
             ascii: opts.ascii || opts.config.ascii,
             config: opts.config,
@@ -138,21 +183,23 @@ impl App {
             theme: opts.theme,
             now: 0,
             size: (80, 24),
+            geometry: None,
             view: View::default(),
             cursor: Cursor::default(),
             filter: String::new(),
             problems_only: false,
             sort: SortBy::Name,
             group: None,
-            detail: false,
             layers: Vec::new(),
-            logs,
             notice,
+            task: None,
+            next_id: 0,
+            fleet_closed: false,
             dirty: true,
             quit: false,
-            clock_text: String::new(),
-            act: super::actions::ActState::default(),
+            clock_key: String::new(),
         };
+        app.relayout();
         app.refresh_view();
         app
     }
@@ -165,9 +212,14 @@ impl App {
         self.group.and_then(|i| self.config.group_labels.get(i)).map(String::as_str)
     }
 
+    /// The inputs of the row and column order. Cell states are not among them: a pod changing
+    /// state re-sorts nothing, unless the order shows problem counts (problems-only, the
+    /// problems sort, group headers) and a count changed.
     pub fn view_key(&self) -> ViewKey {
+        let counts_matter = self.problems_only || self.sort == SortBy::Problems || self.group.is_some();
         ViewKey {
-            generation: self.index.generation(),
+            structure: self.index.structure_generation(),
+            problems: if counts_matter { self.index.problem_generation() } else { 0 },
             filter: self.filter.clone(),
             sort: self.sort,
             problems_only: self.problems_only,
@@ -193,8 +245,20 @@ impl App {
         {
             self.cursor.col = i;
         }
+        self.relayout();
         self.clamp_cursor(1);
         true
+    }
+
+    /// Recompute the geometry (size, open layers and label width decide it) and tell the log
+    /// pane how many rows it has.
+    pub fn relayout(&mut self) {
+        self.geometry = layout::geometry(self.size, self);
+        let (w, h) = self.size;
+        let rows = layout::pane_area(self, w, h).map(|r| crate::logview::body_rows(r.height));
+        if let (Some(rows), Some(l)) = (rows, self.logs_mut()) {
+            l.pane.set_rows(rows);
+        }
     }
 
     /// Keep the cursor inside the view and on a node row (moving in `dir` past group headers),
@@ -234,12 +298,17 @@ impl App {
         self.view.cols.get(self.cursor.col).copied()
     }
 
-    /// Scroll so the cursor is inside the matrix viewport (from the shared layout).
-    pub(crate) fn ensure_visible(&mut self) {
-        let (vis_rows, vis_cols) = match crate::ui::layout::geometry(self.size, self) {
+    /// Rows and columns of the matrix viewport (at least 1 each).
+    pub fn viewport(&self) -> (usize, usize) {
+        match &self.geometry {
             Some(g) => (g.visible_rows.max(1), g.visible_cols.max(1)),
             None => (1, 1),
-        };
+        }
+    }
+
+    /// Scroll so the cursor is inside the matrix viewport.
+    pub(crate) fn ensure_visible(&mut self) {
+        let (vis_rows, vis_cols) = self.viewport();
         let c = &mut self.cursor;
         if c.row < c.row_offset {
             c.row_offset = c.row;
@@ -286,5 +355,56 @@ impl App {
 
     pub fn help_open(&self) -> bool {
         self.layers.iter().any(|l| matches!(l, Layer::Help { .. }))
+    }
+
+    pub fn detail_open(&self) -> bool {
+        self.layers.iter().any(|l| matches!(l, Layer::Detail))
+    }
+
+    /// The open log pane, wherever it is in the stack.
+    pub fn logs(&self) -> Option<&LogsLayer> {
+        self.layers.iter().find_map(|l| match l {
+            Layer::Logs(l) => Some(l.as_ref()),
+            _ => None,
+        })
+    }
+
+    pub fn logs_mut(&mut self) -> Option<&mut LogsLayer> {
+        self.layers.iter_mut().find_map(|l| match l {
+            Layer::Logs(l) => Some(l.as_mut()),
+            _ => None,
+        })
+    }
+
+    /// The open dialog, if one is on the stack.
+    pub fn dialog(&self) -> Option<&DialogLayer> {
+        self.layers.iter().rev().find_map(|l| match l {
+            Layer::Dialog(d) => Some(d.as_ref()),
+            _ => None,
+        })
+    }
+
+    pub fn status_view(&self) -> Option<&StatusView> {
+        self.layers.iter().find_map(|l| match l {
+            Layer::Status(s) => Some(s.as_ref()),
+            _ => None,
+        })
+    }
+
+    /// Remove every layer matching `f`; returns whether one was removed.
+    pub fn remove_layers(&mut self, f: impl Fn(&Layer) -> bool) -> bool {
+        let before = self.layers.len();
+        self.layers.retain(|l| !f(l));
+        let removed = self.layers.len() != before;
+        if removed {
+            self.dirty = true;
+        }
+        removed
+    }
+
+    /// A fresh id for a task or a log stream.
+    pub fn fresh_id(&mut self) -> u64 {
+        self.next_id += 1;
+        self.next_id
     }
 }

@@ -1,12 +1,17 @@
 //! `update`: the only function that changes [`App`]. Pure: it reads the message and the
-//! state, changes the state, and returns the [`Effect`]s the event loop must carry out. No
-//! I/O, no clock (time arrives as `Msg::Tick`).
+//! state, changes the state, and returns the [`Effect`]s for the world to carry out. No I/O, no
+//! clock (time arrives as `Msg::Tick`), no tasks.
+//!
+//! Keys follow one rule: the layer on top of the stack reads its table of the keymap first; a
+//! layer that does not take the key (the detail panel, the rollout status view, an unfocused
+//! log pane) hands it to the one below, down to the matrix. Modal layers (help, prompts,
+//! pickers, dialogs) take every key: what their table does not bind is typing, or nothing.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use tui_textarea::TextArea;
 
-use super::keymap::Action;
-use super::msg::{Effect, Level, Msg, Target};
+use super::keymap::{Action, Ctx};
+use super::msg::{Effect, Level, Msg, Report, Target};
 use super::state::{App, FilterPrompt, Layer};
 use super::view::RowEntry;
 use crate::fleet::CellState;
@@ -14,13 +19,11 @@ use crate::theme::Slot;
 
 /// Apply one message. Marks `app.dirty` when something visible changed.
 pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
-    let effects = apply(app, msg);
-    // Issue 7: action effects open their dialogs here.
-    let effects = super::actions::route(app, effects);
-    super::logs::after_update(app);
+    let mut effects = apply(app, msg);
+    effects.extend(super::logs::after_update(app));
     if app.dirty {
         // The next render shows the clock text as of now; a later tick compares against it.
-        app.clock_text = crate::ui::clock_text(app);
+        app.clock_key = super::clock::clock_key(app);
     }
     effects
 }
@@ -36,21 +39,13 @@ fn apply(app: &mut App, msg: Msg) -> Vec<Effect> {
         }
         Msg::Resize(w, h) => {
             app.size = (w, h);
+            app.relayout();
             app.ensure_visible();
             app.dirty = true;
             Vec::new()
         }
         Msg::Fleet(batch) => {
-            let before = app.index.generation();
-            for ev in batch {
-                // Record when we received it: the header shows data age from it.
-                app.index.apply_at(ev, app.now);
-            }
-            if app.index.generation() != before {
-                app.refresh_view();
-                app.dirty = true;
-                super::actions::observe(app);
-            }
+            apply_fleet(app, batch);
             Vec::new()
         }
         Msg::Tick(now) => {
@@ -64,9 +59,9 @@ fn apply(app: &mut App, msg: Msg) -> Vec<Effect> {
                     app.dirty = true;
                 }
             }
-            let text = crate::ui::clock_text(app);
-            if text != app.clock_text {
-                app.clock_text = text;
+            let key = super::clock::clock_key(app);
+            if key != app.clock_key {
+                app.clock_key = key;
                 app.dirty = true;
             }
             super::actions::observe(app);
@@ -76,9 +71,73 @@ fn apply(app: &mut App, msg: Msg) -> Vec<Effect> {
             app.notify(text, level);
             Vec::new()
         }
-        Msg::Picker(m) => super::pickers::on_msg(app, m),
-        Msg::Act(m) => super::actions::on_msg(app, m),
+        Msg::Cluster(report) => on_report(app, report),
+        Msg::LogsSaved { stream, result } => {
+            super::logs::on_saved(app, stream, result);
+            Vec::new()
+        }
     }
+}
+
+fn apply_fleet(app: &mut App, batch: Vec<crate::fleet::FleetEvent>) {
+    let before = app.index.generation();
+    for ev in batch {
+        // Record when we received it: the header shows data age from it.
+        app.index.apply_at(ev, app.now);
+    }
+    if app.index.generation() != before {
+        app.refresh_view();
+        app.dirty = true;
+        super::actions::observe(app);
+    }
+}
+
+/// A report of the cluster executor. Whatever belongs to another session than the one on
+/// screen is dropped here: nothing of an old cluster reaches the new picture.
+fn on_report(app: &mut App, report: Report) -> Vec<Effect> {
+    let session = match &report {
+        Report::Fleet { session, .. }
+        | Report::FleetClosed { session }
+        | Report::Logs { session, .. }
+        | Report::LogsEnded { session, .. }
+        | Report::Namespaces { session, .. }
+        | Report::Done { session, .. }
+        | Report::UndoPlanned { session, .. }
+        | Report::RollPlanned { session, .. }
+        | Report::Task { session, .. }
+        | Report::Refused { session, .. } => Some(*session),
+        Report::Contexts(_) | Report::Connected { .. } | Report::ConnectFailed { .. } => None,
+    };
+    if let Some(s) = session
+        && s != app.session
+        && !matches!(report, Report::Refused { .. })
+    {
+        tracing::debug!(session = %s, current = %app.session, "dropped a report of an old session");
+        return Vec::new();
+    }
+    match report {
+        Report::Fleet { events, .. } => apply_fleet(app, events),
+        Report::FleetClosed { .. } => {
+            // Every watch task has ended: the data on screen is frozen. Say so rather than
+            // pretend it is live; quitting stays possible.
+            app.fleet_closed = true;
+            app.notify(
+                "watch streams stopped: the data on screen is no longer updated; restart daemonscope",
+                Level::Error,
+            );
+        }
+        Report::Logs { stream, msgs, .. } => super::logs::on_lines(app, stream, msgs),
+        Report::LogsEnded { .. } => {}
+        Report::Contexts(result) => super::pickers::contexts(app, result),
+        Report::Namespaces { result, .. } => super::pickers::namespaces(app, result),
+        Report::Connected { info, warning } => super::pickers::switched(app, info, warning),
+        Report::ConnectFailed { error } => app.notify(error, Level::Error),
+        Report::Refused { what, why, .. } => app.notify(format!("refused: {what}: {why}"), Level::Error),
+        r @ (Report::Done { .. } | Report::UndoPlanned { .. } | Report::RollPlanned { .. } | Report::Task { .. }) => {
+            super::actions::on_report(app, r)
+        }
+    }
+    Vec::new()
 }
 
 fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
@@ -87,87 +146,153 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
         app.quit = true;
         return vec![Effect::Quit];
     }
-    if let Some(effects) = super::actions::on_key(app, &key) {
-        return effects;
-    }
-    if let Some(effects) = super::logs::on_key(app, key) {
-        return effects;
-    }
-    match app.layers.last_mut() {
-        Some(Layer::Filter(prompt)) => {
-            filter_key(&mut prompt.textarea, key).apply(app);
-            return Vec::new();
-        }
-        Some(Layer::Help { scroll }) => {
-            match app.keymap.action_for(&key) {
-                Some(Action::Close | Action::Help | Action::Quit) => {
-                    app.layers.pop();
-                }
-                Some(Action::MoveDown) => *scroll = scroll.saturating_add(1),
-                Some(Action::MoveUp) => *scroll = scroll.saturating_sub(1),
-                Some(Action::PageDown) => *scroll = scroll.saturating_add(10),
-                Some(Action::PageUp) => *scroll = scroll.saturating_sub(10),
-                Some(Action::Home) => *scroll = 0,
-                _ => return Vec::new(),
+    if app.geometry.is_none() {
+        // "Terminal too small" hides the matrix and every dialog: nothing that is not drawn
+        // may be acted on. Only quit (and help, which draws its own screen) work.
+        return match app.keymap.action_for(&key) {
+            Some(Action::Quit) => {
+                app.quit = true;
+                vec![Effect::Quit]
             }
-            app.dirty = true;
-            return Vec::new();
+            _ => Vec::new(),
+        };
+    }
+    // Top layer first; a layer that does not take the key hands it down.
+    let mut depth = app.layers.len();
+    while depth > 0 {
+        depth -= 1;
+        if let Some(effects) = layer_key(app, depth, key) {
+            return effects;
         }
-        Some(Layer::Picker(_)) => return super::pickers::on_key(app, key),
-        None => {}
     }
     match app.keymap.action_for(&key) {
         Some(action) => on_action(app, action),
-        None => Vec::new(),
+        None => {
+            unbound(app, Ctx::Matrix, &key);
+            Vec::new()
+        }
     }
 }
 
-/// What a key in the filter prompt does (computed while the prompt is borrowed, then applied).
-enum FilterOutcome {
-    /// Text changed: filter live as the user types.
-    Edited(String),
-    Apply,
-    Cancel,
-    Nothing,
+/// Say why a key does nothing when it is a mutating key removed by `--readonly`.
+fn unbound(app: &mut App, ctx: Ctx, key: &KeyEvent) {
+    if let Some(action) = app.keymap.removed(ctx, key) {
+        let what = app.keymap.description(action);
+        app.notify(format!("read-only mode: {what} is not available"), Level::Warn);
+    }
 }
 
-impl FilterOutcome {
-    fn apply(self, app: &mut App) {
-        match self {
-            FilterOutcome::Edited(text) => {
-                app.filter = text;
-                app.refresh_view();
+/// The key for the layer at `depth`; `None`: the layer passes it down.
+fn layer_key(app: &mut App, depth: usize, key: KeyEvent) -> Option<Vec<Effect>> {
+    let ctx = app.layers[depth].ctx();
+    let action = ctx.and_then(|c| app.keymap.lookup(c, &key));
+    let top = depth + 1 == app.layers.len();
+    match &app.layers[depth] {
+        Layer::Detail | Layer::Status(_) => {
+            let matrix = app.keymap.action_for(&key);
+            let toggles = matches!(app.layers[depth], Layer::Detail) && matrix == Some(Action::ToggleDetail);
+            if matrix == Some(Action::Close) || toggles {
+                app.layers.remove(depth);
+                app.relayout();
+                app.ensure_visible();
+                app.dirty = true;
+                return Some(Vec::new());
             }
-            FilterOutcome::Apply => {
-                app.layers.pop();
+            None
+        }
+        Layer::Logs(l) if l.pane.prompt_open() && top => {
+            super::logs::prompt_key(app, action, key);
+            Some(Vec::new())
+        }
+        Layer::Logs(_) => super::logs::pane_key(app, action, &key),
+        // Modal layers below the top (a picker opened over a dialog, say) never see keys.
+        _ if !top => Some(Vec::new()),
+        Layer::Help { .. } => {
+            help_key(app, action);
+            Some(Vec::new())
+        }
+        Layer::Filter(_) => {
+            filter_key(app, action, key);
+            Some(Vec::new())
+        }
+        Layer::Picker(_) => Some(match action {
+            Some(a) => super::pickers::picker_action(app, a),
+            None => {
+                super::pickers::picker_input(app, key);
+                Vec::new()
             }
-            FilterOutcome::Cancel => {
-                if let Some(Layer::Filter(p)) = app.layers.pop() {
-                    app.filter = p.before;
-                    app.refresh_view();
+        }),
+        Layer::Dialog(_) => Some(match action {
+            Some(a) => super::actions::dialog_action(app, a),
+            None => {
+                if let Some(c) = ctx {
+                    unbound(app, c, &key);
                 }
+                super::actions::dialog_input(app, key);
+                Vec::new()
             }
-            FilterOutcome::Nothing => return,
-        }
-        app.dirty = true;
+        }),
+        Layer::Containers(_) => Some(action.map(|a| super::logs::containers_action(app, a)).unwrap_or_default()),
     }
 }
 
-fn filter_key(ta: &mut TextArea<'static>, key: KeyEvent) -> FilterOutcome {
-    match key.code {
-        KeyCode::Enter => FilterOutcome::Apply,
-        KeyCode::Esc => FilterOutcome::Cancel,
+fn help_key(app: &mut App, action: Option<Action>) {
+    let Some(Layer::Help { scroll }) = app.layers.last_mut() else { return };
+    match action {
+        Some(Action::HelpClose) => {
+            app.layers.pop();
+        }
+        Some(Action::HelpDown) => *scroll = scroll.saturating_add(1),
+        Some(Action::HelpUp) => *scroll = scroll.saturating_sub(1),
+        Some(Action::HelpPageDown) => *scroll = scroll.saturating_add(10),
+        Some(Action::HelpPageUp) => *scroll = scroll.saturating_sub(10),
+        Some(Action::HelpTop) => *scroll = 0,
+        _ => return,
+    }
+    app.dirty = true;
+}
+
+/// The `/` prompt: typing filters live; Enter keeps the filter; Esc clears it; Ctrl-U erases.
+fn filter_key(app: &mut App, action: Option<Action>, key: KeyEvent) {
+    let Some(Layer::Filter(prompt)) = app.layers.last_mut() else { return };
+    match action {
+        Some(Action::PromptAccept) => {
+            app.layers.pop();
+        }
+        Some(Action::PromptCancel) => {
+            app.layers.pop();
+            app.filter.clear();
+            app.refresh_view();
+        }
+        Some(Action::PromptErase) => {
+            prompt.textarea.select_all();
+            prompt.textarea.cut();
+            app.filter.clear();
+            app.refresh_view();
+        }
         _ => {
-            // One line only: tui-textarea would insert a newline on Ctrl-M / Ctrl-J.
-            if key.modifiers.contains(KeyModifiers::CONTROL) && matches!(key.code, KeyCode::Char('m' | 'j')) {
-                return FilterOutcome::Nothing;
+            // One line only: tui-textarea would insert a newline on Enter, Ctrl-M / Ctrl-J.
+            let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+            if key.code == KeyCode::Enter || (ctrl && matches!(key.code, KeyCode::Char('m' | 'j'))) {
+                return;
             }
-            // Edits and cursor moves alike need a redraw; the view is recomputed only if the
-            // text (and so the view key) changed.
-            ta.input(key);
-            FilterOutcome::Edited(ta.lines().first().cloned().unwrap_or_default())
+            prompt.textarea.input(key);
+            app.filter = prompt.textarea.lines().first().cloned().unwrap_or_default();
+            app.refresh_view();
         }
     }
+    app.dirty = true;
+}
+
+fn filter_textarea(app: &App, text: &str) -> TextArea<'static> {
+    let mut ta = TextArea::new(vec![text.to_string()]);
+    ta.move_cursor(tui_textarea::CursorMove::End);
+    ta.set_placeholder_text("node name, label=value, DaemonSet name");
+    let theme = app.theme();
+    ta.set_style(theme.style(Slot::Prompt));
+    ta.set_cursor_line_style(theme.style(Slot::Prompt));
+    ta.set_placeholder_style(theme.style(Slot::DetailKey));
+    ta
 }
 
 fn move_rows(app: &mut App, delta: isize) {
@@ -195,10 +320,6 @@ fn move_cols(app: &mut App, delta: isize) {
     app.dirty = true;
 }
 
-fn page(app: &App) -> isize {
-    crate::ui::layout::geometry(app.size, app).map(|g| g.visible_rows.max(1)).unwrap_or(1) as isize
-}
-
 fn ds_target(app: &App) -> Option<Target> {
     let ds = app.index.ds(app.cursor_ds()?)?;
     Some(Target { namespace: ds.namespace.to_string(), name: ds.name.to_string() })
@@ -214,29 +335,28 @@ fn pod_target(app: &App) -> Option<(Target, String)> {
 }
 
 fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
+    let page = app.viewport().0 as isize;
     match action {
         Action::MoveUp => move_rows(app, -1),
         Action::MoveDown => move_rows(app, 1),
         Action::MoveLeft => move_cols(app, -1),
         Action::MoveRight => move_cols(app, 1),
-        Action::PageUp => move_rows(app, -page(app)),
-        Action::PageDown => move_rows(app, page(app)),
+        Action::PageUp => move_rows(app, -page),
+        Action::PageDown => move_rows(app, page),
         Action::Home => move_rows(app, -(app.view.rows.len() as isize)),
         Action::End => move_rows(app, app.view.rows.len() as isize),
         Action::ToggleDetail => {
-            app.detail = !app.detail;
+            if !app.remove_layers(|l| matches!(l, Layer::Detail)) {
+                // Below every modal layer: the detail panel shows under a dialog.
+                app.layers.insert(0, Layer::Detail);
+            }
+            app.relayout();
             app.ensure_visible();
             app.dirty = true;
         }
         Action::Filter => {
-            let mut ta = TextArea::new(vec![app.filter.clone()]);
-            ta.move_cursor(tui_textarea::CursorMove::End);
-            ta.set_placeholder_text("node name, label=value, DaemonSet name");
-            let theme = app.theme();
-            ta.set_style(theme.style(Slot::Prompt));
-            ta.set_cursor_line_style(theme.style(Slot::Prompt));
-            ta.set_placeholder_style(theme.style(Slot::DetailKey));
-            app.layers.push(Layer::Filter(Box::new(FilterPrompt { textarea: ta, before: app.filter.clone() })));
+            let ta = filter_textarea(app, &app.filter.clone());
+            app.layers.push(Layer::Filter(Box::new(FilterPrompt { textarea: ta })));
             app.dirty = true;
         }
         Action::ToggleProblems => {
@@ -265,12 +385,10 @@ fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
             };
             app.notify(text, Level::Info);
         }
-        Action::NextTheme => {
-            if !app.themes.is_empty() {
-                app.theme = (app.theme + 1) % app.themes.len();
-                let name = app.theme().name.clone();
-                app.notify(format!("theme: {name}"), Level::Info);
-            }
+        Action::NextTheme if !app.themes.is_empty() => {
+            app.theme = (app.theme + 1) % app.themes.len();
+            let name = app.theme().name.clone();
+            app.notify(format!("theme: {name}"), Level::Info);
         }
         Action::Help => {
             app.layers.push(Layer::Help { scroll: 0 });
@@ -280,58 +398,50 @@ fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
             app.quit = true;
             return vec![Effect::Quit];
         }
-        Action::Close => {
-            if app.layers.pop().is_some() {
-                app.dirty = true;
-            } else if app.detail {
-                app.detail = false;
-                app.ensure_visible();
-                app.dirty = true;
-            }
-        }
-        Action::Logs | Action::RestartPod => match pod_target(app) {
-            Some((pod, node)) => {
-                return vec![if action == Action::Logs {
-                    Effect::OpenLogs { pod, node }
-                } else {
-                    Effect::RestartPod { pod }
-                }];
-            }
+        Action::Close => return close(app),
+        Action::Logs => match pod_target(app) {
+            Some((pod, node)) => return super::logs::open_pod(app, pod, node),
             None => app.notify("no pod in this cell", Level::Info),
         },
+        Action::RestartPod => super::actions::open_restart(app),
+        Action::RestartFailing => super::actions::open_restart_failing(app),
         Action::LogsDaemonSet
         | Action::RolloutRestart
         | Action::RolloutStatus
         | Action::History
         | Action::Strategy
         | Action::RollNext => match ds_target(app) {
-            Some(daemonset) => {
-                return vec![match action {
-                    Action::LogsDaemonSet => {
-                        // The tail honours the current row filter: the nodes shown.
-                        let nodes = app
-                            .view
-                            .rows
-                            .iter()
-                            .filter_map(|r| match r {
-                                RowEntry::Node(id) => app.index.node(*id).map(|n| n.name.to_string()),
-                                RowEntry::Group { .. } => None,
-                            })
-                            .collect();
-                        Effect::OpenDaemonSetLogs { daemonset, nodes }
-                    }
-                    Action::RolloutRestart => Effect::RolloutRestart { daemonset },
-                    Action::RolloutStatus => Effect::RolloutStatus { daemonset },
-                    Action::History => Effect::History { daemonset },
-                    Action::Strategy => Effect::Strategy { daemonset },
-                    _ => Effect::RollNext { daemonset },
-                }];
-            }
+            Some(daemonset) => match action {
+                Action::LogsDaemonSet => return super::logs::open_daemonset(app, daemonset),
+                Action::RolloutRestart => super::actions::open_rollout_restart(app, daemonset),
+                Action::RolloutStatus => super::actions::open_status(app, daemonset),
+                Action::History => super::actions::open_history(app, daemonset),
+                Action::Strategy => super::actions::open_strategy(app, daemonset),
+                _ => super::actions::open_roll(app, daemonset),
+            },
             None => app.notify("no DaemonSet column under the cursor", Level::Info),
         },
-        Action::RestartFailing => return super::actions::open_restart_failing(app),
-        Action::ContextPicker => return vec![Effect::PickContext],
-        Action::NamespacePicker => return vec![Effect::PickNamespace],
+        Action::ContextPicker => return super::pickers::open(app, super::pickers::PickerKind::Context),
+        Action::NamespacePicker => return super::pickers::open(app, super::pickers::PickerKind::Namespace),
+        // Layer actions never reach the matrix table.
+        _ => {}
+    }
+    Vec::new()
+}
+
+/// Esc on the matrix: the topmost closable layer, else cancel the running task, else clear
+/// the filter.
+fn close(app: &mut App) -> Vec<Effect> {
+    if let Some(t) = &app.task {
+        let (id, session) = (t.id, t.session);
+        let text = format!("{}: cancelling…", t.label);
+        app.notify(text, Level::Info);
+        return vec![Effect::work(session, super::msg::Work::Cancel { id })];
+    }
+    if !app.filter.is_empty() {
+        app.filter.clear();
+        app.refresh_view();
+        app.notify("filter cleared", Level::Info);
     }
     Vec::new()
 }

@@ -1,6 +1,8 @@
 //! The cached row and column order of the matrix: which nodes and DaemonSets are shown, in
-//! which order, with which group headers. Recomputed only when its inputs change (index
-//! generation, filter text, sort, problems-only, grouping), so a frame never walks all nodes.
+//! which order, with which group headers. Recomputed only when its inputs change (nodes and
+//! DaemonSets, filter text, sort, problems-only, grouping; problem counts only where the order
+//! or a group header shows them), so a frame never walks all nodes and a pod's state change
+//! never re-sorts the rows.
 //!
 //! Filter syntax (the `/` prompt), whitespace-separated terms:
 //! - `key=value` — rows whose node has that label value (`pool=gpu`); `key=` matches an empty value.
@@ -60,10 +62,14 @@ pub enum RowEntry {
     },
 }
 
-/// The inputs the order depends on; the cache is valid while they are unchanged.
+/// The inputs the order depends on; the cache is valid while they are unchanged. Pod changes
+/// are not among them (see `App::view_key`).
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct ViewKey {
-    pub generation: u64,
+    /// `Index::structure_generation`: nodes and DaemonSets.
+    pub structure: u64,
+    /// `Index::problem_generation` when the order depends on problem counts, else 0.
+    pub problems: u64,
     pub filter: String,
     pub sort: SortBy,
     pub problems_only: bool,

@@ -4,6 +4,7 @@
 
 pub mod actions;
 pub mod client;
+pub mod executor;
 pub mod logs;
 pub mod project;
 pub mod sched;

@@ -242,6 +242,11 @@ pub struct Index {
     streams: [StreamBook; 4],
     last_event_at: Option<Secs>,
     generation: u64,
+    /// Changes when a node or DaemonSet changed (the rows and columns, their labels, names and
+    /// ages), never for a pod: a pod's state change must not re-sort thousands of rows.
+    structure_generation: u64,
+    /// Changes when a problem count of a row or a column changed.
+    problem_generation: u64,
 }
 
 impl Default for Index {
@@ -277,6 +282,8 @@ impl Index {
             streams: [book(), book(), book(), book()],
             last_event_at: None,
             generation: 0,
+            structure_generation: 0,
+            problem_generation: 0,
         }
     }
 
@@ -289,6 +296,7 @@ impl Index {
     /// column when the newest hash changed); `InitDone` O(objects of that kind) for the sweep;
     /// node/DaemonSet creation or deletion O(D)/O(N) plus the pods of that row/column.
     pub fn apply(&mut self, ev: FleetEvent) {
+        let structural = matches!(ev, FleetEvent::Node(_) | FleetEvent::DaemonSet(_));
         let changed = match ev {
             FleetEvent::Node(c) => self.change(StreamKind::Nodes, c, Self::apply_node, Self::delete_node),
             FleetEvent::DaemonSet(c) => self.change(StreamKind::DaemonSets, c, Self::apply_ds, Self::delete_ds),
@@ -306,6 +314,9 @@ impl Index {
         };
         if changed {
             self.generation += 1;
+            if structural {
+                self.structure_generation += 1;
+            }
         }
     }
 
@@ -431,6 +442,16 @@ impl Index {
     /// Changes whenever anything visible changed. O(1).
     pub fn generation(&self) -> u64 {
         self.generation
+    }
+
+    /// Changes whenever a node or a DaemonSet changed (not for pods). O(1).
+    pub fn structure_generation(&self) -> u64 {
+        self.structure_generation
+    }
+
+    /// Changes whenever the problem count of a row or a column changed. O(1).
+    pub fn problem_generation(&self) -> u64 {
+        self.problem_generation
     }
 
     /// Live nodes, sorted by name. O(N).

@@ -15,8 +15,8 @@ use std::sync::Arc;
 use jiff::Timestamp;
 
 pub use buffer::LogBuffer;
-pub use pane::{LogPane, PaneOptions, PaneOutcome, SaveRequest};
-pub use render::{LogStyles, render};
+pub use pane::{LogPane, PaneAction, PaneOptions, PaneOutcome, SaveRequest};
+pub use render::{LogStyles, body_rows, render};
 
 /// Longest line kept, in bytes of the raw stream (timestamp included). Longer lines are cut here and
 /// marked, so one pathological line cannot take the memory of thousands.

@@ -5,12 +5,11 @@
 //! file) comes back as a [`PaneOutcome`] for the app to turn into an effect. Stream output enters
 //! through [`LogPane::apply`], once per batch.
 
-use std::cell::Cell;
 use std::collections::{BTreeMap, VecDeque};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::style::Style;
 use tui_textarea::TextArea;
 
@@ -57,7 +56,7 @@ pub enum PaneOutcome {
 }
 
 /// The buffer's text, as displayed (node prefix, timestamps when shown), ready to be written.
-#[derive(Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SaveRequest {
     /// A file-name stem naming the source, e.g. `kube-system_fluent-bit`.
     pub stem: String,
@@ -178,8 +177,9 @@ pub struct LogPane {
     last_status: Option<String>,
     /// A one-shot message (saved to …, search wrapped, no match).
     note: Option<String>,
-    /// Body rows at the last render, so paging moves by a screen (render takes `&self`).
-    rows: Cell<u16>,
+    /// Body rows on screen, set by the app whenever the layout changes, so paging moves by a
+    /// screen. Render never writes it.
+    rows: u16,
 }
 
 const PREFIX_MAX: usize = 32;
@@ -205,7 +205,7 @@ impl LogPane {
             troubled: BTreeMap::new(),
             last_status: None,
             note: None,
-            rows: Cell::new(20),
+            rows: 20,
         }
     }
 
@@ -265,7 +265,7 @@ impl LogPane {
     }
 
     /// Report the result of a [`PaneOutcome::Save`] (shown on the status line).
-    pub fn saved(&mut self, result: std::io::Result<PathBuf>) {
+    pub fn saved(&mut self, result: Result<PathBuf, String>) {
         self.note = Some(match result {
             Ok(path) => format!("saved to {}", path.display()),
             Err(e) => format!("save failed: {e}"),
@@ -340,8 +340,9 @@ impl LogPane {
     pub(crate) fn prefix_width(&self) -> usize {
         self.prefix_width
     }
-    pub(crate) fn set_rows(&self, rows: u16) {
-        self.rows.set(rows.max(1));
+    /// The body rows the pane has on screen (see [`super::render::body_rows`]).
+    pub fn set_rows(&mut self, rows: u16) {
+        self.rows = rows.max(1);
     }
 
     // ---- the visible list: every held line, or only matches in filter mode ----
@@ -378,7 +379,7 @@ impl LogPane {
     }
 
     fn rows(&self) -> usize {
-        usize::from(self.rows.get())
+        usize::from(self.rows)
     }
 
     fn set_bottom(&mut self, pos: usize) {
@@ -452,7 +453,7 @@ impl LogPane {
         if self.matches.is_empty() {
             self.note = Some(match &self.query {
                 Some(q) => format!("pattern not found: {}", q.pattern()),
-                None => "no search: press / to search".to_owned(),
+                None => "no search".to_owned(),
             });
             return;
         }
@@ -493,7 +494,7 @@ impl LogPane {
     fn open_prompt(&mut self) {
         let mut ta = TextArea::default();
         ta.set_cursor_line_style(Style::default());
-        ta.set_placeholder_text("search (smart case); Enter to keep, Esc to cancel");
+        ta.set_placeholder_text("search (smart case)");
         if let Some(q) = &self.query {
             ta.insert_str(q.pattern());
         }
@@ -501,35 +502,49 @@ impl LogPane {
         self.prompt = Some(ta);
     }
 
-    fn prompt_key(&mut self, key: KeyEvent) -> PaneOutcome {
-        match key.code {
-            KeyCode::Esc => {
-                self.prompt = None;
-                let before = self.query_before_prompt.take();
-                self.set_query(before);
+    /// The search prompt is open (it takes the typing).
+    pub fn prompt_open(&self) -> bool {
+        self.prompt.is_some()
+    }
+
+    /// Close the prompt and restore the search in force before it opened.
+    pub fn prompt_cancel(&mut self) {
+        self.prompt = None;
+        let before = self.query_before_prompt.take();
+        self.set_query(before);
+    }
+
+    /// Close the prompt keeping the search, and jump to the first match.
+    pub fn prompt_accept(&mut self) {
+        self.prompt = None;
+        self.query_before_prompt = None;
+        if self.query.is_some() {
+            self.jump_first();
+        }
+    }
+
+    /// Erase the prompt's text (the search clears with it).
+    pub fn prompt_erase(&mut self) {
+        if let Some(ta) = self.prompt.as_mut() {
+            ta.select_all();
+            ta.cut();
+            self.set_query(None);
+        }
+    }
+
+    /// Typing in the prompt: incremental search.
+    pub fn prompt_input(&mut self, key: KeyEvent) {
+        if let Some(ta) = self.prompt.as_mut() {
+            // Single-line prompt: never let the text area insert a newline.
+            let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+            if key.code == KeyCode::Enter || (ctrl && matches!(key.code, KeyCode::Char('m' | 'j'))) {
+                return;
             }
-            KeyCode::Enter => {
-                self.prompt = None;
-                self.query_before_prompt = None;
-                if self.query.is_some() {
-                    self.jump_first();
-                }
-            }
-            _ => {
-                if let Some(ta) = self.prompt.as_mut() {
-                    // Single-line prompt: never let the text area insert a newline.
-                    if key.code == KeyCode::Char('m') && key.modifiers.contains(KeyModifiers::CONTROL) {
-                        return PaneOutcome::Consumed;
-                    }
-                    if ta.input(key) {
-                        let text = ta.lines().first().cloned().unwrap_or_default();
-                        // Incremental search: highlight as the user types.
-                        self.set_query(Query::new(&text));
-                    }
-                }
+            if ta.input(key) {
+                let text = ta.lines().first().cloned().unwrap_or_default();
+                self.set_query(Query::new(&text));
             }
         }
-        PaneOutcome::Consumed
     }
 
     /// The buffer as text, as displayed (prefix and timestamps when on).
@@ -559,35 +574,54 @@ impl LogPane {
     }
 }
 
-/// Handle one key press. Pure: see [`PaneOutcome`] for what the app must do.
-pub fn handle_key(pane: &mut LogPane, key: KeyEvent) -> PaneOutcome {
-    if key.kind == KeyEventKind::Release {
-        return PaneOutcome::Ignored;
-    }
-    if pane.prompt.is_some() {
-        return pane.prompt_key(key);
-    }
-    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+/// What a key in the pane asks for (the app's key table maps keys to these).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PaneAction {
+    Close,
+    Search,
+    Next,
+    Prev,
+    Filter,
+    Follow,
+    Up,
+    Down,
+    PageUp,
+    PageDown,
+    HalfUp,
+    HalfDown,
+    Top,
+    Left,
+    Right,
+    Wrap,
+    Time,
+    Previous,
+    Container,
+    Save,
+    Clear,
+}
+
+/// Carry out one pane action. Pure: see [`PaneOutcome`] for what the app must do.
+pub fn apply(pane: &mut LogPane, action: PaneAction) -> PaneOutcome {
     // One-shot notes last until the next key.
     pane.note = None;
     let page = pane.rows().saturating_sub(1).max(1);
-    match key.code {
-        KeyCode::Esc => return PaneOutcome::Close,
-        KeyCode::Char('c') if ctrl => return PaneOutcome::Ignored,
-        KeyCode::Up | KeyCode::Char('k') => pane.scroll_up(1),
-        KeyCode::Down | KeyCode::Char('j') => pane.scroll_down(1),
-        KeyCode::PageUp | KeyCode::Char('b') if ctrl || key.code == KeyCode::PageUp => pane.scroll_up(page),
-        KeyCode::PageDown | KeyCode::Char('f') if ctrl || key.code == KeyCode::PageDown => pane.scroll_down(page),
-        KeyCode::Char('u') if ctrl => pane.scroll_up(page / 2),
-        KeyCode::Char('d') if ctrl => pane.scroll_down(page / 2),
-        KeyCode::Home | KeyCode::Char('g') => pane.scroll_top(),
-        KeyCode::End | KeyCode::Char('G') => pane.follow = true,
-        KeyCode::Left | KeyCode::Char('h') if !pane.wrap => pane.hscroll = pane.hscroll.saturating_sub(8),
-        KeyCode::Right | KeyCode::Char('l') if !pane.wrap => pane.hscroll = pane.hscroll.saturating_add(8),
-        KeyCode::Char('/') => pane.open_prompt(),
-        KeyCode::Char('n') => pane.jump(true),
-        KeyCode::Char('N') => pane.jump(false),
-        KeyCode::Char('f') => {
+    match action {
+        PaneAction::Close => return PaneOutcome::Close,
+        PaneAction::Up => pane.scroll_up(1),
+        PaneAction::Down => pane.scroll_down(1),
+        PaneAction::PageUp => pane.scroll_up(page),
+        PaneAction::PageDown => pane.scroll_down(page),
+        PaneAction::HalfUp => pane.scroll_up(page / 2),
+        PaneAction::HalfDown => pane.scroll_down(page / 2),
+        PaneAction::Top => pane.scroll_top(),
+        PaneAction::Follow => pane.follow = true,
+        PaneAction::Left if !pane.wrap => pane.hscroll = pane.hscroll.saturating_sub(8),
+        PaneAction::Right if !pane.wrap => pane.hscroll = pane.hscroll.saturating_add(8),
+        PaneAction::Left | PaneAction::Right => {}
+        PaneAction::Search => pane.open_prompt(),
+        PaneAction::Next => pane.jump(true),
+        PaneAction::Prev => pane.jump(false),
+        PaneAction::Filter => {
             if pane.query.is_none() {
                 pane.filter = true;
                 pane.open_prompt();
@@ -600,26 +634,25 @@ pub fn handle_key(pane: &mut LogPane, key: KeyEvent) -> PaneOutcome {
                 }
             }
         }
-        KeyCode::Char('w') => {
+        PaneAction::Wrap => {
             pane.wrap = !pane.wrap;
             pane.hscroll = 0;
         }
-        KeyCode::Char('t') => pane.timestamps = !pane.timestamps,
-        KeyCode::Char('p') => {
+        PaneAction::Time => pane.timestamps = !pane.timestamps,
+        PaneAction::Previous => {
             let previous = !pane.target.previous();
             pane.target.set_previous(previous);
             pane.reset();
             return PaneOutcome::Reopen(pane.target.clone());
         }
-        KeyCode::Char('c') => return PaneOutcome::PickContainer,
-        KeyCode::Char('s') => return PaneOutcome::Save(pane.save_request()),
-        KeyCode::Char('x') => {
+        PaneAction::Container => return PaneOutcome::PickContainer,
+        PaneAction::Save => return PaneOutcome::Save(pane.save_request()),
+        PaneAction::Clear => {
             pane.buf.clear();
             pane.matches.clear();
             pane.current = None;
             pane.follow = true;
         }
-        _ => return PaneOutcome::Ignored,
     }
     PaneOutcome::Consumed
 }

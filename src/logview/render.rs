@@ -74,8 +74,16 @@ impl Default for LogStyles {
 /// Width of a displayed timestamp, `2024-05-01T12:00:00.123Z`.
 const TS_WIDTH: usize = 24;
 
-/// Draw `pane` into `area` of `buf`. Records the body height in the pane so paging keys move by a
-/// screen.
+/// Body rows of a pane drawn in `height` rows (a title line and a status line around them).
+pub fn body_rows(height: u16) -> u16 {
+    match height {
+        0..=2 => height.min(1),
+        h => h - 2,
+    }
+}
+
+/// Draw `pane` into `area` of `buf`. Pure: the app tells the pane its body height
+/// ([`body_rows`]) whenever the layout changes.
 pub fn render(pane: &LogPane, styles: &LogStyles, area: Rect, buf: &mut Buffer) {
     let area = area.intersection(buf.area);
     if area.is_empty() {
@@ -87,7 +95,6 @@ pub fn render(pane: &LogPane, styles: &LogStyles, area: Rect, buf: &mut Buffer) 
         2 => (None, Rect { height: 1, ..area }, Some(area.y + 1)),
         h => (Some(area.y), Rect { y: area.y + 1, height: h - 2, ..area }, Some(area.y + h - 1)),
     };
-    pane.set_rows(body.height);
     if let Some(y) = title_row {
         draw_title(pane, styles, Rect { y, height: 1, ..area }, buf);
     }

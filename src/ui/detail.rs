@@ -9,7 +9,7 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 use unicode_width::UnicodeWidthChar;
 
 use super::fmt_age;
-use crate::app::App;
+use crate::app::{Action, App};
 use crate::fleet::CellState;
 use crate::fleet::model::{NodeReadiness, UpdateStrategy};
 use crate::theme::Slot;
@@ -19,23 +19,18 @@ const MAX_LABELS: usize = 12;
 
 pub fn render(app: &App, f: &mut Frame, area: Rect) {
     let theme = app.theme();
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .border_style(theme.style(Slot::Border))
-        .title(Span::styled(" detail (Enter/Esc closes) ", theme.style(Slot::DetailTitle)));
+    let block = Block::default().borders(Borders::ALL).border_style(theme.style(Slot::Border)).title(Span::styled(
+        format!(
+            " detail ({}/{} closes) ",
+            app.keymap.first_key(Action::ToggleDetail),
+            app.keymap.first_key(Action::Close)
+        ),
+        theme.style(Slot::DetailTitle),
+    ));
     let inner = block.inner(area);
     f.render_widget(Clear, area);
     f.render_widget(block, area);
     f.render_widget(Paragraph::new(lines(app, inner.width as usize)), inner);
-}
-
-/// The clock-dependent part (ages), for the tick's dirty check.
-pub fn clock_text(app: &App) -> String {
-    let (Some(node), Some(ds)) = (app.cursor_node(), app.cursor_ds()) else { return String::new() };
-    let cell = app.index.cell(node, ds);
-    let pod_age = cell.pod.map(|p| fmt_age(app.now - p.created)).unwrap_or_default();
-    let node_age = app.index.node(node).map(|n| fmt_age(app.now - n.created)).unwrap_or_default();
-    format!("{pod_age}/{node_age}")
 }
 
 struct Out {

@@ -1,6 +1,7 @@
-//! The action dialogs (issue 7), drawn centred over the matrix: the confirmation with exactly
-//! what will be sent, the "reading…" wait, rollout history with its selection, the update
-//! strategy form (tui-textarea fields, validation errors inline) and the OnDelete roll prompt.
+//! The action dialogs, drawn centred over the matrix: the confirmation with the cluster it goes
+//! to and exactly what will be sent (scrollable), the "reading…" wait, rollout history with its
+//! selection, the update strategy form (tui-textarea fields, validation errors inline) and the
+//! OnDelete roll prompt. Every key hint comes from the dialog's table of the keymap.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -10,9 +11,28 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
 use super::fmt_age;
 use crate::app::App;
-use crate::app::actions::{Dialog, StrategyDialog};
-use crate::cluster::actions::strategy::{Field, StrategyType};
+use crate::app::actions::{Dialog, DialogLayer, StrategyDialog};
+use crate::app::actions::{Field, StrategyType};
+use crate::app::keymap::Ctx;
 use crate::theme::Slot;
+
+/// "y send   n/Esc cancel   Down scroll": the footer-labelled keys of a dialog's table.
+fn hints(app: &App, ctx: Ctx) -> Line<'static> {
+    let theme = app.theme();
+    let mut spans = Vec::new();
+    for b in app.keymap.table(ctx) {
+        let Some(label) = b.footer else { continue };
+        if b.keys.is_empty() {
+            continue;
+        }
+        if !spans.is_empty() {
+            spans.push(Span::styled("   ", theme.style(Slot::Help)));
+        }
+        spans.push(Span::styled(crate::app::keymap::keys_text(&b.keys), theme.style(Slot::HelpKey)));
+        spans.push(Span::styled(format!(" {label}"), theme.style(Slot::Help)));
+    }
+    Line::from(spans)
+}
 
 /// A rectangle of at most `w`×`h`, centred in `area`.
 pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
@@ -21,30 +41,32 @@ pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
     Rect { x: area.x + (area.width - w) / 2, y: area.y + (area.height - h) / 2, width: w, height: h }
 }
 
-pub fn render(app: &App, f: &mut Frame, area: Rect) {
-    let Some(d) = &app.act.dialog else { return };
+pub fn render(app: &App, layer: &DialogLayer, f: &mut Frame, area: Rect) {
+    let d = &layer.dialog;
     let theme = app.theme();
     let key = theme.style(Slot::HelpKey);
     let text_style = theme.style(Slot::Help);
+    let mut fixed_tail = 0;
     let (title, lines): (String, Vec<Line>) = match d {
         Dialog::Confirm { title, text, .. } => {
-            let mut lines: Vec<Line> =
-                vec![Line::styled("This will be sent:", text_style.add_modifier(Modifier::BOLD))];
+            let ns = layer.namespace.as_deref().unwrap_or("all namespaces");
+            let mut lines: Vec<Line> = vec![
+                Line::from(vec![
+                    Span::styled("context ", text_style),
+                    Span::styled(layer.context.clone(), theme.style(Slot::Notice).add_modifier(Modifier::BOLD)),
+                    Span::styled(format!("  server {}  user {}  scope {ns}", layer.server, layer.user), text_style),
+                ]),
+                Line::styled("This will be sent:", text_style.add_modifier(Modifier::BOLD)),
+            ];
             lines.extend(text.lines().map(|l| Line::styled(l.to_string(), text_style)));
             lines.push(Line::default());
-            lines.push(Line::from(vec![
-                Span::styled("y", key),
-                Span::styled("/", text_style),
-                Span::styled("Enter", key),
-                Span::styled(" send   ", text_style),
-                Span::styled("n", key),
-                Span::styled("/", text_style),
-                Span::styled("Esc", key),
-                Span::styled(" cancel", text_style),
-            ]));
-            (format!(" confirm: {title} "), lines)
+            lines.push(hints(app, Ctx::Confirm));
+            fixed_tail = 2;
+            (format!(" confirm on {}: {title} ", layer.context), lines)
         }
-        Dialog::Pending { text } => (" please wait ".into(), vec![Line::styled(text.clone(), text_style)]),
+        Dialog::Pending { text } => {
+            (" please wait ".into(), vec![Line::styled(text.clone(), text_style), hints(app, Ctx::Pending)])
+        }
         Dialog::History { daemonset, rows, selected } => {
             let mut lines = vec![Line::styled(
                 format!("{:<9}{:<7}{:<40}{}", "REVISION", "AGE", "CHANGE-CAUSE", "IMAGES"),
@@ -63,14 +85,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
                 lines.push(Line::styled(s, style));
             }
             lines.push(Line::default());
-            lines.push(Line::from(vec![
-                Span::styled(super::deco(app.ascii, "↑/↓", "up/down"), key),
-                Span::styled(" select   ", text_style),
-                Span::styled("u", key),
-                Span::styled(" undo to the selected revision   ", text_style),
-                Span::styled("Esc", key),
-                Span::styled(" close", text_style),
-            ]));
+            lines.push(hints(app, Ctx::History));
             (format!(" rollout history of daemonset {daemonset} "), lines)
         }
         Dialog::Strategy(form) => {
@@ -78,9 +93,10 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         }
         Dialog::Roll { daemonset, node, count, error } => {
             let mut lines = Vec::new();
-            if let Some(n) = node {
+            let this = app.keymap.first_key(crate::app::Action::RollThisNode);
+            if let Some(n) = node.as_ref().filter(|_| !this.is_empty()) {
                 lines.push(Line::from(vec![
-                    Span::styled("t", key),
+                    Span::styled(this, key),
                     Span::styled(format!(" roll this node ({n})"), text_style),
                 ]));
             }
@@ -88,7 +104,6 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
                 Span::styled("roll the next N outdated nodes, N = ", text_style),
                 Span::styled(count.lines().first().cloned().unwrap_or_default(), theme.style(Slot::Prompt)),
                 Span::styled(super::deco(app.ascii, "▏", "_"), theme.style(Slot::Prompt)),
-                Span::styled("  (Enter)", text_style),
             ]));
             if let Some(e) = error {
                 lines.push(Line::styled(e.clone(), theme.style(Slot::Error)));
@@ -97,7 +112,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
                 "each node: delete the outdated pod, wait until the new one is Ready; stop at the first failure",
                 text_style,
             ));
-            lines.push(Line::from(vec![Span::styled("Esc", key), Span::styled(" cancel", text_style)]));
+            lines.push(hints(app, Ctx::Roll));
             (format!(" roll daemonset {daemonset} node by node (OnDelete) "), lines)
         }
     };
@@ -110,13 +125,25 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         .title(Span::styled(title, theme.style(Slot::DetailTitle)))
         .style(text_style);
     f.render_widget(Clear, rect);
-    f.render_widget(Paragraph::new(lines).block(block).wrap(Wrap { trim: false }), rect);
+    let inner = block.inner(rect);
+    f.render_widget(block, rect);
+    // A long body scrolls; the key hints at the bottom always stay visible.
+    let tail = fixed_tail.min(lines.len());
+    let (body, foot) = lines.split_at(lines.len() - tail);
+    let foot_h = (foot.len() as u16).min(inner.height);
+    let body_area = Rect { height: inner.height - foot_h, ..inner };
+    let max_scroll = (body.len() as u16).saturating_sub(body_area.height);
+    let scroll = layer.scroll.min(max_scroll);
+    f.render_widget(Paragraph::new(body.to_vec()).wrap(Wrap { trim: false }).scroll((scroll, 0)), body_area);
+    if foot_h > 0 {
+        let foot_area = Rect { y: inner.y + inner.height - foot_h, height: foot_h, ..inner };
+        f.render_widget(Paragraph::new(foot.to_vec()), foot_area);
+    }
 }
 
 fn strategy_lines(app: &App, form: &StrategyDialog) -> Vec<Line<'static>> {
     let theme = app.theme();
     let text = theme.style(Slot::Help);
-    let key = theme.style(Slot::HelpKey);
     let focus = |i: usize| if form.focus == i { theme.style(Slot::Cursor) } else { theme.style(Slot::Prompt) };
     let kind = match form.kind {
         StrategyType::RollingUpdate => "RollingUpdate",
@@ -125,7 +152,7 @@ fn strategy_lines(app: &App, form: &StrategyDialog) -> Vec<Line<'static>> {
     let mut lines = vec![Line::from(vec![
         Span::styled("type:            ", text),
         Span::styled(format!("< {kind} >"), focus(0)),
-        Span::styled("  (Space switches)", text),
+        Span::styled(format!("  ({} switches)", app.keymap.first_key(crate::app::Action::StrategyToggle)), text),
     ])];
     let field = |label: &str, i: usize, value: String, err: Option<&str>| {
         let mut spans = vec![Span::styled(format!("{label:<17}"), text), Span::styled(format!("{value:<8}"), focus(i))];
@@ -143,13 +170,6 @@ fn strategy_lines(app: &App, form: &StrategyDialog) -> Vec<Line<'static>> {
         lines.push(Line::styled("pods are replaced only when you delete them (N rolls node by node)", text));
     }
     lines.push(Line::default());
-    lines.push(Line::from(vec![
-        Span::styled("Tab", key),
-        Span::styled(" next field   ", text),
-        Span::styled("Enter", key),
-        Span::styled(" review and send   ", text),
-        Span::styled("Esc", key),
-        Span::styled(" cancel", text),
-    ]));
+    lines.push(hints(app, Ctx::Strategy));
     lines
 }

@@ -1,5 +1,6 @@
-//! The bottom line: the keys that apply now (from the keymap, so it never disagrees with
-//! behaviour), or the filter prompt while it is open, with a transient notice on the right.
+//! The bottom line: the keys of the layer that has them (from the key table, so it never
+//! disagrees with behaviour), or the filter prompt while it is open, with a transient notice on
+//! the right.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -7,7 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use unicode_width::UnicodeWidthStr;
 
-use crate::app::keymap::{Action, Applies, keys_text};
+use crate::app::keymap::{Action, Applies, Ctx, keys_text};
 use crate::app::{App, Layer, Level};
 use crate::theme::Slot;
 
@@ -60,33 +61,59 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
     }
 }
 
-/// (keys, label, always shown) for the bindings that apply in the current state, in keymap order.
-pub fn items(app: &App) -> Vec<(String, String, bool)> {
-    if app.help_open() {
-        return vec![("Esc".into(), "close help".into(), true), ("Up/Down".into(), "scroll".into(), true)];
+/// The layer whose table the keys go to now: the first from the top that takes keys.
+pub fn active_ctx(app: &App) -> Ctx {
+    for layer in app.layers.iter().rev() {
+        match layer {
+            Layer::Detail | Layer::Status(_) => continue,
+            Layer::Logs(l) if !l.has_focus() => continue,
+            other => return other.ctx().unwrap_or(Ctx::Matrix),
+        }
     }
-    if let Some(items) = crate::app::logs::footer_items(app) {
-        return items;
+    Ctx::Matrix
+}
+
+/// (keys, label, always shown) for the bindings that apply in the current state, in table order.
+pub fn items(app: &App) -> Vec<(String, String, bool)> {
+    let ctx = active_ctx(app);
+    let label = |b: &crate::app::keymap::Binding, always: bool| {
+        b.footer.filter(|_| !b.keys.is_empty()).map(|l| (keys_text(&b.keys[..1]), l.to_string(), always))
+    };
+    match ctx {
+        Ctx::Matrix => {}
+        Ctx::Logs => {
+            let split = app.logs().is_some_and(|l| l.layout == crate::app::logs::LogLayout::Split);
+            let mut out: Vec<_> = app
+                .keymap
+                .table(Ctx::Logs)
+                .filter(|b| b.applies != Applies::InSplit || split)
+                .filter_map(|b| label(b, b.action == Action::LogsClose))
+                .collect();
+            // Application keys still work on top of the pane.
+            for action in [Action::Help, Action::Quit] {
+                if let Some(b) = app.keymap.binding(action) {
+                    out.extend(label(b, true));
+                }
+            }
+            return out;
+        }
+        other => return app.keymap.table(other).filter_map(|b| label(b, true)).collect(),
     }
     let has_pod = match (app.cursor_node(), app.cursor_ds()) {
         (Some(n), Some(d)) => app.index.cell(n, d).pod.is_some(),
         _ => false,
     };
     let has_col = app.cursor_ds().is_some();
-    let has_layer = !app.layers.is_empty() || app.detail;
+    let has_layer = !app.layers.is_empty() || !app.filter.is_empty() || app.task.is_some();
     app.keymap
-        .bindings
-        .iter()
-        .filter(|b| !b.keys.is_empty())
+        .table(Ctx::Matrix)
         .filter(|b| match b.applies {
             Applies::Always => true,
             Applies::WithPod => has_pod,
             Applies::WithColumn => has_col,
             Applies::WithLayer => has_layer,
+            Applies::InSplit => false,
         })
-        .filter_map(|b| {
-            let always = matches!(b.action, Action::Help | Action::Quit | Action::Close);
-            b.footer.map(|label| (keys_text(&b.keys[..1]), label.to_string(), always))
-        })
+        .filter_map(|b| label(b, matches!(b.action, Action::Help | Action::Quit | Action::Close)))
         .collect()
 }

@@ -7,14 +7,9 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use super::fmt_age;
 use crate::app::App;
 use crate::fleet::CellState;
-use crate::fleet::model::{StreamKind, StreamState};
 use crate::theme::Slot;
-
-/// Streams quiet for longer than this show their data age even when live.
-const QUIET_AFTER_SECS: i64 = 60;
 
 pub fn render(app: &App, f: &mut Frame, area: Rect) {
     let theme = app.theme();
@@ -94,53 +89,14 @@ fn bg_of(s: Style) -> Style {
     }
 }
 
-/// Connection state of the streams as (text, slot) pieces; also the clock-dependent text.
-fn stream_parts(app: &App) -> Vec<(String, Slot)> {
-    let mut parts = Vec::new();
-    let mut syncing = Vec::new();
-    for kind in StreamKind::ALL {
-        match app.index.stream_state(kind) {
-            StreamState::Live => {}
-            StreamState::Syncing => syncing.push(kind.plural()),
-            StreamState::Reconnecting { since, error } => parts.push((
-                format!("{} reconnecting {} ({})", kind.plural(), fmt_age(app.now - since), first_line(error, 40)),
-                Slot::StreamReconnecting,
-            )),
-            StreamState::Failed { error } => {
-                parts.push((format!("{}: {}", kind.plural(), first_line(error, 60)), Slot::StreamFailed))
-            }
-        }
-    }
-    if !syncing.is_empty() {
-        parts.insert(0, (format!("syncing {}", syncing.join(", ")), Slot::StreamReconnecting));
-    }
-    if parts.is_empty() {
-        let age = app.index.last_event_at().map(|t| app.now - t);
-        let text = match age {
-            Some(a) if a > QUIET_AFTER_SECS => format!("live, last event {} ago", fmt_age(a)),
-            _ => "live".to_string(),
-        };
-        parts.push((text, Slot::StreamLive));
-    }
-    parts
-}
-
 fn stream_spans(app: &App) -> Vec<Span<'static>> {
     let theme = app.theme();
     let mut out = Vec::new();
-    for (i, (text, slot)) in stream_parts(app).into_iter().enumerate() {
+    for (i, (text, slot)) in crate::app::clock::stream_parts(app).into_iter().enumerate() {
         if i > 0 {
             out.push(Span::styled(" ", theme.style(Slot::HeaderDim)));
         }
         out.push(Span::styled(format!(" {text} "), theme.style(slot)));
     }
     out
-}
-
-pub fn streams_text(app: &App) -> String {
-    stream_parts(app).into_iter().map(|(t, _)| t).collect::<Vec<_>>().join(" ")
-}
-
-fn first_line(s: &str, max: usize) -> String {
-    super::fit_end(s.lines().next().unwrap_or(""), max, true)
 }

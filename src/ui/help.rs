@@ -1,37 +1,36 @@
-//! The `?` overlay: every binding of the keymap by section (so help cannot disagree with
-//! behaviour), the glyph legend from the theme, and the filter syntax.
+//! The `?` overlay: every binding of the key table, the matrix by section and then each layer
+//! (so help cannot disagree with behaviour), the glyph legend from the theme, and the filter
+//! syntax.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
-use crate::app::keymap::{Section, keys_text};
-use crate::app::{App, Layer};
+use crate::app::App;
+use crate::app::keymap::{Action, Ctx, Section, keys_text};
 use crate::fleet::CellState;
 use crate::theme::Slot;
 
-pub fn render(app: &App, f: &mut Frame, area: Rect) {
+pub fn render(app: &App, scroll: u16, f: &mut Frame, area: Rect) {
     let theme = app.theme();
     let w = area.width.saturating_sub(4).min(86);
     let h = area.height.saturating_sub(2);
     let r = Rect::new(area.x + (area.width - w) / 2, area.y + 1, w, h);
-    let block = Block::default().borders(Borders::ALL).border_style(theme.style(Slot::Border)).title(Span::styled(
-        super::deco(app.ascii, " help — Esc closes, ↑/↓ scroll ", " help - Esc closes, Up/Down scroll "),
-        theme.style(Slot::DetailTitle),
-    ));
+    let title = format!(
+        " help {} {} closes, {}/{} scroll ",
+        super::deco(app.ascii, "—", "-"),
+        app.keymap.first_key(Action::HelpClose),
+        app.keymap.first_key(Action::HelpUp),
+        app.keymap.first_key(Action::HelpDown),
+    );
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme.style(Slot::Border))
+        .title(Span::styled(title, theme.style(Slot::DetailTitle)));
     let inner = block.inner(r);
     f.render_widget(Clear, r);
     f.render_widget(block, r);
-    let scroll = app
-        .layers
-        .iter()
-        .rev()
-        .find_map(|l| match l {
-            Layer::Help { scroll } => Some(*scroll),
-            _ => None,
-        })
-        .unwrap_or(0);
     let text = lines(app);
     let max_scroll = (text.len() as u16).saturating_sub(inner.height);
     f.render_widget(Paragraph::new(text).scroll((scroll.min(max_scroll), 0)), inner);
@@ -47,21 +46,25 @@ pub fn lines(app: &App) -> Vec<Line<'static>> {
     if app.readonly {
         out.push(Line::styled("Read-only mode: keys that change the cluster are removed.", theme.style(Slot::Notice)));
     }
-    let mut sections: Vec<Section> = app.keymap.bindings.iter().map(|b| b.section).collect();
+    let row = |b: &crate::app::keymap::Binding| {
+        let keys = if b.keys.is_empty() { "(unbound)".to_string() } else { keys_text(&b.keys) };
+        Line::from(vec![
+            Span::styled(format!("  {keys:<14}"), key),
+            Span::styled(format!(" {}", b.description), text),
+            Span::styled(format!("  [{}]", b.action.name()), theme.style(Slot::DetailKey)),
+        ])
+    };
+    let mut sections: Vec<Section> = app.keymap.table(Ctx::Matrix).map(|b| b.section).collect();
     sections.sort();
     sections.dedup();
     for section in sections {
         out.push(Line::styled(section.title().to_string(), title));
-        for b in app.keymap.bindings.iter().filter(|b| b.section == section) {
-            let keys = if b.keys.is_empty() { "(unbound)".to_string() } else { keys_text(&b.keys) };
-            out.push(Line::from(vec![
-                Span::styled(format!("  {keys:<14}"), key),
-                Span::styled(format!(" {}", b.description), text),
-                Span::styled(format!("  [{}]", b.action.name()), theme.style(Slot::DetailKey)),
-            ]));
-        }
+        out.extend(app.keymap.table(Ctx::Matrix).filter(|b| b.section == section).map(row));
     }
-    out.extend(super::logs::help_lines(app));
+    for ctx in Ctx::ALL.iter().filter(|c| **c != Ctx::Matrix) {
+        out.push(Line::styled(ctx.title().to_string(), title));
+        out.extend(app.keymap.table(*ctx).map(row));
+    }
     out.push(Line::styled("Cell glyphs", title));
     let glyphs = theme.glyph_set(app.ascii);
     for state in CellState::ALL {
@@ -92,6 +95,9 @@ pub fn lines(app: &App) -> Vec<Line<'static>> {
     ] {
         out.push(Line::styled(l, text));
     }
-    out.push(Line::styled("Keys are set in config.toml under [keys], e.g. restart_pod = \"x\".", text));
+    out.push(Line::styled(
+        "Keys are set in config.toml under [keys] by the name in brackets: restart_pod = \"x\", \"logs.follow\" = \"F\".",
+        text,
+    ));
     out
 }

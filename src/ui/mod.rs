@@ -1,16 +1,17 @@
 //! Drawing. Every function here is a pure function of `&App` into a `Frame`: no I/O, no
-//! clock reads (`app.now`), no mutation. Only the visible rows and columns are touched.
+//! clock reads (`app.now`), no mutation, nothing of `cluster`. Only the visible rows and
+//! columns are touched.
 //!
-//! Files: `layout` (where things go, shared with `update`), `header`, `matrix` (column
-//! headers, rows, totals, legend), `detail`, `footer` (keys that apply now, notices, the
-//! filter prompt via `prompt`), `help` (generated from the keymap).
+//! Files: `header`, `matrix` (column headers, rows, totals, legend), `detail`, `footer` (the
+//! keys of the top layer from the key table, notices, the filter prompt via `prompt`), `help`
+//! (generated from the key table), `logs`, `dialogs`, `rollout`, `pickers`. Where things go is
+//! `app::layout`, computed by `update` and kept in state.
 
 pub mod detail;
 pub mod dialogs;
 pub mod footer;
 pub mod header;
 pub mod help;
-pub mod layout;
 pub mod logs;
 pub mod matrix;
 pub mod pickers;
@@ -23,39 +24,50 @@ use ratatui::text::Line;
 use ratatui::widgets::{Paragraph, Wrap};
 use unicode_width::UnicodeWidthChar;
 
-use crate::app::App;
-use crate::fleet::model::Secs;
+pub use crate::app::clock::fmt_age;
+pub use crate::app::layout;
+use crate::app::{App, Layer};
 use crate::theme::Slot;
 
-/// Draw the whole screen.
+/// Draw the whole screen: the base (header, matrix, detail, log pane, footer), then every
+/// overlay layer in stack order.
 pub fn render(app: &App, f: &mut Frame) {
     let area = f.area();
-    let Some(g) = layout::geometry((area.width, area.height), app) else {
+    let computed;
+    let g = if app.size == (area.width, area.height) {
+        app.geometry.as_ref()
+    } else {
+        // Drawn at another size than the state knows (a test backend): lay out for this one.
+        computed = layout::geometry((area.width, area.height), app);
+        computed.as_ref()
+    };
+    let Some(g) = g else {
         too_small(app, f, area);
         return;
     };
     header::render(app, f, g.header);
-    matrix::render(app, f, &g);
+    matrix::render(app, f, g);
     if let Some(d) = g.detail {
         detail::render(app, f, d);
     }
     logs::render(app, f, area);
     footer::render(app, f, g.footer);
-    // Issue 7: rollout status view over the bottom of the matrix, action dialogs on top.
-    rollout::render(app, f, g.body);
-    dialogs::render(app, f, area);
-    if app.help_open() {
-        help::render(app, f, area);
-    }
-    // Issue 5: the context/namespace picker.
-    if let Some(crate::app::Layer::Picker(p)) = app.top_layer() {
-        pickers::render(app, p, f, area);
+    for layer in &app.layers {
+        match layer {
+            Layer::Status(view) => rollout::render(app, view, f, g.body),
+            Layer::Dialog(d) => dialogs::render(app, d, f, area),
+            Layer::Help { scroll } => help::render(app, *scroll, f, area),
+            Layer::Picker(p) => pickers::render(app, p, f, area),
+            Layer::Containers(c) => logs::render_containers(app, c, f, area),
+            Layer::Detail | Layer::Filter(_) | Layer::Logs(_) => {}
+        }
     }
 }
 
 fn too_small(app: &App, f: &mut Frame, area: Rect) {
+    let quit = app.keymap.keys_text(crate::app::Action::Quit);
     let text = format!(
-        "Terminal too small: {}×{}. daemonscope needs at least {}×{}. Enlarge the window (or press q to quit).",
+        "Terminal too small: {}×{}. daemonscope needs at least {}×{}. Enlarge the window; keys do nothing until then ({quit} quits).",
         area.width,
         area.height,
         layout::MIN_WIDTH,
@@ -63,31 +75,6 @@ fn too_small(app: &App, f: &mut Frame, area: Rect) {
     );
     let p = Paragraph::new(Line::styled(text, app.theme().style(Slot::Error))).wrap(Wrap { trim: true });
     f.render_widget(p, area);
-}
-
-/// The text on screen that depends on the clock (stream ages, pod ages in the detail panel).
-/// A tick re-renders only when this changes, so an idle screen costs nothing.
-pub fn clock_text(app: &App) -> String {
-    let mut s = header::streams_text(app);
-    if app.detail {
-        s.push('|');
-        s.push_str(&detail::clock_text(app));
-    }
-    if let Some(n) = &app.notice {
-        s.push_str(if n.until > app.now { "|notice" } else { "|expired" });
-    }
-    s
-}
-
-/// A kubectl-style short age: `42s`, `5m`, `3h`, `12d` (`duration.HumanDuration`'s coarse form).
-pub fn fmt_age(secs: Secs) -> String {
-    let s = secs.max(0);
-    match s {
-        0..120 => format!("{s}s"),
-        120..7_200 => format!("{}m", s / 60),
-        7_200..172_800 => format!("{}h", s / 3600),
-        _ => format!("{}d", s / 86_400),
-    }
 }
 
 /// Cut `s` to at most `width` terminal columns, with `…` in the middle when it is cut (node
@@ -145,15 +132,6 @@ pub fn fit_end(s: &str, width: usize, ascii: bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn ages_follow_kubectl_short_form() {
-        assert_eq!(fmt_age(42), "42s");
-        assert_eq!(fmt_age(300), "5m");
-        assert_eq!(fmt_age(3 * 3600), "3h");
-        assert_eq!(fmt_age(3 * 86_400), "3d");
-        assert_eq!(fmt_age(-5), "0s");
-    }
 
     #[test]
     fn long_names_are_cut_in_the_middle() {

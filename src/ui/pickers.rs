@@ -23,7 +23,12 @@ pub fn render(app: &App, picker: &Picker, f: &mut Frame, area: Rect) {
         PickerKind::Context => " context ",
         PickerKind::Namespace => " namespace ",
     };
-    let hint = super::deco(app.ascii, " Enter switch · Esc cancel ", " Enter switch - Esc cancel ");
+    let hint = format!(
+        " {} switch {} {} cancel ",
+        app.keymap.first_key(crate::app::Action::PickerSelect),
+        super::deco(app.ascii, "·", "-"),
+        app.keymap.first_key(crate::app::Action::PickerCancel)
+    );
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(theme.style(Slot::Border))

@@ -1,4 +1,4 @@
-//! The live rollout status view (`r`, issue 7): kubectl's rollout status message and counts for
+//! The live rollout status view (`r`): kubectl's rollout status message and counts for
 //! one DaemonSet, kept current from the fleet index, with a stalled indicator. Drawn as a box
 //! at the bottom of the matrix area, so the cells turning from outdated to ready stay visible
 //! above it.
@@ -9,19 +9,19 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Gauge, Paragraph};
 
 use super::fmt_age;
-use crate::app::App;
+use crate::app::actions::StatusView;
+use crate::app::{Action, App};
 use crate::theme::Slot;
 
 pub const HEIGHT: u16 = 7;
 
-pub fn render(app: &App, f: &mut Frame, area: Rect) {
-    let Some(view) = &app.act.status else { return };
+pub fn render(app: &App, view: &StatusView, f: &mut Frame, area: Rect) {
     let theme = app.theme();
     let text = theme.style(Slot::Help);
     let h = HEIGHT.min(area.height);
     let rect = Rect { x: area.x, y: area.y + area.height - h, width: area.width, height: h };
     let block = Block::default().borders(Borders::ALL).border_style(theme.style(Slot::Border)).title(Span::styled(
-        format!(" rollout status: daemonset {} (Esc closes) ", view.daemonset),
+        format!(" rollout status: daemonset {} ({} closes) ", view.daemonset, app.keymap.first_key(Action::Close)),
         theme.style(Slot::DetailTitle),
     ));
     f.render_widget(Clear, rect);

@@ -117,7 +117,7 @@ impl LogTarget {
 }
 
 /// How a session streams and batches.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct LogOptions {
     /// Keep the streams open for new lines (`kubectl logs -f`). Ignored for previous containers.
     pub follow: bool,

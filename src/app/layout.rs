@@ -1,10 +1,12 @@
-//! Where everything goes on screen. One pure function of the terminal size and the app, used
-//! by rendering and by `update` (to scroll the cursor into view and size a page), so the two
-//! always agree on how many rows and columns are visible.
+//! Where everything goes on screen: one pure function of the terminal size and the app's
+//! state. `update` computes it after every change and keeps it in `App::geometry` (to scroll
+//! the cursor into view, size a page, size the log pane); `ui` draws into it. The two always
+//! agree on how many rows and columns are visible.
 
 use ratatui::layout::Rect;
 
-use crate::app::App;
+use super::App;
+use super::logs::LogLayout;
 
 /// Below this the screen says it is too small instead of drawing a broken matrix.
 pub const MIN_WIDTH: u16 = 60;
@@ -53,10 +55,10 @@ pub fn geometry(size: (u16, u16), app: &App) -> Option<Geometry> {
     // Rows between the legend and the footer: colhead, body, totals (and a bottom detail).
     let top = 3;
     // The split log pane takes rows above the footer.
-    let mut bottom = h - 1 - super::logs::split_rows(app, h);
+    let mut bottom = h - 1 - split_rows(app, h);
     let mut right = w;
     let mut detail = None;
-    if app.detail {
+    if app.detail_open() {
         if w >= SIDE_DETAIL_MIN_WIDTH {
             right = w - SIDE_DETAIL_WIDTH;
             detail = Some(Rect::new(right, top, SIDE_DETAIL_WIDTH, bottom - top));
@@ -89,4 +91,30 @@ pub fn geometry(size: (u16, u16), app: &App) -> Option<Geometry> {
         visible_rows: body_h as usize,
         visible_cols,
     })
+}
+
+/// Rows the split log pane takes at the bottom (above the footer) of a `height`-row terminal:
+/// about half, leaving the matrix its header rows and a few body rows.
+pub fn split_rows(app: &App, height: u16) -> u16 {
+    if !app.logs().is_some_and(|l| l.layout == LogLayout::Split) {
+        return 0;
+    }
+    // header 2 + legend 1 + column heads 3 + 3 body rows + totals 1 + footer 1.
+    let keep = 11;
+    (height / 2).min(height.saturating_sub(keep)).max(3.min(height.saturating_sub(keep)))
+}
+
+/// The log pane's rectangle on a `w`×`h` screen, if a pane is open.
+pub fn pane_area(app: &App, w: u16, h: u16) -> Option<Rect> {
+    let logs = app.logs()?;
+    if h < 4 {
+        return None;
+    }
+    match logs.layout {
+        LogLayout::Full => Some(Rect::new(0, 2, w, h.saturating_sub(3))),
+        LogLayout::Split => {
+            let rows = split_rows(app, h);
+            (rows > 0).then(|| Rect::new(0, h - 1 - rows, w, rows))
+        }
+    }
 }

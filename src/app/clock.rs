@@ -1,0 +1,108 @@
+//! Text that depends on the clock (stream ages in the header, pod and node ages in the detail
+//! panel), derived from state. A tick marks the screen dirty only when this text changes, so an
+//! idle screen costs nothing; `ui` draws the same strings.
+
+use super::state::App;
+use crate::fleet::model::{Secs, StreamKind, StreamState};
+use crate::theme::Slot;
+
+/// Streams quiet for longer than this show their data age even when live.
+const QUIET_AFTER_SECS: i64 = 60;
+
+/// A kubectl-style short age: `42s`, `5m`, `3h`, `12d` (`duration.HumanDuration`'s coarse form).
+pub fn fmt_age(secs: Secs) -> String {
+    let s = secs.max(0);
+    match s {
+        0..120 => format!("{s}s"),
+        120..7_200 => format!("{}m", s / 60),
+        7_200..172_800 => format!("{}h", s / 3600),
+        _ => format!("{}d", s / 86_400),
+    }
+}
+
+/// Connection state of the streams as (text, slot) pieces, as the header shows them.
+pub fn stream_parts(app: &App) -> Vec<(String, Slot)> {
+    let mut parts = Vec::new();
+    let mut syncing = Vec::new();
+    for kind in StreamKind::ALL {
+        match app.index.stream_state(kind) {
+            StreamState::Live => {}
+            StreamState::Syncing => syncing.push(kind.plural()),
+            StreamState::Reconnecting { since, error } => parts.push((
+                format!("{} reconnecting {} ({})", kind.plural(), fmt_age(app.now - since), first_line(error, 40)),
+                Slot::StreamReconnecting,
+            )),
+            StreamState::Failed { error } => {
+                parts.push((format!("{}: {}", kind.plural(), first_line(error, 60)), Slot::StreamFailed))
+            }
+        }
+    }
+    if !syncing.is_empty() {
+        parts.insert(0, (format!("syncing {}", syncing.join(", ")), Slot::StreamReconnecting));
+    }
+    if app.fleet_closed {
+        parts.insert(0, ("stopped: not updated".to_string(), Slot::StreamFailed));
+    }
+    if parts.is_empty() {
+        let age = app.index.last_event_at().map(|t| app.now - t);
+        let text = match age {
+            Some(a) if a > QUIET_AFTER_SECS => format!("live, last event {} ago", fmt_age(a)),
+            _ => "live".to_string(),
+        };
+        parts.push((text, Slot::StreamLive));
+    }
+    parts
+}
+
+/// The first line of `s`, cut to `max` columns (ASCII ellipsis: it goes in the header).
+fn first_line(s: &str, max: usize) -> String {
+    let line = s.lines().next().unwrap_or("");
+    if line.chars().count() <= max {
+        return line.to_string();
+    }
+    let mut out: String = line.chars().take(max.saturating_sub(1)).collect();
+    out.push('~');
+    out
+}
+
+/// Pod and node age of the cursor cell, as the detail panel shows them.
+pub fn detail_ages(app: &App) -> (String, String) {
+    let (Some(node), Some(ds)) = (app.cursor_node(), app.cursor_ds()) else { return Default::default() };
+    let cell = app.index.cell(node, ds);
+    let pod_age = cell.pod.map(|p| fmt_age(app.now - p.created)).unwrap_or_default();
+    let node_age = app.index.node(node).map(|n| fmt_age(app.now - n.created)).unwrap_or_default();
+    (pod_age, node_age)
+}
+
+/// Everything on screen that a tick can change.
+pub fn clock_key(app: &App) -> String {
+    let mut s: String = stream_parts(app).into_iter().map(|(t, _)| t).collect::<Vec<_>>().join(" ");
+    if app.detail_open() {
+        let (pod, node) = detail_ages(app);
+        s.push_str(&format!("|{pod}/{node}"));
+    }
+    if let Some(d) = app.dialog() {
+        // The history dialog shows revision ages.
+        if matches!(d.dialog, super::actions::Dialog::History { .. }) {
+            s.push_str(&format!("|h{}", app.now / 60));
+        }
+    }
+    if let Some(n) = &app.notice {
+        s.push_str(if n.until > app.now { "|notice" } else { "|expired" });
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fmt_age;
+
+    #[test]
+    fn ages_follow_kubectl_short_form() {
+        assert_eq!(fmt_age(42), "42s");
+        assert_eq!(fmt_age(300), "5m");
+        assert_eq!(fmt_age(3 * 3600), "3h");
+        assert_eq!(fmt_age(3 * 86_400), "3d");
+        assert_eq!(fmt_age(-5), "0s");
+    }
+}
