@@ -254,7 +254,7 @@ fn filter_word_matching_a_daemonset_filters_columns() {
 }
 
 #[test]
-fn filter_fuzzy_node_name_and_escape_restores_previous_filter() {
+fn filter_fuzzy_node_name_and_escape_clears_it() {
     let mut app = app_sized(100, 30);
     key(&mut app, KeyCode::Char('/'));
     chars(&mut app, "nch");
@@ -505,4 +505,189 @@ fn key_overrides_from_config_drive_keys_footer_and_help() {
     key(&mut app, KeyCode::Char('?'));
     let help = text(&app);
     assert!(help.lines().any(|l| l.contains(" x ") && l.contains("restart the cursor pod")), "{help}");
+}
+
+/// The text of every run of cells drawn in the footer-key style on the bottom row: the keys the
+/// footer shows.
+fn footer_keys(app: &App) -> Vec<String> {
+    let (w, h) = app.size;
+    let mut term = Terminal::new(TestBackend::new(w, h)).expect("test terminal");
+    term.draw(|f| ui::render(app, f)).expect("draw");
+    let buf = term.backend().buffer().clone();
+    let key_style = app.theme().style(daemonscope::theme::Slot::FooterKey);
+    let y = h - 1;
+    let mut out = Vec::new();
+    let mut run = String::new();
+    for x in 0..w {
+        let cell = &buf[(x, y)];
+        if cell.fg == key_style.fg.unwrap_or(cell.fg)
+            && cell.bg == key_style.bg.unwrap_or(cell.bg)
+            && cell.symbol() != " "
+        {
+            run.push_str(cell.symbol());
+        } else if !run.is_empty() {
+            out.push(std::mem::take(&mut run));
+        }
+    }
+    if !run.is_empty() {
+        out.push(run);
+    }
+    out
+}
+
+/// Every key the footer shows is the first key of a binding in the key table of the layer that
+/// has the keys (the log pane adds help and quit).
+fn assert_footer_from_table(app: &App, what: &str) {
+    use daemonscope::app::keymap::Ctx;
+    let ctx = ui::footer::active_ctx(app);
+    let mut allowed: Vec<String> =
+        app.keymap.table(ctx).filter_map(|b| b.keys.first().map(ToString::to_string)).collect();
+    if ctx == Ctx::Logs {
+        allowed
+            .extend([daemonscope::app::Action::Help, daemonscope::app::Action::Quit].map(|a| app.keymap.first_key(a)));
+    }
+    let shown = footer_keys(app);
+    assert!(!shown.is_empty(), "{what}: the footer shows keys:\n{}", text(app));
+    for k in &shown {
+        assert!(allowed.contains(k), "{what}: footer key {k:?} is not in the {ctx:?} table {allowed:?}");
+    }
+    // And the items the footer was asked to show are the table's.
+    for (k, label, _) in ui::footer::items(app) {
+        assert!(app.keymap.table(ctx).chain(app.keymap.table(Ctx::Matrix)).any(|b| b.keys.first().map(ToString::to_string) == Some(k.clone()) && b.footer == Some(label.as_str())), "{what}: {k} {label}");
+    }
+}
+
+#[test]
+fn every_layer_footer_comes_from_the_key_table() {
+    let mut app = app_sized(140, 40);
+    // Notices take footer room: let them expire between layers.
+    let quiet = |app: &mut App| {
+        update(app, Msg::Tick(NOW + 1000));
+    };
+    quiet(&mut app);
+    assert_footer_from_table(&app, "matrix");
+    key(&mut app, KeyCode::Char('?'));
+    assert_footer_from_table(&app, "help");
+    key(&mut app, KeyCode::Esc);
+    key(&mut app, KeyCode::Char('/'));
+    assert_footer_from_table(&app, "filter prompt");
+    key(&mut app, KeyCode::Esc);
+    key(&mut app, KeyCode::Char('c'));
+    assert_footer_from_table(&app, "context picker");
+    key(&mut app, KeyCode::Esc);
+    move_cursor_to(&mut app, "node-alpha", "kube-proxy");
+    key(&mut app, KeyCode::Char('d'));
+    assert_footer_from_table(&app, "confirmation");
+    key(&mut app, KeyCode::Esc);
+    key(&mut app, KeyCode::Char('S'));
+    assert_footer_from_table(&app, "strategy form");
+    key(&mut app, KeyCode::Esc);
+    key(&mut app, KeyCode::Char('N'));
+    assert_footer_from_table(&app, "roll prompt");
+    key(&mut app, KeyCode::Esc);
+    quiet(&mut app);
+    key(&mut app, KeyCode::Char('l'));
+    quiet(&mut app);
+    assert_footer_from_table(&app, "log pane");
+    key(&mut app, KeyCode::Char('c'));
+    assert_footer_from_table(&app, "container picker");
+    key(&mut app, KeyCode::Esc);
+    key(&mut app, KeyCode::Char('/'));
+    assert_footer_from_table(&app, "log search prompt");
+}
+
+#[test]
+fn a_log_pane_key_rebound_in_config_works_and_the_footer_says_so() {
+    let mut config = daemonscope::config::Config::default();
+    let text_cfg = "[keys.logs]\nfollow = \"F\"\n[keys]\n\"logs.wrap\" = \"W\"\n";
+    let parsed: daemonscope::config::Config = toml::from_str(text_cfg).expect("config parses");
+    config.keys = parsed.keys;
+    let mut app = App::new(Index::new(), AppOptions { config, ..AppOptions::default() });
+    update(&mut app, Msg::Tick(NOW));
+    update(&mut app, Msg::Resize(140, 40));
+    update(&mut app, Msg::Fleet(fleet()));
+    move_cursor_to(&mut app, "node-alpha", "kube-proxy");
+    key(&mut app, KeyCode::Char('l'));
+    update(&mut app, Msg::Tick(NOW + 1000));
+    let lines = (0..50).map(|i| format!("line {i}")).collect::<Vec<_>>();
+    let src = std::sync::Arc::new(daemonscope::logview::LogSource::new("node-alpha", "p", "c", false));
+    let msg = daemonscope::cluster::logs::LogMsg::Lines {
+        lines: lines
+            .iter()
+            .map(|t| daemonscope::logview::LogLine::from_raw(src.clone(), t.as_bytes(), false, 0))
+            .collect(),
+        dropped: 0,
+    };
+    let stream = app.logs().expect("pane").stream;
+    let session = app.session;
+    update(&mut app, Msg::Cluster(daemonscope::app::msg::Report::Logs { session, stream, msgs: vec![msg], lines: 50 }));
+    key(&mut app, KeyCode::Up);
+    assert!(!app.logs().expect("pane").pane.following(), "scrolling up pauses");
+    key(&mut app, KeyCode::Char('G'));
+    assert!(!app.logs().expect("pane").pane.following(), "G is no longer bound");
+    key(&mut app, KeyCode::Char('F'));
+    assert!(app.logs().expect("pane").pane.following(), "F follows again");
+    let wrap = app.logs().expect("pane").pane.wrap();
+    key(&mut app, KeyCode::Char('W'));
+    assert_ne!(app.logs().expect("pane").pane.wrap(), wrap, "W toggles wrap");
+    let footer = screen(&app)[39].clone();
+    assert!(footer.contains("F follow") && footer.contains("W wrap"), "{footer}");
+    assert_footer_from_table(&app, "rebound log pane");
+}
+
+#[test]
+fn the_too_small_screen_swallows_every_key_but_quit() {
+    let mut app = app_sized(40, 10);
+    move_cursor_to(&mut app, "node-alpha", "kube-proxy");
+    for c in ['d', 'y', 'R', 'y', 'D', 'y', 'N', 't'] {
+        assert!(key(&mut app, KeyCode::Char(c)).is_empty(), "{c} does nothing while the matrix is hidden");
+    }
+    assert!(app.dialog().is_none() && app.layers.is_empty(), "nothing opened unseen");
+    assert_eq!(key(&mut app, KeyCode::Char('q')), vec![Effect::Quit]);
+}
+
+#[test]
+fn esc_on_the_matrix_clears_an_applied_filter() {
+    let mut app = app_sized(100, 30);
+    key(&mut app, KeyCode::Char('/'));
+    chars(&mut app, "pool=gpu");
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(app.view.node_rows, 2);
+    key(&mut app, KeyCode::Esc);
+    assert_eq!(app.filter, "");
+    assert_eq!(app.view.node_rows, 4);
+}
+
+#[test]
+fn a_pod_state_change_does_not_recompute_the_row_order() {
+    let mut app = app_sized(100, 30);
+    let key_before = app.view.key.clone();
+    update(&mut app, Msg::Fleet(vec![pod("kube-system", "kube-proxy", "node-bravo", "CrashLoopBackOff", false, 3)]));
+    assert_eq!(app.view.key, key_before, "a pod event keeps the cached order");
+    assert!(text(&app).contains("failing"), "and still shows the new state");
+    update(&mut app, Msg::Fleet(vec![node("node-echo", "cpu", true, false, vec![])]));
+    assert_ne!(app.view.key, key_before, "a new node re-sorts");
+}
+
+#[test]
+fn the_cursor_columns_full_name_never_runs_into_its_neighbours_name() {
+    let mut ev = vec![FleetEvent::Node(Change::Init), node("node-alpha", "cpu", true, false, vec![])];
+    ev.push(FleetEvent::Node(Change::InitDone));
+    ev.push(FleetEvent::DaemonSet(Change::Init));
+    for name in ["a-fluent-bit", "b", "c", "d-falco-agent-xyz", "e"] {
+        ev.push(ds("kube-system", name, &[]));
+    }
+    ev.push(FleetEvent::DaemonSet(Change::InitDone));
+    let mut app = App::new(Index::new(), AppOptions::default());
+    update(&mut app, Msg::Tick(NOW));
+    update(&mut app, Msg::Resize(100, 30));
+    update(&mut app, Msg::Fleet(ev));
+    let names: Vec<&str> = app.view.cols.iter().filter_map(|id| app.index.ds(*id).map(|d| d.name)).collect();
+    assert_eq!(names[0], "a-fluent-bit", "{names:?}");
+    let t = text(&app);
+    assert!(t.contains("a-fluent-bit"), "the cursor column's name in full:\n{t}");
+    let glued = t
+        .lines()
+        .any(|l| l.split("a-fluent-bit").nth(1).is_some_and(|after| after.chars().next().is_some_and(|c| c != ' ')));
+    assert!(!glued, "the cursor column's name runs into its neighbour's:\n{t}");
 }

@@ -15,6 +15,7 @@ use ratatui::Frame;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
+use unicode_width::UnicodeWidthStr;
 
 use super::layout::{CELL_WIDTH, Geometry};
 use super::{fit_end, fit_middle};
@@ -114,6 +115,13 @@ fn column_headers(app: &App, buf: &mut Buffer, g: &Geometry) {
     }
     let right = area.x + area.width;
     let range = visible_cols(app, g);
+    // The cursor column's name is drawn in full: names it would run into on its line are left
+    // out (a space after it keeps it from reading as one word with the next).
+    let cursor_span = range.clone().enumerate().find(|(_, ci)| *ci == app.cursor.col).and_then(|(j, ci)| {
+        let ds = app.index.ds(app.view.cols[ci])?;
+        let x = g.col_x(j);
+        Some((ci % lines, x, x.saturating_add(UnicodeWidthStr::width(ds.name) as u16 + 1)))
+    });
     let mut cursor_name = None;
     for (j, ci) in range.clone().enumerate() {
         let Some(ds) = app.index.ds(app.view.cols[ci]) else { continue };
@@ -122,6 +130,13 @@ fn column_headers(app: &App, buf: &mut Buffer, g: &Geometry) {
         let room = ((lines as u16 * CELL_WIDTH).saturating_sub(1)).min(right.saturating_sub(x)) as usize;
         if ci == app.cursor.col {
             cursor_name = Some((x, line, ds.name.to_string()));
+            continue;
+        }
+        if let Some((cline, cx, cend)) = cursor_span
+            && cline == line
+            && x > cx
+            && x < cend
+        {
             continue;
         }
         buf.set_stringn(

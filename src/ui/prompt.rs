@@ -2,19 +2,23 @@
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
-use ratatui::text::Span;
+use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use crate::app::keymap::Ctx;
 use crate::app::{App, FilterPrompt};
 use crate::theme::Slot;
 
-/// " Enter keep · Esc clear · Ctrl-U erase ", from the prompt's table.
-pub fn hint(app: &App) -> String {
-    let sep = super::deco(app.ascii, " · ", " - ");
-    let parts: Vec<String> =
-        app.keymap.table(Ctx::Prompt).filter_map(|b| Some(format!("{} {}", b.keys.first()?, b.footer?))).collect();
-    format!(" {} ", parts.join(sep))
+/// " Enter keep  Esc clear  Ctrl-U erase ", from the prompt's table, keys in the key style.
+pub fn hint(app: &App) -> Line<'static> {
+    let theme = app.theme();
+    let mut spans = Vec::new();
+    for b in app.keymap.table(Ctx::Prompt) {
+        let (Some(k), Some(label)) = (b.keys.first(), b.footer) else { continue };
+        spans.push(Span::styled(format!(" {k}"), theme.style(Slot::FooterKey)));
+        spans.push(Span::styled(format!(" {label} "), theme.style(Slot::Footer)));
+    }
+    Line::from(spans)
 }
 
 /// The filter prompt on the footer line: `/` + the text area + a hint.
@@ -23,14 +27,15 @@ pub fn render_filter(app: &App, prompt: &FilterPrompt, f: &mut Frame, area: Rect
     if area.width < 4 {
         return;
     }
-    f.render_widget(Paragraph::new(Span::styled("/", theme.style(Slot::FooterKey))), Rect { width: 1, ..area });
+    // The prompt sign, not a key: drawn in the prompt style so it never reads as a key hint.
+    f.render_widget(Paragraph::new(Span::styled("/", theme.style(Slot::Prompt))), Rect { width: 1, ..area });
     let hint = hint(app);
-    let hint_w = if area.width > 60 { unicode_width::UnicodeWidthStr::width(hint.as_str()) as u16 } else { 0 };
+    let hint_w = if area.width > 60 { hint.width() as u16 } else { 0 };
     let input = Rect { x: area.x + 1, width: area.width - 1 - hint_w, ..area };
     // Styles were set from the theme when the prompt opened (`update`), so no clone here.
     f.render_widget(&prompt.textarea, input);
     if hint_w > 0 {
         let r = Rect { x: area.x + area.width - hint_w, width: hint_w, ..area };
-        f.render_widget(Paragraph::new(Span::styled(hint, theme.style(Slot::Footer))), r);
+        f.render_widget(Paragraph::new(hint), r);
     }
 }
