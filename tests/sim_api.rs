@@ -2,10 +2,12 @@
 //! writes, watches (resume, bookmarks, 410 → re-list, dropped connections), faults, auth,
 //! read-only 403, TLS, and Status errors for bad input.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use daemonscope::sim::{self, SimHandle, SimOptions, StartConfig};
+use daemonscope::sim::{self, SimHandle, SimOptions};
 use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::apps::v1::{DaemonSet, DaemonSetSpec};
 use k8s_openapi::api::core::v1::{Container, Node, Pod, PodSpec, PodTemplateSpec};
@@ -17,8 +19,8 @@ use kube::runtime::watcher;
 const WAIT: Duration = Duration::from_secs(30);
 
 async fn sim_with(tls: bool) -> SimHandle {
-    let opts = SimOptions { scenario: sim::EMPTY_SCENARIO.into(), frozen: true, tls, ..Default::default() };
-    sim::start_with(opts, StartConfig { controllers: false, store: None }).await.expect("the simulator starts")
+    let opts = SimOptions { tls, ..common::sim::frozen(sim::EMPTY_SCENARIO) };
+    common::sim::start_with(opts, common::sim::without_controllers()).await
 }
 
 async fn sim() -> SimHandle {
