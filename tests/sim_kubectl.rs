@@ -4,17 +4,16 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
+use common::objects::{daemonset, pod, ready_node};
 use common::sandbox::Sandbox;
 use common::sim::SimCluster;
 use daemonscope::sim::{self, SimOptions, StartConfig};
-use k8s_openapi::api::apps::v1::{DaemonSet, DaemonSetSpec};
-use k8s_openapi::api::core::v1::{Container, Node, NodeCondition, NodeStatus, Pod, PodSpec, PodTemplateSpec};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+use k8s_openapi::api::apps::v1::DaemonSet;
+use k8s_openapi::api::core::v1::{Node, Pod};
 use kube::api::{Api, PostParams};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
@@ -62,72 +61,15 @@ impl Env {
     }
 }
 
-fn labels(pairs: &[(&str, &str)]) -> Option<BTreeMap<String, String>> {
-    Some(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
-}
-
-fn ready_node(name: &str) -> Node {
-    Node {
-        metadata: ObjectMeta {
-            name: Some(name.into()),
-            labels: labels(&[("kubernetes.io/hostname", name)]),
-            ..Default::default()
-        },
-        status: Some(NodeStatus {
-            conditions: Some(vec![NodeCondition {
-                type_: "Ready".into(),
-                status: "True".into(),
-                ..Default::default()
-            }]),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
-}
-
-fn pod(name: &str, node: Option<&str>) -> Pod {
-    Pod {
-        metadata: ObjectMeta { name: Some(name.into()), labels: labels(&[("app", "web")]), ..Default::default() },
-        spec: Some(PodSpec {
-            node_name: node.map(str::to_string),
-            containers: vec![Container { name: "main".into(), image: Some("busybox:1".into()), ..Default::default() }],
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
-}
-
-fn daemonset(name: &str) -> DaemonSet {
-    DaemonSet {
-        metadata: ObjectMeta { name: Some(name.into()), ..Default::default() },
-        spec: DaemonSetSpec {
-            selector: LabelSelector { match_labels: labels(&[("app", name)]), ..Default::default() },
-            template: PodTemplateSpec {
-                metadata: Some(ObjectMeta { labels: labels(&[("app", name)]), ..Default::default() }),
-                spec: Some(PodSpec {
-                    containers: vec![Container {
-                        name: "agent".into(),
-                        image: Some("agent:1".into()),
-                        ..Default::default()
-                    }],
-                    ..Default::default()
-                }),
-            },
-            ..Default::default()
-        },
-        ..Default::default()
-    }
-}
-
 async fn seed(e: &Env, with_ds: bool) {
     let c = e.cluster.sim.client().await.expect("client");
     let nodes: Api<Node> = Api::all(c.clone());
     nodes.create(&PostParams::default(), &ready_node("node-1")).await.expect("node");
     let pods: Api<Pod> = Api::namespaced(c.clone(), "default");
-    pods.create(&PostParams::default(), &pod("web-1", None)).await.expect("pod");
+    pods.create(&PostParams::default(), &pod("web-1", None, &[("app", "web")])).await.expect("pod");
     if with_ds {
         let dss: Api<DaemonSet> = Api::namespaced(c, "default");
-        dss.create(&PostParams::default(), &daemonset("agent")).await.expect("ds");
+        dss.create(&PostParams::default(), &daemonset("agent", &["agent"])).await.expect("ds");
     }
 }
 
@@ -185,7 +127,7 @@ async fn kubectl_watch_sees_a_new_pod() {
         seen_existing = line.contains("web-1");
     }
     let pods: Api<Pod> = Api::namespaced(e.cluster.sim.client().await.expect("client"), "default");
-    pods.create(&PostParams::default(), &pod("web-2", None)).await.expect("create");
+    pods.create(&PostParams::default(), &pod("web-2", None, &[("app", "web")])).await.expect("create");
     loop {
         let line = tokio::time::timeout(WAIT, lines.next_line())
             .await
