@@ -1,22 +1,26 @@
 //! Actions against the simulator, through the real `kube` client over HTTP: each action changes
 //! the cluster as intended, read-only mode sends no mutating request, a read-only token gets the
 //! plain 403 sentence, the audit log holds each action, and `kubectl rollout history/status`
-//! (the real kubectl at /usr/bin/kubectl) agree with ours.
+//! (the real kubectl, found on PATH) agree with ours.
 //!
 //! Waits poll the API until a condition holds or a generous deadline passes; the deadline only
 //! turns a hang into a failure message, it asserts nothing about speed.
 
+mod common;
+
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
+use common::sandbox::Sandbox;
+use common::sim::SimCluster;
 use daemonscope::cluster::actions::plan;
 use daemonscope::cluster::actions::rollout::{self, RolloutStatus};
 use daemonscope::cluster::actions::stepper::{RollOptions, RollTarget, pod_node, roll_nodes};
 use daemonscope::cluster::actions::strategy::{self, StrategyForm, StrategyType};
 use daemonscope::cluster::actions::{ActionError, Actions, ActionsOptions, TaskEvent, UndoError};
 use daemonscope::fleet::model::{DsStatusCounts, UpdateStrategy};
-use daemonscope::sim::{self, SimHandle, SimOptions};
+use daemonscope::sim::{self, SimHandle, SimOptions, StartConfig};
 use k8s_openapi::api::apps::v1::DaemonSet;
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::ListParams;
@@ -63,7 +67,8 @@ behaviours = [{ kind = "imagepull", pool = "node", indices = [2] }]
 
 struct Fixture {
     sim: SimHandle,
-    dir: tempfile::TempDir,
+    kubeconfig: PathBuf,
+    sandbox: Sandbox,
 }
 
 impl Fixture {
@@ -73,10 +78,8 @@ impl Fixture {
 
     /// `tls`: kubectl (client-go) sends a bearer token only over HTTPS.
     async fn start_with(frozen: bool, tls: bool) -> Fixture {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let dir = tempfile::tempdir().expect("tempdir");
-        let scenario = dir.path().join("actions-test.toml");
-        std::fs::write(&scenario, SCENARIO).expect("write scenario");
+        let sandbox = Sandbox::new();
+        let scenario = sandbox.write("actions-test.toml", SCENARIO);
         let opts = SimOptions {
             scenario: scenario.display().to_string(),
             frozen,
@@ -84,12 +87,12 @@ impl Fixture {
             churn: Some(0.0),
             ..SimOptions::default()
         };
-        let sim = sim::start(opts).await.expect("start the simulator");
-        Fixture { sim, dir }
+        let SimCluster { sim, kubeconfig, sandbox } = SimCluster::start_in(sandbox, opts, StartConfig::default()).await;
+        Fixture { sim, kubeconfig, sandbox }
     }
 
     fn audit_path(&self) -> PathBuf {
-        self.dir.path().join("state/audit.jsonl")
+        self.sandbox.state_dir().join("audit.jsonl")
     }
 
     async fn actions(&self, readonly: bool) -> Actions {
@@ -111,12 +114,11 @@ impl Fixture {
         self.sim.client().await.expect("client")
     }
 
-    fn kubeconfig(&self) -> PathBuf {
-        let p = self.dir.path().join("kubeconfig");
-        if !p.exists() {
-            self.sim.write_kubeconfig(&p).expect("write kubeconfig");
-        }
-        p
+    /// The real kubectl against the simulator: whether it succeeded, and stdout then stderr.
+    fn kubectl(&self, args: &[&str]) -> (bool, String) {
+        let out = self.sandbox.kubectl(&self.kubeconfig).args(args).output().expect("run kubectl");
+        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        (out.status.success(), text.trim().to_string())
     }
 }
 
@@ -200,15 +202,6 @@ where
         assert!(tokio::time::Instant::now() < deadline, "gave up waiting for {what}");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-}
-
-fn kubectl(kubeconfig: &Path, args: &[&str]) -> (bool, String) {
-    let bin = Path::new("/usr/bin/kubectl");
-    assert!(bin.exists(), "/usr/bin/kubectl is missing: the kubectl agreement tests need the real kubectl");
-    let out =
-        std::process::Command::new(bin).arg("--kubeconfig").arg(kubeconfig).args(args).output().expect("run kubectl");
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    (out.status.success(), text.trim().to_string())
 }
 
 const LONG: Duration = Duration::from_secs(90);
@@ -489,11 +482,10 @@ async fn kubectl_rollout_status_and_history_agree_with_ours() {
     let fx = Fixture::start_with(true, true).await;
     let client = fx.client().await;
     let actions = fx.actions(false).await;
-    let kc = fx.kubeconfig();
 
     for name in ["agent", "rolling", "canary"] {
         let ours = our_status(&client, name).await;
-        let (ok, text) = kubectl(&kc, &["-n", NS, "rollout", "status", &format!("ds/{name}"), "--watch=false"]);
+        let (ok, text) = fx.kubectl(&["-n", NS, "rollout", "status", &format!("ds/{name}"), "--watch=false"]);
         if ours.is_error() {
             assert!(!ok, "{name}: kubectl should fail: {text}");
             assert!(text.contains(&ours.message(name)), "{name}: kubectl {text:?} vs ours {:?}", ours.message(name));
@@ -509,7 +501,7 @@ async fn kubectl_rollout_status_and_history_agree_with_ours() {
 
     for name in ["agent", "canary"] {
         let ours = actions.fetch_history(NS, name).await.expect("history");
-        let (ok, text) = kubectl(&kc, &["-n", NS, "rollout", "history", &format!("ds/{name}")]);
+        let (ok, text) = fx.kubectl(&["-n", NS, "rollout", "history", &format!("ds/{name}")]);
         assert!(ok, "{text}");
         // daemonset.apps/<name>
         // REVISION  CHANGE-CAUSE

@@ -2,49 +2,13 @@
 //! context or a server ends in exit code 2 and one clear line on stderr, never a panic, a
 //! backtrace or Debug formatting. Also `--help`, and `daemonscope sim` serving the real kubectl.
 
+mod common;
+
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::path::Path;
+use std::process::{Output, Stdio};
 
-const BIN: &str = env!("CARGO_BIN_EXE_daemonscope");
-
-/// A scratch HOME and state dir, so neither the developer's ~/.kube/config nor their log
-/// directory is touched, and no in-cluster config is found.
-struct Sandbox {
-    dir: tempfile::TempDir,
-}
-
-impl Sandbox {
-    fn new() -> Sandbox {
-        Sandbox { dir: tempfile::tempdir().expect("temp dir") }
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    fn write(&self, name: &str, text: &str) -> PathBuf {
-        let p = self.path(name);
-        std::fs::write(&p, text).expect("write file");
-        p
-    }
-
-    fn command(&self) -> Command {
-        let mut cmd = Command::new(BIN);
-        cmd.env("HOME", self.dir.path())
-            .env("XDG_STATE_HOME", self.dir.path().join("state"))
-            .env_remove("KUBECONFIG")
-            .env_remove("KUBERNETES_SERVICE_HOST")
-            .env_remove("KUBERNETES_SERVICE_PORT")
-            .env_remove("RUST_BACKTRACE")
-            .stdin(Stdio::null());
-        cmd
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.command().args(args).output().expect("run daemonscope")
-    }
-}
+use common::sandbox::Sandbox;
 
 /// Exit code 2 and exactly one stderr line that starts with `daemonscope: `; returns it.
 fn assert_one_line_error(out: &Output) -> String {
@@ -124,7 +88,7 @@ fn kubeconfig_env_list_is_merged_like_kubectl() {
     let sb = Sandbox::new();
     let path = sb.write("kc.yaml", &kubeconfig(Some("http://127.0.0.1:1")));
     let list = format!("{}:{}", sb.path("missing.yaml").display(), path.display());
-    let out = sb.command().env("KUBECONFIG", list).args(["--context", "b", "check"]).output().expect("run");
+    let out = sb.daemonscope().env("KUBECONFIG", list).args(["--context", "b", "check"]).output().expect("run");
     let line = assert_one_line_error(&out);
     assert!(line.contains("cannot reach http://127.0.0.1:1") && line.ends_with("(context b)"), "{line}");
 }
@@ -171,18 +135,12 @@ impl Drop for Child {
     }
 }
 
-fn kubectl() -> PathBuf {
-    let found = std::env::var_os("PATH")
-        .and_then(|paths| std::env::split_paths(&paths).map(|d| d.join("kubectl")).find(|p| p.is_file()));
-    found.expect("kubectl not found on PATH: the sim test drives the real kubectl (install it; .ci/run checks)")
-}
-
 #[test]
 fn sim_prints_its_address_and_writes_a_kubeconfig_kubectl_can_use() {
     let sb = Sandbox::new();
     let kc = sb.path("sim.kubeconfig");
     let child = sb
-        .command()
+        .daemonscope()
         // --tls: kubectl (client-go) sends bearer tokens only over HTTPS.
         .args(["sim", "--listen", "127.0.0.1:0", "--scenario", "small", "--frozen", "--tls", "--kubeconfig-out"])
         .arg(&kc)
@@ -206,15 +164,7 @@ fn sim_prints_its_address_and_writes_a_kubeconfig_kubectl_can_use() {
     assert!(seen.iter().any(|l| l == &format!("kubeconfig: {}", kc.display())), "{seen:?}");
     assert!(Path::new(&kc).is_file());
 
-    let out = Command::new(kubectl())
-        .arg("--kubeconfig")
-        .arg(&kc)
-        .arg("--cache-dir")
-        .arg(sb.path("kube-cache"))
-        .args(["get", "nodes", "-o", "name"])
-        .env("HOME", sb.dir.path())
-        .output()
-        .expect("run kubectl");
+    let out = sb.kubectl(&kc).args(["get", "nodes", "-o", "name"]).output().expect("run kubectl");
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "kubectl failed: {}", String::from_utf8_lossy(&out.stderr));
     assert!(text.lines().count() >= 1 && text.lines().all(|l| l.starts_with("node/")), "{text}");
@@ -235,7 +185,7 @@ fn logs_go_to_the_state_dir_and_never_hold_the_token() {
     let path = sb.write("kc.yaml", &kubeconfig(Some("http://127.0.0.1:1")));
     let state = sb.path("state-dir");
     let out = sb
-        .command()
+        .daemonscope()
         .env("DAEMONSCOPE_STATE_DIR", &state)
         .args(["--log-level", "trace", "--kubeconfig", path.to_str().unwrap(), "check"])
         .output()

@@ -2,33 +2,22 @@
 //! kube over HTTP. The JSON must follow DESIGN.md's contract and agree with what the simulator
 //! serves (read independently with kube's typed API), and with the `mixed` scenario's story.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::process::{Command, Output, Stdio};
+mod common;
 
-use daemonscope::sim::{self, SimOptions};
+use std::collections::{BTreeMap, BTreeSet};
+use std::process::Output;
+
+use common::sandbox::Sandbox;
+use common::sim::SimCluster;
 use k8s_openapi::api::apps::v1::DaemonSet;
 use k8s_openapi::api::core::v1::{Node, Pod};
 use kube::Api;
 use kube::api::ListParams;
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_daemonscope");
-
-fn command(state: &std::path::Path) -> Command {
-    let mut cmd = Command::new(BIN);
-    cmd.env("HOME", state)
-        .env("XDG_STATE_HOME", state.join("state"))
-        .env("DAEMONSCOPE_STATE_DIR", state.join("state"))
-        .env("DAEMONSCOPE_CONFIG_DIR", state.join("config"))
-        .env_remove("KUBECONFIG")
-        .env_remove("KUBERNETES_SERVICE_HOST")
-        .stdin(Stdio::null());
-    cmd
-}
-
+/// The built binary with `args`, in a sandbox of its own.
 fn run(args: &[&str]) -> Output {
-    let dir = tempfile::tempdir().expect("temp dir");
-    command(dir.path()).args(args).output().expect("run daemonscope")
+    Sandbox::new().run(args)
 }
 
 fn stdout(out: &Output) -> String {
@@ -137,23 +126,15 @@ async fn truth(client: kube::Client) -> Truth {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn snapshot_json_of_mixed_matches_the_simulators_truth() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let kubeconfig = dir.path().join("sim.kubeconfig");
     // A frozen clock: the cluster changes only through requests, so the snapshot and the
     // typed reads below see the same objects.
-    let options = SimOptions {
-        scenario: "mixed".into(),
-        frozen: true,
-        kubeconfig_out: Some(kubeconfig.clone()),
-        ..SimOptions::default()
-    };
-    let handle = sim::start(options).await.expect("start simulator");
-    let mut cmd = command(dir.path());
-    cmd.arg("--kubeconfig").arg(&kubeconfig).args(["snapshot", "-o", "json"]);
+    let cluster = SimCluster::start(common::sim::frozen("mixed")).await;
+    let mut cmd = cluster.daemonscope();
+    cmd.args(["snapshot", "-o", "json"]);
     let out = tokio::task::spawn_blocking(move || cmd.output().expect("run daemonscope")).await.expect("join");
     let doc = parse_json(&out);
-    let truth = truth(handle.client().await.expect("client")).await;
-    handle.shutdown().await;
+    let truth = truth(cluster.sim.client().await.expect("client")).await;
+    cluster.sim.shutdown().await;
 
     assert_contract_shape(&doc);
     assert_eq!(doc["context"], "daemonscope-sim");
@@ -340,15 +321,13 @@ fn check_ignore_node_label_removes_those_nodes() {
 
 #[test]
 fn check_against_an_unreachable_server_exits_2() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let kc = dir.path().join("kc.yaml");
-    std::fs::write(
-        &kc,
+    let sandbox = Sandbox::new();
+    let kc = sandbox.write(
+        "kc.yaml",
         "apiVersion: v1\nkind: Config\ncurrent-context: x\nclusters:\n- name: c\n  cluster: {server: \"http://127.0.0.1:1\"}\n\
          contexts:\n- name: x\n  context: {cluster: c, user: u}\nusers:\n- name: u\n  user: {token: t}\n",
-    )
-    .expect("write kubeconfig");
-    let out = command(dir.path()).arg("--kubeconfig").arg(&kc).arg("check").output().expect("run");
+    );
+    let out = sandbox.daemonscope().arg("--kubeconfig").arg(&kc).arg("check").output().expect("run");
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(stderr.lines().count(), 1, "{stderr}");

@@ -3,12 +3,14 @@
 //! previous-container logs of a crash loop, a DaemonSet tail with node prefixes, and the cap on
 //! concurrent streams.
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::time::Duration;
 
 use daemonscope::cluster::logs::{LogMsg, LogOptions, LogTarget, PodRef, StreamState, spawn_log_session};
 use daemonscope::logview::{LogLine, LogPane, LogStyles, PaneOptions, render};
-use daemonscope::sim::{self, Kind, Object, SimHandle, SimOptions};
+use daemonscope::sim::{self, Kind, Object, SimHandle};
 use k8s_openapi::api::core::v1::Pod;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -16,9 +18,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 async fn start_sim() -> SimHandle {
-    sim::start(SimOptions { scenario: "mixed".into(), frozen: true, ..SimOptions::default() })
-        .await
-        .expect("simulator starts")
+    common::sim::start(common::sim::frozen("mixed")).await
 }
 
 fn pods_in(h: &SimHandle, namespace: &str, ds_prefix: &str) -> Vec<Pod> {

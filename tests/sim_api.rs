@@ -2,14 +2,15 @@
 //! writes, watches (resume, bookmarks, 410 → re-list, dropped connections), faults, auth,
 //! read-only 403, TLS, and Status errors for bad input.
 
-use std::collections::BTreeMap;
+mod common;
+
 use std::time::Duration;
 
-use daemonscope::sim::{self, SimHandle, SimOptions, StartConfig};
+use common::objects::{daemonset, labels, node, pod};
+use daemonscope::sim::{self, SimHandle, SimOptions};
 use futures::{StreamExt, TryStreamExt};
-use k8s_openapi::api::apps::v1::{DaemonSet, DaemonSetSpec};
-use k8s_openapi::api::core::v1::{Container, Node, Pod, PodSpec, PodTemplateSpec};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+use k8s_openapi::api::apps::v1::DaemonSet;
+use k8s_openapi::api::core::v1::{Container, Node, Pod};
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams, WatchEvent, WatchParams};
 use kube::runtime::watcher;
 
@@ -17,53 +18,12 @@ use kube::runtime::watcher;
 const WAIT: Duration = Duration::from_secs(30);
 
 async fn sim_with(tls: bool) -> SimHandle {
-    let opts = SimOptions { scenario: sim::EMPTY_SCENARIO.into(), frozen: true, tls, ..Default::default() };
-    sim::start_with(opts, StartConfig { controllers: false, store: None }).await.expect("the simulator starts")
+    let opts = SimOptions { tls, ..common::sim::frozen(sim::EMPTY_SCENARIO) };
+    common::sim::start_with(opts, common::sim::without_controllers()).await
 }
 
 async fn sim() -> SimHandle {
     sim_with(false).await
-}
-
-fn labels(pairs: &[(&str, &str)]) -> Option<BTreeMap<String, String>> {
-    Some(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
-}
-
-fn pod(name: &str, node: Option<&str>, l: &[(&str, &str)]) -> Pod {
-    Pod {
-        metadata: ObjectMeta { name: Some(name.into()), labels: labels(l), ..Default::default() },
-        spec: Some(PodSpec {
-            node_name: node.map(str::to_string),
-            containers: vec![Container { name: "main".into(), image: Some("busybox:1".into()), ..Default::default() }],
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
-}
-
-fn node(name: &str) -> Node {
-    Node { metadata: ObjectMeta { name: Some(name.into()), ..Default::default() }, ..Default::default() }
-}
-
-fn daemonset(name: &str) -> DaemonSet {
-    DaemonSet {
-        metadata: ObjectMeta { name: Some(name.into()), ..Default::default() },
-        spec: DaemonSetSpec {
-            selector: LabelSelector { match_labels: labels(&[("app", name)]), ..Default::default() },
-            template: PodTemplateSpec {
-                metadata: Some(ObjectMeta { labels: labels(&[("app", name)]), ..Default::default() }),
-                spec: Some(PodSpec {
-                    containers: vec![
-                        Container { name: "agent".into(), image: Some("agent:1".into()), ..Default::default() },
-                        Container { name: "sidecar".into(), image: Some("sidecar:1".into()), ..Default::default() },
-                    ],
-                    ..Default::default()
-                }),
-            },
-            ..Default::default()
-        },
-        ..Default::default()
-    }
 }
 
 fn api_status(e: kube::Error) -> (u16, String, String) {
@@ -211,7 +171,7 @@ async fn pod_delete_is_graceful_and_grace_zero_removes() {
 async fn merge_strategic_and_json_patches_apply() {
     let s = sim().await;
     let dss: Api<DaemonSet> = Api::namespaced(s.client().await.expect("client"), "default");
-    dss.create(&PostParams::default(), &daemonset("agent")).await.expect("create");
+    dss.create(&PostParams::default(), &daemonset("agent", &["agent", "sidecar"])).await.expect("create");
     let pp = PatchParams::default();
     let merged = dss
         .patch("agent", &pp, &Patch::Merge(serde_json::json!({"metadata": {"labels": {"team": "sre"}}})))
@@ -653,7 +613,7 @@ async fn daemonset_delete_cascades_to_owned_pods() {
     let s = sim().await;
     let c = s.client().await.expect("client");
     let dss: Api<DaemonSet> = Api::namespaced(c.clone(), "default");
-    let ds = dss.create(&PostParams::default(), &daemonset("agent")).await.expect("create");
+    let ds = dss.create(&PostParams::default(), &daemonset("agent", &["agent", "sidecar"])).await.expect("create");
     let mut p = pod("agent-x", None, &[("app", "agent")]);
     p.metadata.owner_references = Some(vec![k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference {
         api_version: "apps/v1".into(),

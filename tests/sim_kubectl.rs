@@ -1,55 +1,43 @@
 //! Conformance of the simulator with the real `kubectl` binary: discovery, `get` (server-side
 //! tables), `get -w`, `-o json`, `delete`, `logs`, and the rollout commands. kubectl must be
-//! installed (these machines have it at /usr/bin/kubectl); a missing kubectl fails the tests.
+//! on PATH (these machines have it at /usr/bin/kubectl); a missing kubectl fails the tests.
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
-use daemonscope::sim::{self, SimHandle, SimOptions, StartConfig};
-use k8s_openapi::api::apps::v1::{DaemonSet, DaemonSetSpec};
-use k8s_openapi::api::core::v1::{Container, Node, NodeCondition, NodeStatus, Pod, PodSpec, PodTemplateSpec};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+use common::objects::{daemonset, pod, ready_node};
+use common::sandbox::Sandbox;
+use common::sim::SimCluster;
+use daemonscope::sim::{self, SimOptions, StartConfig};
+use k8s_openapi::api::apps::v1::DaemonSet;
+use k8s_openapi::api::core::v1::{Node, Pod};
 use kube::api::{Api, PostParams};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 /// Longer than the `--timeout=60s` given to kubectl, so its own error is what a failure shows.
 const WAIT: Duration = Duration::from_secs(120);
 
-fn kubectl_path() -> PathBuf {
-    let candidates = std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).map(|d| d.join("kubectl")).collect::<Vec<_>>())
-        .unwrap_or_default();
-    candidates.into_iter().chain([PathBuf::from("/usr/bin/kubectl")]).find(|p| p.is_file()).unwrap_or_else(|| {
-        panic!("kubectl is not installed: these conformance tests drive the real kubectl binary. Install it (e.g. `apt-get install kubectl` or from https://kubernetes.io/docs/tasks/tools/) and re-run.")
-    })
-}
-
+/// A simulator and kubectl pointed at it.
 struct Env {
-    sim: SimHandle,
-    dir: tempfile::TempDir,
-    kubeconfig: PathBuf,
+    cluster: SimCluster,
 }
 
 async fn env(controllers: bool) -> Env {
     // TLS: client-go (so kubectl) never sends a bearer token over plain http.
     let opts = SimOptions { scenario: sim::EMPTY_SCENARIO.into(), tls: true, ..Default::default() };
-    let sim = sim::start_with(opts, StartConfig { controllers, store: None }).await.expect("simulator starts");
-    let dir = tempfile::tempdir().expect("tempdir");
-    let kubeconfig = dir.path().join("kubeconfig");
-    sim.write_kubeconfig(&kubeconfig).expect("kubeconfig written");
-    Env { sim, dir, kubeconfig }
+    let cfg = StartConfig { controllers, ..StartConfig::default() };
+    Env { cluster: SimCluster::start_in(Sandbox::new(), opts, cfg).await }
 }
 
 impl Env {
+    /// kubectl with a private HOME and cache, so the user's kubectl config stays out of the test.
     fn cmd(&self, args: &[&str]) -> tokio::process::Command {
-        let mut c = tokio::process::Command::new(kubectl_path());
-        c.arg("--kubeconfig").arg(&self.kubeconfig).arg("--cache-dir").arg(self.dir.path().join("cache"));
+        let mut c = tokio::process::Command::from(self.cluster.kubectl());
         c.args(args);
-        // A private HOME keeps the user's kubectl config and caches out of the test.
-        c.env("HOME", self.dir.path()).env_remove("KUBECONFIG");
-        c.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
+        c.stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
         c
     }
 
@@ -73,72 +61,15 @@ impl Env {
     }
 }
 
-fn labels(pairs: &[(&str, &str)]) -> Option<BTreeMap<String, String>> {
-    Some(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
-}
-
-fn ready_node(name: &str) -> Node {
-    Node {
-        metadata: ObjectMeta {
-            name: Some(name.into()),
-            labels: labels(&[("kubernetes.io/hostname", name)]),
-            ..Default::default()
-        },
-        status: Some(NodeStatus {
-            conditions: Some(vec![NodeCondition {
-                type_: "Ready".into(),
-                status: "True".into(),
-                ..Default::default()
-            }]),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
-}
-
-fn pod(name: &str, node: Option<&str>) -> Pod {
-    Pod {
-        metadata: ObjectMeta { name: Some(name.into()), labels: labels(&[("app", "web")]), ..Default::default() },
-        spec: Some(PodSpec {
-            node_name: node.map(str::to_string),
-            containers: vec![Container { name: "main".into(), image: Some("busybox:1".into()), ..Default::default() }],
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
-}
-
-fn daemonset(name: &str) -> DaemonSet {
-    DaemonSet {
-        metadata: ObjectMeta { name: Some(name.into()), ..Default::default() },
-        spec: DaemonSetSpec {
-            selector: LabelSelector { match_labels: labels(&[("app", name)]), ..Default::default() },
-            template: PodTemplateSpec {
-                metadata: Some(ObjectMeta { labels: labels(&[("app", name)]), ..Default::default() }),
-                spec: Some(PodSpec {
-                    containers: vec![Container {
-                        name: "agent".into(),
-                        image: Some("agent:1".into()),
-                        ..Default::default()
-                    }],
-                    ..Default::default()
-                }),
-            },
-            ..Default::default()
-        },
-        ..Default::default()
-    }
-}
-
 async fn seed(e: &Env, with_ds: bool) {
-    let c = e.sim.client().await.expect("client");
+    let c = e.cluster.sim.client().await.expect("client");
     let nodes: Api<Node> = Api::all(c.clone());
     nodes.create(&PostParams::default(), &ready_node("node-1")).await.expect("node");
     let pods: Api<Pod> = Api::namespaced(c.clone(), "default");
-    pods.create(&PostParams::default(), &pod("web-1", None)).await.expect("pod");
+    pods.create(&PostParams::default(), &pod("web-1", None, &[("app", "web")])).await.expect("pod");
     if with_ds {
         let dss: Api<DaemonSet> = Api::namespaced(c, "default");
-        dss.create(&PostParams::default(), &daemonset("agent")).await.expect("ds");
+        dss.create(&PostParams::default(), &daemonset("agent", &["agent"])).await.expect("ds");
     }
 }
 
@@ -149,7 +80,7 @@ fn has_kubeconfig(p: &Path) -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kubectl_gets_nodes_pods_and_daemonsets_in_all_namespaces() {
     let e = env(false).await;
-    assert!(has_kubeconfig(&e.kubeconfig));
+    assert!(has_kubeconfig(&e.cluster.kubeconfig));
     seed(&e, true).await;
     let out = e.run(&["get", "nodes,pods,ds", "-A"]).await;
     assert!(out.contains("node/node-1"), "{out}");
@@ -195,8 +126,8 @@ async fn kubectl_watch_sees_a_new_pod() {
             .expect("a line");
         seen_existing = line.contains("web-1");
     }
-    let pods: Api<Pod> = Api::namespaced(e.sim.client().await.expect("client"), "default");
-    pods.create(&PostParams::default(), &pod("web-2", None)).await.expect("create");
+    let pods: Api<Pod> = Api::namespaced(e.cluster.sim.client().await.expect("client"), "default");
+    pods.create(&PostParams::default(), &pod("web-2", None, &[("app", "web")])).await.expect("create");
     loop {
         let line = tokio::time::timeout(WAIT, lines.next_line())
             .await
@@ -216,16 +147,16 @@ async fn kubectl_deletes_a_pod_and_reads_logs() {
     let e = env(false).await;
     seed(&e, false).await;
     // Controllers are off: write the running state the simulated kubelet would.
-    let c = e.sim.client().await.expect("client");
+    let c = e.cluster.sim.client().await.expect("client");
     let pods: kube::Api<Pod> = kube::Api::namespaced(c, "default");
-    let started = e.sim.clock.now();
+    let started = e.cluster.sim.clock.now();
     let status = serde_json::json!({"status": {"phase": "Running", "containerStatuses": [{
         "name": "main", "ready": true, "restartCount": 0, "image": "busybox:1", "imageID": "",
         "state": {"running": {"startedAt": started.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()}}
     }]}});
     pods.patch_status("web-1", &Default::default(), &kube::api::Patch::Merge(&status)).await.expect("status patched");
     // Two simulated minutes of output.
-    e.sim.clock.advance(120_000);
+    e.cluster.sim.clock.advance(120_000);
     let logs = e.run(&["logs", "web-1"]).await;
     assert!(!logs.trim().is_empty(), "kubectl logs printed the container's lines");
     let out = e.run(&["delete", "pod", "web-1"]).await;

@@ -4,6 +4,8 @@
 //! index built from the store's objects through the same projections. Polls with generous
 //! deadlines; no timing assertions.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -22,11 +24,7 @@ use tokio_util::sync::CancellationToken;
 const DEADLINE: Duration = Duration::from_secs(90);
 
 async fn start_sim(scenario: &str) -> SimHandle {
-    let opts = SimOptions { scenario: scenario.into(), frozen: true, churn: Some(0.0), ..SimOptions::default() };
-    match sim::start(opts).await {
-        Ok(h) => h,
-        Err(e) => panic!("starting the simulator ({scenario}): {e:#}"),
-    }
+    common::sim::start(SimOptions { churn: Some(0.0), ..common::sim::frozen(scenario) }).await
 }
 
 /// The watches of one test, feeding an index owned by the test.
@@ -294,11 +292,8 @@ fn new_node(store: &Store, name: &str) -> Object {
 /// changes only when the test changes it: 4 nodes (one tainted), one DaemonSet with two
 /// revisions, a ready pod, a crash-looping outdated pod and an unbound pending pod.
 async fn handmade_sim() -> SimHandle {
-    let opts = SimOptions { scenario: sim::EMPTY_SCENARIO.into(), frozen: true, ..SimOptions::default() };
-    let sim = match sim::start_with(opts, sim::StartConfig { controllers: false, store: None }).await {
-        Ok(h) => h,
-        Err(e) => panic!("starting an empty simulator: {e:#}"),
-    };
+    let sim =
+        common::sim::start_with(common::sim::frozen(sim::EMPTY_SCENARIO), common::sim::without_controllers()).await;
     let t = now(&sim);
     let create = |kind: Kind, v: serde_json::Value| {
         let obj = match Object::from_value(kind, v) {
