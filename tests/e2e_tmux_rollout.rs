@@ -21,7 +21,7 @@ fn demo_rollout_restart_is_confirmed_and_the_status_view_sees_it_complete() {
 
     // The cursor starts on the first column; rollout restart it.
     tmux.send_keys(&["R"]);
-    let screen = tmux.wait_for("confirm: rollout restart", Duration::from_secs(10));
+    let screen = tmux.wait_for("confirm on daemonscope-sim: rollout restart", Duration::from_secs(10));
     assert!(screen.contains("PATCH /apis/apps/v1/namespaces/"), "{screen}");
     assert!(screen.contains("restartedAt"), "{screen}");
     tmux.send_keys(&["y"]);

@@ -3,6 +3,8 @@
 //! runs, and the final `App` is checked after `q`. Polls with generous deadlines; no timing
 //! assertions.
 
+mod common;
+
 use std::io;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -112,36 +114,6 @@ async fn start(scenario: &str) -> SimHandle {
     sim::start(opts).await.unwrap_or_else(|e| panic!("starting the simulator ({scenario}): {e:#}"))
 }
 
-/// One kubeconfig with a context per simulator (`small`, `mixed`, each with its own cluster
-/// and token) and `dead`, a server nobody listens on.
-fn two_cluster_kubeconfig(a: &SimHandle, b: &SimHandle) -> String {
-    let parse = |h: &SimHandle| -> serde_json::Value {
-        serde_json::from_str(&h.kubeconfig_yaml()).expect("the simulator's kubeconfig is JSON")
-    };
-    let (ka, kb) = (parse(a), parse(b));
-    let cfg = serde_json::json!({
-        "apiVersion": "v1",
-        "kind": "Config",
-        "clusters": [
-            { "name": "small", "cluster": ka["clusters"][0]["cluster"] },
-            { "name": "mixed", "cluster": kb["clusters"][0]["cluster"] },
-            // Port 1 on loopback: connection refused at once.
-            { "name": "dead", "cluster": { "server": "http://127.0.0.1:1" } },
-        ],
-        "users": [
-            { "name": "small", "user": ka["users"][0]["user"] },
-            { "name": "mixed", "user": kb["users"][0]["user"] },
-        ],
-        "contexts": [
-            { "name": "small", "context": { "cluster": "small", "user": "small" } },
-            { "name": "mixed", "context": { "cluster": "mixed", "user": "mixed" } },
-            { "name": "dead", "context": { "cluster": "dead", "user": "small" } },
-        ],
-        "current-context": "small",
-    });
-    cfg.to_string()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn context_picker_switches_between_two_simulators() {
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -149,7 +121,8 @@ async fn context_picker_switches_between_two_simulators() {
     let mixed = start("mixed").await;
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("kubeconfig");
-    std::fs::write(&path, two_cluster_kubeconfig(&small, &mixed)).expect("write kubeconfig");
+    std::fs::write(&path, common::sim::multi_cluster_kubeconfig(&[("small", &small), ("mixed", &mixed)], true))
+        .expect("write kubeconfig");
     let args = ClusterArgs { kubeconfig: Some(path), ..ClusterArgs::default() };
     let target = client::connect(&args).await.unwrap_or_else(|e| panic!("connect: {e}"));
     assert_eq!(target.context, "small");

@@ -5,6 +5,8 @@
 //! `small`, and the audit log names `mixed`. A plan made on `small` and sent after the switch
 //! is refused and never reaches either cluster.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -24,32 +26,6 @@ const DEADLINE: Duration = Duration::from_secs(120);
 async fn start(scenario: &str) -> SimHandle {
     let opts = SimOptions { scenario: scenario.into(), frozen: false, churn: Some(0.0), ..SimOptions::default() };
     sim::start(opts).await.unwrap_or_else(|e| panic!("starting the simulator ({scenario}): {e:#}"))
-}
-
-/// One kubeconfig with a context per simulator, each with its own cluster and token.
-fn two_cluster_kubeconfig(a: &SimHandle, b: &SimHandle) -> String {
-    let parse = |h: &SimHandle| -> serde_json::Value {
-        serde_json::from_str(&h.kubeconfig_yaml()).expect("the simulator's kubeconfig is JSON")
-    };
-    let (ka, kb) = (parse(a), parse(b));
-    serde_json::json!({
-        "apiVersion": "v1",
-        "kind": "Config",
-        "clusters": [
-            { "name": "small", "cluster": ka["clusters"][0]["cluster"] },
-            { "name": "mixed", "cluster": kb["clusters"][0]["cluster"] },
-        ],
-        "users": [
-            { "name": "small-admin", "user": ka["users"][0]["user"] },
-            { "name": "mixed-admin", "user": kb["users"][0]["user"] },
-        ],
-        "contexts": [
-            { "name": "small", "context": { "cluster": "small", "user": "small-admin" } },
-            { "name": "mixed", "context": { "cluster": "mixed", "user": "mixed-admin" } },
-        ],
-        "current-context": "small",
-    })
-    .to_string()
 }
 
 struct Rig {
@@ -74,7 +50,8 @@ impl Rig {
         let mixed = start("mixed").await;
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("kubeconfig");
-        std::fs::write(&path, two_cluster_kubeconfig(&small, &mixed)).expect("write kubeconfig");
+        std::fs::write(&path, common::sim::multi_cluster_kubeconfig(&[("small", &small), ("mixed", &mixed)], false))
+            .expect("write kubeconfig");
         let args = ClusterArgs { kubeconfig: Some(path), ..ClusterArgs::default() };
         let target = client::connect(&args).await.unwrap_or_else(|e| panic!("connect: {e}"));
         assert_eq!(target.context, "small");

@@ -63,3 +63,37 @@ impl SimCluster {
         self.sandbox.kubectl(&self.kubeconfig)
     }
 }
+
+/// One kubeconfig (JSON, which is YAML) with a context per simulator, each with its own
+/// cluster and its own user `<name>-admin`, current context the first; with `dead`, also a
+/// context `dead` whose server nobody listens on (port 1 on loopback: refused at once).
+pub fn multi_cluster_kubeconfig(clusters: &[(&str, &SimHandle)], dead: bool) -> String {
+    let parse = |h: &SimHandle| -> serde_json::Value {
+        serde_json::from_str(&h.kubeconfig_yaml()).expect("the simulator's kubeconfig is JSON")
+    };
+    let mut cs = Vec::new();
+    let mut users = Vec::new();
+    let mut contexts = Vec::new();
+    for (name, h) in clusters {
+        let k = parse(h);
+        let user = format!("{name}-admin");
+        cs.push(serde_json::json!({ "name": name, "cluster": k["clusters"][0]["cluster"] }));
+        users.push(serde_json::json!({ "name": user, "user": k["users"][0]["user"] }));
+        contexts.push(serde_json::json!({ "name": name, "context": { "cluster": name, "user": user } }));
+    }
+    if dead && let Some((first, _)) = clusters.first() {
+        cs.push(serde_json::json!({ "name": "dead", "cluster": { "server": "http://127.0.0.1:1" } }));
+        contexts.push(
+            serde_json::json!({ "name": "dead", "context": { "cluster": "dead", "user": format!("{first}-admin") } }),
+        );
+    }
+    serde_json::json!({
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": cs,
+        "users": users,
+        "contexts": contexts,
+        "current-context": clusters.first().map(|(n, _)| *n).unwrap_or_default(),
+    })
+    .to_string()
+}
