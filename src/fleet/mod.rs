@@ -9,6 +9,7 @@ pub mod schedule;
 pub mod state;
 pub mod summary;
 pub mod synth;
+pub mod target_node;
 
 pub use index::Index;
 pub use model::FleetEvent;
