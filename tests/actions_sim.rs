@@ -11,11 +11,11 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use daemonscope::cluster::actions::plan;
-use daemonscope::cluster::actions::rollout::{self, RolloutStatus};
 use daemonscope::cluster::actions::stepper::{RollOptions, RollTarget, pod_node, roll_nodes};
-use daemonscope::cluster::actions::strategy::{self, StrategyForm, StrategyType};
-use daemonscope::cluster::actions::{ActionError, Actions, ActionsOptions, TaskEvent, UndoError};
+use daemonscope::cluster::actions::{ActionError, Actions, ActionsOptions, TaskEvent};
 use daemonscope::fleet::model::{DsStatusCounts, UpdateStrategy};
+use daemonscope::fleet::rollout::{self, RolloutStatus, UndoError};
+use daemonscope::fleet::strategy::{self, StrategyForm, StrategyType};
 use daemonscope::sim::{self, SimHandle, SimOptions};
 use k8s_openapi::api::apps::v1::DaemonSet;
 use k8s_openapi::api::core::v1::Pod;
