@@ -10,6 +10,7 @@ pub mod cluster;
 pub mod config;
 pub mod fleet;
 pub mod headless;
+pub mod logs;
 pub mod logview;
 pub mod run;
 pub mod sim;

@@ -14,9 +14,8 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use ratatui::style::Style;
 use tui_textarea::TextArea;
 
-use super::LogLine;
 use super::buffer::{DEFAULT_MAX_BYTES, DEFAULT_MAX_LINES, LogBuffer};
-use crate::cluster::logs::{LogMsg, LogTarget, StreamState};
+use crate::logs::{LogLine, LogMsg, LogTarget, StreamState};
 
 /// How a pane is set up.
 #[derive(Clone, Debug)]
