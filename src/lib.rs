@@ -4,6 +4,8 @@
 //! (`cluster::project`) → the fleet index (`fleet`) → a pure view (`ui`) → the terminal; keys →
 //! actions (`app`) → requests (`cluster::actions`), whose effects come back through the watches.
 
+#![forbid(unsafe_code)]
+
 pub mod app;
 pub mod cli;
 pub mod cluster;
