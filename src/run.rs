@@ -253,7 +253,8 @@ pub async fn shutdown_signal() {
 async fn run_ui(cli: &Cli) -> Result<i32, Failure> {
     // Read the config before connecting: a typo in config.toml should not cost a round trip.
     let (config, paths) = Config::load_default().map_err(|e| Failure::from_error(&e))?;
-    // Issue 5: remembered context/namespace and the session the pickers switch with.
+    // `ui_target` fills the session: the remembered context/namespace (they decide where to
+    // connect when no flag does) and the kubeconfig the context picker switches with.
     let mut session = crate::app::pickers::SessionOptions::default();
     let (target, sim_handle) = ui_target(cli, paths.as_ref(), &mut session).await?;
     let options = crate::app::UiOptions {
@@ -345,7 +346,7 @@ fn install_panic_hook(log_file: Option<PathBuf>) {
     }));
 }
 
-/// Issue 5: connect for the UI. The remembered context and namespace (`<state dir>/state.toml`)
+/// Connect for the UI. The remembered context and namespace (`<state dir>/state.toml`)
 /// fill in what no flag names — `--context` > remembered > the kubeconfig's current-context;
 /// `-n` > `-A` > remembered > all namespaces (`app::persist`) — and `session` gets the
 /// kubeconfig the context picker switches with and the state store. With `--demo` the
