@@ -11,8 +11,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use daemonscope::cluster::logs::{LogMsg, LogOptions, LogTarget, PodRef, spawn_log_session};
-use daemonscope::logview::{LogLine, LogPane, LogSource, LogStyles, PaneOptions, render};
+use daemonscope::cluster::logs::spawn_log_session;
+use daemonscope::logs::{LogLine, LogMsg, LogOptions, LogSource, LogTarget, PodRef};
+use daemonscope::logview::{LogPane, LogStyles, PaneOptions, render};
 use daemonscope::sim::{self, Object, SimOptions};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -283,8 +284,9 @@ impl ratatui::backend::Backend for Counting {
 /// redraw) sent every 250 ms.
 async fn event_loop_flood(h: &sim::SimHandle, client: kube::Client, target: LogTarget, advance_ms: i64) {
     use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
-    use daemonscope::app::{self, App, AppOptions, Shell};
+    use daemonscope::app::{self, App, AppOptions};
     use daemonscope::cluster::executor::{Executor, ExecutorOptions};
+    use daemonscope::shell::Shell;
     let _ = client;
     let mut opts = AppOptions::default();
     opts.config.logs.layout = "full".into();
@@ -333,7 +335,7 @@ async fn event_loop_flood(h: &sim::SimHandle, client: kube::Client, target: LogT
         }
     };
     let started = Instant::now();
-    let result = app::run_loop(&mut term, app, input, shell, 30).await;
+    let result = daemonscope::shell::run_loop(&mut term, app, input, shell, 30).await;
     let ended = Instant::now();
     let (q_sent, keys) = driver.await.unwrap_or((ended, 0));
     let frames = flushes.load(std::sync::atomic::Ordering::Relaxed);

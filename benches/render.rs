@@ -12,13 +12,14 @@ use std::io::{self, Write};
 use std::time::{Duration, Instant};
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use daemonscope::app::{App, AppOptions, Msg, run_loop, update};
+use daemonscope::app::{App, AppOptions, Msg, update};
 use daemonscope::fleet::Index;
 use daemonscope::fleet::model::{
     Change, DsInfo, DsStatusCounts, FleetEvent, NodeInfo, NodeReadiness, Phase, PodInfo, StreamKind, StreamState,
     UpdateStrategy,
 };
 use daemonscope::fleet::schedule::PodSchedSpec;
+use daemonscope::shell::run_loop;
 use ratatui::Terminal;
 use ratatui::backend::{CrosstermBackend, TestBackend};
 

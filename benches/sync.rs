@@ -228,7 +228,7 @@ fn measure(mut cmd: Command) -> anyhow::Result<KubectlFigures> {
     Ok(KubectlFigures { elapsed, peak_rss: usage.ru_maxrss as u64 * 1024, ok })
 }
 
-/// Issue 5's comparison: `daemonscope snapshot -o json` (a whole process: connect, list+watch
+/// The comparison with kubectl: `daemonscope snapshot -o json` (a whole process: connect, list+watch
 /// until synced, print the matrix as JSON) against `kubectl get pods,ds,nodes -A -o json`.
 fn snapshot_vs_kubectl(kubeconfig: &Path) -> anyhow::Result<()> {
     let mut ours = Command::new(daemonscope_bin()?);

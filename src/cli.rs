@@ -5,6 +5,12 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+/// The top-level command: the UI, or one of the subcommands.
+///
+/// Flags belong to the commands they mean something to, so each `--help` lists only those: the
+/// cluster flags and `--demo` are read by the UI, `snapshot` and `check` (before or after the
+/// subcommand's name), `--theme` and `--ascii` by the UI and `snapshot`, `--readonly` by the UI
+/// only, and `sim` takes only its own flags. `--log-level` applies everywhere.
 #[derive(Parser, Debug, Clone)]
 #[command(
     name = "daemonscope",
@@ -18,19 +24,19 @@ pub struct Cli {
     pub cluster: ClusterArgs,
 
     /// Start the embedded simulated cluster on loopback and connect to it (SCENARIO: small, mixed, large).
-    #[arg(long, value_name = "SCENARIO", num_args = 0..=1, default_missing_value = "mixed", global = true)]
+    #[arg(long, value_name = "SCENARIO", num_args = 0..=1, default_missing_value = "mixed")]
     pub demo: Option<String>,
 
     /// Never send a mutating request; mutating keys are removed.
-    #[arg(long, global = true)]
+    #[arg(long)]
     pub readonly: bool,
 
     /// Theme name (default, light, high-contrast, colorblind, mono, or one from the config dir).
-    #[arg(long, global = true)]
+    #[arg(long)]
     pub theme: Option<String>,
 
     /// ASCII glyphs only.
-    #[arg(long, global = true)]
+    #[arg(long)]
     pub ascii: bool,
 
     /// Log level for the log file in the state dir (error, warn, info, debug, trace).
@@ -45,17 +51,53 @@ pub struct Cli {
 #[derive(Args, Debug, Clone, Default)]
 pub struct ClusterArgs {
     /// Path to a kubeconfig file (default: $KUBECONFIG or ~/.kube/config, then in-cluster config).
-    #[arg(long, global = true, value_name = "PATH")]
+    #[arg(long, value_name = "PATH")]
     pub kubeconfig: Option<PathBuf>,
     /// kubeconfig context to use (default: the current context).
-    #[arg(long, global = true, value_name = "NAME")]
+    #[arg(long, value_name = "NAME")]
     pub context: Option<String>,
     /// Only this namespace's DaemonSets (default: all namespaces).
-    #[arg(short = 'n', long, global = true, value_name = "NAMESPACE", conflicts_with = "all_namespaces")]
+    #[arg(short = 'n', long, value_name = "NAMESPACE", conflicts_with = "all_namespaces")]
     pub namespace: Option<String>,
     /// All namespaces (the default).
-    #[arg(short = 'A', long, global = true)]
+    #[arg(short = 'A', long)]
     pub all_namespaces: bool,
+}
+
+impl ClusterArgs {
+    /// These flags (given after a subcommand's name) over `outer` (given before it): each flag
+    /// given here wins; `-n` and `-A` are one choice, taken from here when either is given here.
+    pub fn over(&self, outer: &ClusterArgs) -> ClusterArgs {
+        let scope_here = self.namespace.is_some() || self.all_namespaces;
+        let scope = if scope_here { self } else { outer };
+        ClusterArgs {
+            kubeconfig: self.kubeconfig.clone().or_else(|| outer.kubeconfig.clone()),
+            context: self.context.clone().or_else(|| outer.context.clone()),
+            namespace: scope.namespace.clone(),
+            all_namespaces: scope.all_namespaces,
+        }
+    }
+}
+
+/// Where `snapshot` and `check` read the fleet from: a cluster, or the embedded simulator.
+#[derive(Args, Debug, Clone, Default)]
+pub struct SourceArgs {
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// Start the embedded simulated cluster on loopback and read it (SCENARIO: small, mixed, large).
+    #[arg(long, value_name = "SCENARIO", num_args = 0..=1, default_missing_value = "mixed")]
+    pub demo: Option<String>,
+}
+
+/// How `snapshot` draws the matrix.
+#[derive(Args, Debug, Clone, Default)]
+pub struct LookArgs {
+    /// Theme name, for its glyphs (default, light, high-contrast, colorblind, mono, or one from the config dir).
+    #[arg(long)]
+    pub theme: Option<String>,
+    /// ASCII glyphs only.
+    #[arg(long)]
+    pub ascii: bool,
 }
 
 #[derive(Subcommand, Debug, Clone)]
@@ -63,9 +105,21 @@ pub enum Command {
     /// Run the simulated Kubernetes API server standalone.
     Sim(SimArgs),
     /// Sync once, print the matrix, exit.
-    Snapshot(SnapshotArgs),
+    Snapshot {
+        #[command(flatten)]
+        args: SnapshotArgs,
+        #[command(flatten)]
+        look: LookArgs,
+        #[command(flatten)]
+        source: SourceArgs,
+    },
     /// Exit 0 when every DaemonSet is healthy and current wherever it should run, 1 on problems, 2 on error.
-    Check(CheckArgs),
+    Check {
+        #[command(flatten)]
+        args: CheckArgs,
+        #[command(flatten)]
+        source: SourceArgs,
+    },
 }
 
 #[derive(Args, Debug, Clone)]
@@ -134,5 +188,15 @@ impl Cli {
     /// Parse, turning clap's errors into its usual output (exit 2 for usage errors).
     pub fn parse_args() -> Cli {
         Cli::parse()
+    }
+
+    /// The source a subcommand reads: its own cluster flags and `--demo` over the top-level ones.
+    pub fn source(&self, sub: &SourceArgs) -> SourceArgs {
+        SourceArgs { cluster: sub.cluster.over(&self.cluster), demo: sub.demo.clone().or_else(|| self.demo.clone()) }
+    }
+
+    /// The look a subcommand draws with: its own `--theme`/`--ascii` over the top-level ones.
+    pub fn look(&self, sub: &LookArgs) -> LookArgs {
+        LookArgs { theme: sub.theme.clone().or_else(|| self.theme.clone()), ascii: sub.ascii || self.ascii }
     }
 }

@@ -96,7 +96,8 @@ impl KeySpec {
     }
 }
 
-/// Settings of the log panes (issue 6 reads them; kept here so config.toml has one schema).
+/// Settings of the log panes. The log pane reads them, but they are declared here with every
+/// other setting so that config.toml has one schema and an unknown key is caught in one place.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LogConfig {

@@ -11,7 +11,7 @@ use std::str::FromStr;
 use clap::Parser;
 use tracing::level_filters::LevelFilter;
 
-use crate::cli::{Cli, ClusterArgs, Command, SimArgs};
+use crate::cli::{Cli, ClusterArgs, Command, SimArgs, SourceArgs};
 use crate::cluster::client::{self, Target};
 use crate::config::{Config, Paths};
 use crate::sim::{self, SimOptions};
@@ -100,27 +100,28 @@ pub fn main() -> i32 {
 fn command_name(c: &Command) -> &'static str {
     match c {
         Command::Sim(_) => "sim",
-        Command::Snapshot(_) => "snapshot",
-        Command::Check(_) => "check",
+        Command::Snapshot { .. } => "snapshot",
+        Command::Check { .. } => "check",
     }
 }
 
 async fn dispatch(cli: Cli) -> Result<i32, Failure> {
     match cli.command.clone() {
         Some(Command::Sim(args)) => run_sim(args).await,
-        Some(Command::Snapshot(args)) => {
+        Some(Command::Snapshot { args, look, source }) => {
+            let look = cli.look(&look);
             let themes = ThemeSet::load(Paths::discover().map(|p| p.themes_dir()).as_deref()).0;
-            let theme = choose_theme(&themes, cli.theme.as_deref())?;
-            let (target, _sim) = target_for(&cli).await?;
-            let glyphs = themes.get(theme).glyph_set(cli.ascii);
+            let theme = choose_theme(&themes, look.theme.as_deref())?;
+            let (target, _sim) = target_for(&cli.source(&source)).await?;
+            let glyphs = themes.get(theme).glyph_set(look.ascii);
             let stdout = std::io::stdout();
             let mut out = std::io::BufWriter::new(stdout.lock());
             headless_result(
-                crate::headless::snapshot(&target, &args, glyphs, cli.ascii, &mut out, &mut std::io::stderr()).await,
+                crate::headless::snapshot(&target, &args, glyphs, look.ascii, &mut out, &mut std::io::stderr()).await,
             )
         }
-        Some(Command::Check(args)) => {
-            let (target, _sim) = target_for(&cli).await?;
+        Some(Command::Check { args, source }) => {
+            let (target, _sim) = target_for(&cli.source(&source)).await?;
             let stdout = std::io::stdout();
             let mut out = std::io::BufWriter::new(stdout.lock());
             headless_result(crate::headless::check(&target, &args, &mut out, &mut std::io::stderr()).await)
@@ -145,13 +146,13 @@ fn headless_result(r: Result<i32, crate::headless::HeadlessError>) -> Result<i32
 
 /// The cluster to talk to: the embedded simulator for `--demo`, else the user's kubeconfig.
 /// The simulator handle must outlive the target (dropping it stops the server).
-async fn target_for(cli: &Cli) -> Result<(Target, Option<sim::SimHandle>), Failure> {
-    match &cli.demo {
+async fn target_for(source: &SourceArgs) -> Result<(Target, Option<sim::SimHandle>), Failure> {
+    match &source.demo {
         Some(scenario) => {
-            let (target, handle) = demo_target(scenario, &cli.cluster).await?;
+            let (target, handle) = demo_target(scenario, &source.cluster).await?;
             Ok((target, Some(handle)))
         }
-        None => Ok((client::connect(&cli.cluster).await?, None)),
+        None => Ok((client::connect(&source.cluster).await?, None)),
     }
 }
 
@@ -252,10 +253,11 @@ pub async fn shutdown_signal() {
 async fn run_ui(cli: &Cli) -> Result<i32, Failure> {
     // Read the config before connecting: a typo in config.toml should not cost a round trip.
     let (config, paths) = Config::load_default().map_err(|e| Failure::from_error(&e))?;
-    // Issue 5: remembered context/namespace and the session the pickers switch with.
-    let mut session = crate::app::SessionOptions::default();
+    // `ui_target` fills the session: the remembered context/namespace (they decide where to
+    // connect when no flag does) and the kubeconfig the context picker switches with.
+    let mut session = crate::shell::SessionOptions::default();
     let (target, sim_handle) = ui_target(cli, paths.as_ref(), &mut session).await?;
-    let options = crate::app::UiOptions {
+    let options = crate::shell::UiOptions {
         target,
         readonly: cli.readonly,
         theme: cli.theme.clone(),
@@ -265,7 +267,7 @@ async fn run_ui(cli: &Cli) -> Result<i32, Failure> {
         session,
         state_dir: state_dir(),
     };
-    let result = crate::app::run_ui(options).await;
+    let result = crate::shell::run_ui(options).await;
     if let Some(handle) = sim_handle {
         stop_sim(handle).await;
     }
@@ -341,7 +343,7 @@ fn install_panic_hook(log_file: Option<PathBuf>) {
     }));
 }
 
-/// Issue 5: connect for the UI. The remembered context and namespace (`<state dir>/state.toml`)
+/// Connect for the UI. The remembered context and namespace (`<state dir>/state.toml`)
 /// fill in what no flag names — `--context` > remembered > the kubeconfig's current-context;
 /// `-n` > `-A` > remembered > all namespaces (`app::persist`) — and `session` gets the
 /// kubeconfig the context picker switches with and the state store. With `--demo` the
@@ -350,7 +352,7 @@ fn install_panic_hook(log_file: Option<PathBuf>) {
 async fn ui_target(
     cli: &Cli,
     paths: Option<&Paths>,
-    session: &mut crate::app::SessionOptions,
+    session: &mut crate::shell::SessionOptions,
 ) -> Result<(Target, Option<sim::SimHandle>), Failure> {
     use crate::app::persist::{self, Store};
     use crate::cluster::executor::KubeSource;

@@ -2,10 +2,10 @@
 //! DaemonSet, a row selection; and rollout history from the index's revisions.
 
 use daemonscope::cluster::actions::batch::restart_cell_plan;
-use daemonscope::cluster::actions::rollout::history_from_index;
 use daemonscope::cluster::actions::{restart_failing_plans, restart_on_nodes_plans};
 use daemonscope::fleet::index::Index;
 use daemonscope::fleet::model::{Change, FleetEvent};
+use daemonscope::fleet::rollout::history_from_index;
 use daemonscope::fleet::state::CellState;
 use daemonscope::fleet::synth;
 

@@ -6,8 +6,8 @@ use daemonscope::cluster::actions::plan::{self, Method};
 use daemonscope::cluster::actions::stepper::{
     NodeWait, RollTarget, is_pod_updated, node_wait, pod_failure, select_steps,
 };
-use daemonscope::cluster::actions::strategy::{IntOrPercent, ValidStrategy};
 use daemonscope::cluster::actions::{ObjKind, Verb};
+use daemonscope::fleet::strategy::{IntOrPercent, ValidStrategy};
 use k8s_openapi::api::core::v1::Pod;
 use serde_json::json;
 
@@ -71,6 +71,12 @@ fn strategy_plan_is_a_merge_patch() {
         p.body.to_string(),
         r#"{"spec":{"updateStrategy":{"rollingUpdate":{"maxSurge":"10%","maxUnavailable":0},"type":"RollingUpdate"}}}"#
     );
+}
+
+#[test]
+fn on_delete_plan_removes_the_rolling_update_block() {
+    let p = plan::update_strategy("ns", "ds", &ValidStrategy::OnDelete);
+    assert_eq!(p.body.to_string(), r#"{"spec":{"updateStrategy":{"rollingUpdate":null,"type":"OnDelete"}}}"#);
 }
 
 #[test]

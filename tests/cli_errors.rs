@@ -125,6 +125,47 @@ fn help_lists_the_commands_and_exits_0() {
     }
 }
 
+#[test]
+fn sim_help_lists_only_the_simulators_flags() {
+    let sb = Sandbox::new();
+    let out = sb.run(&["sim", "--help"]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    for word in ["--listen", "--scenario", "--seed", "--kubeconfig-out", "--tls", "--frozen", "--log-level"] {
+        assert!(text.contains(word), "{word} in sim --help:\n{text}");
+    }
+    // UI and cluster flags mean nothing to the simulator.
+    for word in ["--readonly", "--theme", "--context", "--ascii", "--demo", "--namespace", "--all-namespaces"] {
+        assert!(!text.contains(word), "{word} in sim --help:\n{text}");
+    }
+    assert!(!text.contains("--kubeconfig <"), "--kubeconfig in sim --help:\n{text}");
+    let out = sb.run(&["sim", "--readonly"]);
+    assert_eq!(out.status.code(), Some(2), "sim --readonly is a usage error");
+}
+
+#[test]
+fn snapshot_and_check_take_cluster_flags_before_or_after_their_name() {
+    let sb = Sandbox::new();
+    let path = sb.write("kc.yaml", &kubeconfig(Some("http://127.0.0.1:1")));
+    let kc = path.to_str().unwrap();
+    let want = format!("daemonscope: context \"foo\" not found in {} (available: a, b)", path.display());
+    for args in [
+        vec!["snapshot", "--kubeconfig", kc, "--context", "foo"],
+        vec!["--kubeconfig", kc, "snapshot", "--context", "foo"],
+        vec!["check", "--kubeconfig", kc, "--context", "foo"],
+        // The flag after the subcommand's name wins over the one before it.
+        vec!["--context", "b", "check", "--kubeconfig", kc, "--context", "foo"],
+    ] {
+        assert_eq!(assert_one_line_error(&sb.run(&args)), want, "{args:?}");
+    }
+    let out = sb.run(&["snapshot", "--help"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    for word in ["--kubeconfig", "--context", "--demo", "--theme", "--ascii", "--problems"] {
+        assert!(text.contains(word), "{word} in snapshot --help:\n{text}");
+    }
+    assert!(!text.contains("--readonly"), "--readonly in snapshot --help:\n{text}");
+}
+
 /// Kill the child on every exit path of a test.
 struct Child(std::process::Child);
 

@@ -5,11 +5,9 @@ use std::sync::Arc;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use daemonscope::cluster::logs::LineSplitter;
-use daemonscope::cluster::logs::{LogMsg, LogTarget, PodRef, StreamState};
-use daemonscope::logview::sanitize::{is_terminal_safe, sanitize};
-use daemonscope::logview::{
-    LogBuffer, LogLine, LogPane, LogSource, LogStyles, MAX_LINE_BYTES, PaneOptions, PaneOutcome, render,
-};
+use daemonscope::logs::sanitize::{is_terminal_safe, sanitize};
+use daemonscope::logs::{LogLine, LogMsg, LogSource, LogTarget, MAX_LINE_BYTES, PodRef, StreamState};
+use daemonscope::logview::{LogBuffer, LogPane, LogStyles, PaneOptions, PaneOutcome, render};
 use proptest::prelude::*;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;

@@ -8,8 +8,9 @@ mod common;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use daemonscope::cluster::logs::{LogMsg, LogOptions, LogTarget, PodRef, StreamState, spawn_log_session};
-use daemonscope::logview::{LogLine, LogPane, LogStyles, PaneOptions, render};
+use daemonscope::cluster::logs::spawn_log_session;
+use daemonscope::logs::{LogLine, LogMsg, LogOptions, LogTarget, PodRef, StreamState};
+use daemonscope::logview::{LogPane, LogStyles, PaneOptions, render};
 use daemonscope::sim::{self, Kind, Object, SimHandle};
 use k8s_openapi::api::core::v1::Pod;
 use ratatui::buffer::Buffer;

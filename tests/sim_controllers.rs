@@ -47,7 +47,7 @@ impl Sim {
     fn with(sc: Arc<Scenario>, seed: u64) -> Sim {
         let store = Store::new(100_000);
         let clock = Arc::new(Clock::new(true));
-        scenario::populate(&store, &clock, &sc, seed).expect("populate");
+        fill::populate(&store, clock.start(), &sc, seed).expect("populate");
         let ctl = Controllers::new(store.clone(), clock.clone(), sc, seed, Some(0.0));
         Sim { store, clock, ctl }
     }
@@ -562,7 +562,7 @@ fn large_scenario_populates_150k_pods() {
     let store = Store::new(1_000);
     let clock = Clock::new(true);
     let t = std::time::Instant::now();
-    scenario::populate(&store, &clock, &sc, 1).expect("populate");
+    fill::populate(&store, clock.start(), &sc, 1).expect("populate");
     let took = t.elapsed();
     let pods = store.count(Kind::Pod);
     let bytes: usize = store.list(Kind::Pod, None).0.iter().map(|s| s.json.len()).sum();
@@ -586,7 +586,7 @@ async fn spawned_controllers_run_and_stop_on_cancel() {
     let sc = scenario::load("mixed").expect("mixed");
     let store = Store::new(100_000);
     let clock = Arc::new(Clock::new(false));
-    scenario::populate(&store, &clock, &sc, 1).expect("populate");
+    fill::populate(&store, clock.start(), &sc, 1).expect("populate");
     let rv = store.current_rv();
     let stop = tokio_util::sync::CancellationToken::new();
     let h = daemonscope::sim::controllers::spawn(store.clone(), clock, sc, 1, Some(20.0), stop.clone());

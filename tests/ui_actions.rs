@@ -8,11 +8,12 @@ use std::time::Duration;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use daemonscope::app::actions::Dialog;
-use daemonscope::app::{App, AppOptions, Msg, Shell};
+use daemonscope::app::{App, AppOptions, Msg};
 use daemonscope::cli::ClusterArgs;
 use daemonscope::cluster::client::connect_yaml;
 use daemonscope::cluster::executor::{Executor, ExecutorOptions};
 use daemonscope::fleet::{CellState, Index};
+use daemonscope::shell::Shell;
 use daemonscope::sim::{self, SimHandle, SimOptions};
 use daemonscope::ui;
 use ratatui::Terminal;

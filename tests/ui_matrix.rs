@@ -6,13 +6,13 @@ use std::collections::BTreeMap;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use daemonscope::app::msg::{Command, Work};
 use daemonscope::app::{App, AppOptions, Effect, Msg, update};
-use daemonscope::cluster::logs::LogTarget;
 use daemonscope::fleet::model::{
     Change, DsInfo, DsStatusCounts, FleetEvent, NodeInfo, NodeReadiness, Phase, PodInfo, StreamKind, StreamState,
     UpdateStrategy,
 };
 use daemonscope::fleet::schedule::{PodSchedSpec, Taint, TaintEffect};
 use daemonscope::fleet::{CellState, Index};
+use daemonscope::logs::LogTarget;
 use daemonscope::theme::ThemeSet;
 use daemonscope::ui;
 use ratatui::Terminal;
@@ -610,11 +610,11 @@ fn a_log_pane_key_rebound_in_config_works_and_the_footer_says_so() {
     key(&mut app, KeyCode::Char('l'));
     update(&mut app, Msg::Tick(NOW + 1000));
     let lines = (0..50).map(|i| format!("line {i}")).collect::<Vec<_>>();
-    let src = std::sync::Arc::new(daemonscope::logview::LogSource::new("node-alpha", "p", "c", false));
-    let msg = daemonscope::cluster::logs::LogMsg::Lines {
+    let src = std::sync::Arc::new(daemonscope::logs::LogSource::new("node-alpha", "p", "c", false));
+    let msg = daemonscope::logs::LogMsg::Lines {
         lines: lines
             .iter()
-            .map(|t| daemonscope::logview::LogLine::from_raw(src.clone(), t.as_bytes(), false, 0))
+            .map(|t| daemonscope::logs::LogLine::from_raw(src.clone(), t.as_bytes(), false, 0))
             .collect(),
         dropped: 0,
     };

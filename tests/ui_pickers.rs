@@ -10,11 +10,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
-use daemonscope::app::{App, AppOptions, Exit, Shell, run_loop};
+use daemonscope::app::{App, AppOptions};
 use daemonscope::cli::ClusterArgs;
 use daemonscope::cluster::client;
 use daemonscope::cluster::executor::{Executor, ExecutorOptions, KubeSource};
 use daemonscope::fleet::Index;
+use daemonscope::shell::{Exit, Shell, run_loop};
 use daemonscope::sim::{self, SimHandle, SimOptions};
 use ratatui::Terminal;
 use ratatui::backend::{Backend, ClearType, TestBackend, WindowSize};

@@ -5,10 +5,11 @@
 use std::time::Duration;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use daemonscope::app::{App, AppOptions, Msg, run_loop, update};
+use daemonscope::app::{App, AppOptions, Msg, update};
 use daemonscope::cluster::watch::spawn_watches;
 use daemonscope::fleet::model::FleetEvent;
 use daemonscope::fleet::{CellState, Index};
+use daemonscope::shell::run_loop;
 use daemonscope::sim::{self, SimHandle, SimOptions};
 use daemonscope::ui;
 use ratatui::Terminal;
@@ -260,7 +261,7 @@ async fn event_loop_syncs_renders_and_quits_on_q() {
         .expect("the loop ended within the deadline")
         .expect("the loop ran without error");
     assert!(forward.await.expect("forwarder"), "the forwarder saw the sync and pressed q");
-    assert_eq!(exit, daemonscope::app::Exit::Quit);
+    assert_eq!(exit, daemonscope::shell::Exit::Quit);
     assert!(app.quit);
     assert!(app.index.synced(), "every sync event reached the loop before q");
     assert!(app.index.summary().daemonsets >= 8);

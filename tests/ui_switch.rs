@@ -13,12 +13,13 @@ use std::time::Duration;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use daemonscope::app::actions::Dialog;
 use daemonscope::app::msg::{Command, Report, SessionId, Work};
-use daemonscope::app::{App, AppOptions, Msg, Shell};
+use daemonscope::app::{App, AppOptions, Msg};
 use daemonscope::cli::ClusterArgs;
 use daemonscope::cluster::actions::{AuditLog, plan};
 use daemonscope::cluster::client;
 use daemonscope::cluster::executor::{Executor, ExecutorOptions, KubeSource};
 use daemonscope::fleet::{CellState, Index};
+use daemonscope::shell::Shell;
 use daemonscope::sim::{self, SimHandle, SimOptions};
 
 const DEADLINE: Duration = Duration::from_secs(120);

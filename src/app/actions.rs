@@ -13,11 +13,10 @@ use tui_textarea::TextArea;
 use super::keymap::{Action, Ctx};
 use super::msg::{Effect, Level, Report, SessionId, Target, Work};
 use super::state::{App, Layer, Notice};
-use crate::cluster::actions::rollout::{self, HistoryRow, RolloutProgress, StallDetector};
-use crate::cluster::actions::strategy::{self, FieldError, StrategyForm};
-pub use crate::cluster::actions::strategy::{Field, StrategyType};
 use crate::cluster::actions::{Plan, RollTarget, TaskEvent, plan, restart_cell_plan, restart_failing_plans};
 use crate::fleet::model::Secs;
+use crate::fleet::rollout::{self, HistoryRow, RolloutProgress, StallDetector};
+use crate::fleet::strategy::{self, Field, FieldError, StrategyForm, StrategyType};
 
 /// Seconds without rollout progress before the status view says "stalled".
 pub const STALL_WINDOW: Secs = 60;

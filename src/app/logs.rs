@@ -12,9 +12,9 @@ use super::keymap::{Action, Section};
 use super::msg::{Effect, Level, SessionId, Target, Work};
 use super::state::{App, Layer};
 use super::view::{RowEntry, ViewKey};
-use crate::cluster::logs::{LogMsg, LogOptions, LogTarget, PodRef};
 use crate::config::LogConfig;
 use crate::fleet::index::DsId;
+use crate::logs::{LogMsg, LogOptions, LogTarget, PodRef};
 use crate::logview::pane::{self, PaneAction, PaneOutcome};
 use crate::logview::{LogPane, PaneOptions};
 

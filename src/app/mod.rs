@@ -1,6 +1,7 @@
 //! The application as plain state: one [`App`], the messages that change it ([`Msg`]), the
 //! effects it asks for ([`Effect`]), the one writer [`update`], the key table for every layer,
-//! the layout, the cached matrix order ([`view`]) and the event loop with its terminal guard.
+//! the layout, the cached matrix order ([`view`]). The event loop that drives it, draws it and
+//! hands its effects to the cluster executor is `crate::shell`.
 //!
 //! Data flow (DESIGN.md): input / cluster reports / ticks → `Msg` → `update(&mut App)` →
 //! `Vec<Effect>` → the cluster executor (`cluster::executor`) → reports back as `Msg`;
@@ -8,7 +9,6 @@
 
 pub mod actions;
 pub mod clock;
-pub mod event_loop;
 pub mod keymap;
 pub mod layout;
 pub mod logs;
@@ -19,7 +19,6 @@ pub mod state;
 pub mod update;
 pub mod view;
 
-pub use event_loop::{Exit, SessionOptions, Shell, TerminalGuard, UiOptions, restore_terminal, run_loop, run_ui};
 pub use keymap::{Action, Ctx, Keymap};
 pub use msg::{Effect, Level, Msg, Target};
 pub use state::{App, AppOptions, Cursor, FilterPrompt, Layer, Notice};

@@ -27,9 +27,10 @@ use super::actions::{
     TaskEvent, roll_nodes, run_batch,
 };
 use super::client::{self, ClientError, ContextInfo, Target};
-use super::logs::{LogMsg, LogOptions, LogSession, LogTarget, PodRef, spawn_log_session};
+use super::logs::{LogSession, spawn_log_session};
 use crate::cli::ClusterArgs;
 use crate::fleet::FleetEvent;
+use crate::logs::{LogMsg, LogOptions, LogTarget, PodRef};
 
 /// Capacity of a session's fleet event channel: bounded so a burst back-pressures the watch
 /// tasks instead of growing memory; the loop drains it in batches.

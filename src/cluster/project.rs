@@ -281,12 +281,9 @@ pub fn pod_info(pod: &PodWire) -> Option<PodInfo> {
     let meta = &pod.metadata;
     let name = meta.name.clone().filter(|s| !s.is_empty())?;
     let labels = meta.labels.as_ref();
-    // A daemon pod belongs to its node by spec.nodeName; before the scheduler binds it, by the
-    // `metadata.name In [node]` term the DaemonSet controller writes into its affinity.
-    let (node, bound) = match pod.spec.node_name.as_deref().filter(|n| !n.is_empty()) {
-        Some(n) => (Some(n.to_string()), true),
-        None => (pod.spec.affinity_node().map(str::to_string), false),
-    };
+    // An unbound pod is already "on" the node the DaemonSet controller pinned it to.
+    let target = pod.spec.target_node();
+    let (node, bound) = (target.map(|t| t.name.to_string()), target.is_some_and(|t| t.bound));
     let spec = &pod.spec;
     let restartable = |name: &str| {
         spec.init_containers.iter().any(|c| c.name == name && c.restart_policy.as_deref() == Some("Always"))

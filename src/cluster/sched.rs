@@ -12,6 +12,21 @@ use k8s_openapi::api::core::v1::{Node, NodeSelectorRequirement, PodSpec};
 use crate::fleet::schedule::{
     NodeSelectorTerm, NodeView, PodSchedSpec, Requirement, SelectorOp, Taint, TaintEffect, Toleration, TolerationOp,
 };
+use crate::fleet::target_node::{TargetNode, target_node};
+
+/// The node a daemon pod (its spec) is for, by [`target_node`]: `spec.nodeName`, or before
+/// binding the node of the required affinity's `metadata.name In [node]` matchFields term.
+pub fn pod_target_node(spec: &PodSpec) -> Option<TargetNode<'_>> {
+    let terms = spec
+        .affinity
+        .as_ref()
+        .and_then(|a| a.node_affinity.as_ref())
+        .and_then(|na| na.required_during_scheduling_ignored_during_execution.as_ref())
+        .map_or(&[][..], |sel| &sel.node_selector_terms[..]);
+    let fields = terms.iter().flat_map(|t| t.match_fields.iter().flatten());
+    let fields = fields.map(|r| (r.key.as_str(), r.operator.as_str(), r.values.as_deref().unwrap_or_default()));
+    target_node(spec.node_name.as_deref(), fields)
+}
 
 /// The scheduling-relevant fields of a pod spec (a DaemonSet's template, or a pod).
 ///

@@ -23,6 +23,8 @@ use k8s_openapi::{ClusterResourceScope, NamespaceResourceScope};
 use serde::Deserialize;
 use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
 
+use crate::fleet::target_node::{TargetNode, target_node};
+
 /// Labels of a daemon pod that the index reads; every other pod label is skipped while decoding.
 pub const LABEL_REVISION_HASH: &str = "controller-revision-hash";
 /// Set by the DaemonSet controller on its pods only (`pkg/controller/daemon/util.CreatePodTemplate`).
@@ -269,15 +271,13 @@ pub struct RequirementWire {
 }
 
 impl PodSpecWire {
-    /// The node of the `metadata.name In [node]` matchFields term that the DaemonSet controller
-    /// writes into a daemon pod's required affinity (`util.ReplaceDaemonSetPodNodeNameNodeAffinity`
-    /// in pkg/controller/daemon/util), if there is exactly one such node.
-    pub fn affinity_node(&self) -> Option<&str> {
+    /// The node this daemon pod is for ([`target_node`]): `spec.nodeName`, or before binding the
+    /// node its required affinity's `metadata.name In [node]` term names.
+    pub fn target_node(&self) -> Option<TargetNode<'_>> {
         let terms =
             &self.affinity.node_affinity.required_during_scheduling_ignored_during_execution.node_selector_terms;
-        terms.iter().flat_map(|t| t.match_fields.iter()).find_map(|r| {
-            (r.key == "metadata.name" && r.operator == "In" && r.values.len() == 1).then(|| r.values[0].as_str())
-        })
+        let fields = terms.iter().flat_map(|t| t.match_fields.iter());
+        target_node(self.node_name.as_deref(), fields.map(|r| (r.key.as_str(), r.operator.as_str(), &r.values[..])))
     }
 }
 
@@ -496,10 +496,21 @@ mod tests {
         assert!(pod.meta().annotations.is_none());
         assert!(pod.meta().managed_fields.is_none());
         assert_eq!(pod.meta().owner_references.as_ref().map(Vec::len), Some(1));
-        assert_eq!(pod.spec.affinity_node(), Some("node-0001"));
+        assert_eq!(pod.spec.target_node(), Some(TargetNode { name: "node-0001", bound: true }));
         let cs = &pod.status.container_statuses[0];
         assert!(cs.state.running);
         assert_eq!(cs.last_state.terminated.as_ref().map(|t| t.exit_code), Some(137));
+    }
+
+    #[test]
+    fn unbound_pod_is_for_the_node_of_its_affinity_term() {
+        let pod: PodWire = serde_json::from_str(
+            r#"{"metadata": {"name": "p"},
+                "spec": {"nodeName": null, "affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
+                  "nodeSelectorTerms": [{"matchFields": [{"key": "metadata.name", "operator": "In", "values": ["node-7"]}]}]}}}}}"#,
+        )
+        .expect("decodes");
+        assert_eq!(pod.spec.target_node(), Some(TargetNode { name: "node-7", bound: false }));
     }
 
     #[test]

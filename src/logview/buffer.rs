@@ -4,10 +4,8 @@
 
 use std::collections::VecDeque;
 
-use super::LogLine;
+use crate::logs::{DEFAULT_MAX_LINES, LogLine};
 
-/// Default capacity in lines.
-pub const DEFAULT_MAX_LINES: usize = 20_000;
 /// Default byte budget for line text (lines are at most `MAX_LINE_BYTES` each, so the line count
 /// alone would allow 1.3 GB of pathological lines).
 pub const DEFAULT_MAX_BYTES: usize = 64 * 1024 * 1024;

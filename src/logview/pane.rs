@@ -13,9 +13,9 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::style::Style;
 use tui_textarea::TextArea;
 
-use super::LogLine;
-use super::buffer::{DEFAULT_MAX_BYTES, DEFAULT_MAX_LINES, LogBuffer};
-use crate::cluster::logs::{LogMsg, LogTarget, StreamState};
+use super::buffer::{DEFAULT_MAX_BYTES, LogBuffer};
+use crate::logs::DEFAULT_MAX_LINES;
+use crate::logs::{LogLine, LogMsg, LogTarget, StreamState};
 
 /// How a pane is set up.
 #[derive(Clone, Debug)]

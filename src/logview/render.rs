@@ -4,7 +4,7 @@
 //! the rows on screen are laid out, so a frame costs O(visible rows), not O(buffer).
 //!
 //! Every string it writes is either sanitized log text or passes through
-//! [`super::sanitize::sanitize`] here, so no cell can hold a raw control character.
+//! [`crate::logs::sanitize::sanitize`] here, so no cell can hold a raw control character.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -14,9 +14,8 @@ use ratatui::widgets::Widget;
 use unicode_width::UnicodeWidthChar;
 
 use super::pane::LogPane;
-use super::sanitize::{is_dropped, sanitize};
-use super::{LogLine, NODE_COLOURS};
-use crate::cluster::logs::StreamState;
+use crate::logs::sanitize::{is_dropped, sanitize};
+use crate::logs::{LogLine, NODE_COLOURS, StreamState};
 
 /// The styles the pane uses, named by meaning so a theme can fill them in. `Default` reads well on
 /// dark and light 16-colour terminals.
@@ -25,7 +24,7 @@ pub struct LogStyles {
     pub title: Style,
     pub text: Style,
     pub timestamp: Style,
-    /// One style per node colour slot (see [`super::node_colour`]).
+    /// One style per node colour slot (see [`crate::logs::node_colour`]).
     pub node_palette: [Style; NODE_COLOURS],
     /// A search match.
     pub matched: Style,

@@ -121,7 +121,7 @@ pub async fn start_with(opts: SimOptions, cfg: StartConfig) -> anyhow::Result<Si
         Arc::new(scenario::Scenario { name: EMPTY_SCENARIO.into(), ..Default::default() })
     } else {
         let sc = scenario::load(&opts.scenario).with_context(|| format!("loading scenario {}", opts.scenario))?;
-        scenario::populate(&store, &clock, &sc, opts.seed)
+        controllers::populate::populate(&store, clock.start(), &sc, opts.seed)
             .with_context(|| format!("populating scenario {}", opts.scenario))?;
         sc
     };

@@ -7,16 +7,16 @@
 //! placement, strategy, delays) and behaviours per DaemonSet on chosen nodes: `crashloop`,
 //! `imagepull`, `notready`, `reject-create`. The same seed always gives the same objects.
 //!
-//! `populate` writes through the `Store` only; it never starts a controller.
+//! Data only: the types a scenario file decodes into, their validation and [`load`]. What a
+//! scenario means for the cluster — which nodes get which behaviour under a seed, and the
+//! objects it settles into — is the controllers' business (`controllers::behaviours`,
+//! `controllers::populate`), so this module never imports them.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use anyhow::Context;
 use serde::Deserialize;
-
-use super::controllers::populate as fill;
-use super::{Clock, Store};
 
 const SMALL: &str = include_str!("../../assets/scenarios/small.toml");
 const MIXED: &str = include_str!("../../assets/scenarios/mixed.toml");
@@ -333,58 +333,8 @@ impl Scenario {
         Ok(())
     }
 
-    /// Which behaviour (if any) the pods of `ds` (namespace/name) show on each node, for a
-    /// seed: the same answer in `populate` and in the controllers. Nodes added later (churn)
-    /// have none.
-    pub fn behaviours(&self, seed: u64) -> Behaviours {
-        let mut map = HashMap::new();
-        let mut messages = HashMap::new();
-        for d in &self.daemonsets {
-            for b in &d.behaviours {
-                for p in self.pools.iter().filter(|p| b.pool.as_ref().is_none_or(|n| *n == p.name)) {
-                    for i in 0..p.count {
-                        if !b.indices.is_empty() && !b.indices.contains(&i) {
-                            continue;
-                        }
-                        let node = p.node_name(i);
-                        if let Some(f) = b.fraction
-                            && super::controllers::rng::unit(seed, &[&d.key(), &node, "behaviour"]) >= f
-                        {
-                            continue;
-                        }
-                        map.entry((d.key(), node.clone())).or_insert(b.kind);
-                        if let Some(m) = &b.message {
-                            messages.insert((d.key(), node), m.clone());
-                        }
-                    }
-                }
-            }
-        }
-        Behaviours { map, messages }
-    }
-
     pub fn daemonset(&self, namespace: &str, name: &str) -> Option<&DsConfig> {
         self.daemonsets.iter().find(|d| d.namespace == namespace && d.name == name)
-    }
-}
-
-/// Behaviours resolved per (DaemonSet "ns/name", node name).
-#[derive(Clone, Debug, Default)]
-pub struct Behaviours {
-    map: HashMap<(String, String), BehaviourKind>,
-    messages: HashMap<(String, String), String>,
-}
-
-impl Behaviours {
-    pub fn get(&self, ds_key: &str, node: &str) -> Option<BehaviourKind> {
-        // A tuple key needs owned strings; behaviours are few, lookups are per pod transition.
-        self.map.get(&(ds_key.to_string(), node.to_string())).copied()
-    }
-    pub fn message(&self, ds_key: &str, node: &str) -> Option<&str> {
-        self.messages.get(&(ds_key.to_string(), node.to_string())).map(String::as_str)
-    }
-    pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
     }
 }
 
@@ -400,9 +350,4 @@ pub fn load(name_or_path: &str) -> anyhow::Result<Arc<Scenario>> {
     };
     let s = Scenario::parse(&text).with_context(|| format!("scenario {name_or_path}: invalid TOML"))?;
     Ok(Arc::new(s))
-}
-
-/// Create the scenario's objects in the store, settled at `clock.start()`.
-pub fn populate(store: &Store, clock: &Clock, scenario: &Scenario, seed: u64) -> anyhow::Result<()> {
-    fill::populate(store, clock.start(), scenario, seed)
 }

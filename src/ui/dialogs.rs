@@ -12,8 +12,8 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use super::fmt_age;
 use crate::app::App;
 use crate::app::actions::{Dialog, DialogLayer, StrategyDialog};
-use crate::app::actions::{Field, StrategyType};
 use crate::app::keymap::Ctx;
+use crate::fleet::strategy::{Field, StrategyType};
 use crate::theme::Slot;
 
 /// "y send   n/Esc cancel   Down scroll": the footer-labelled keys of a dialog's table.

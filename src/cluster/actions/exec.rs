@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use super::audit::{AuditEntry, AuditLog};
 use super::plan::{self, Plan, Verb};
-use super::rollout::{self, HistoryRow, RevisionData, UndoError};
+use crate::fleet::rollout::{self, HistoryRow, RevisionData, UndoError};
 
 /// How the gateway is set up.
 #[derive(Clone, Debug)]

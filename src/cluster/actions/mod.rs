@@ -2,30 +2,26 @@
 //!
 //! - [`plan`]: pure builders of [`Plan`]s — exactly what will be sent, for the confirmation dialog.
 //! - [`exec`]: the gateway [`Actions`]: read-only refusal, dry run, plain errors, audit.
-//! - [`rollout`]: `kubectl rollout status` rule, stall detection, history, undo (pure).
-//! - [`strategy`]: the update-strategy form and its validation (pure).
+//! - The pure rules these use live beside the index: [`crate::fleet::rollout`] (rollout status,
+//!   stall detection, history, undo) and [`crate::fleet::strategy`] (the update-strategy form).
 //! - [`batch`]: paced, cancellable batches of restarts.
 //! - [`stepper`]: node-by-node rolling of OnDelete DaemonSets.
 //! - [`audit`]: the JSON-lines audit log.
 //!
-//! The UI never awaits anything here on its own task: it spawns the async functions and gets
-//! results back as messages ([`TaskEvent`], `Result<Outcome, ActionError>`).
+//! The UI never awaits anything here: the cluster executor (`cluster::executor`) runs these on
+//! its tasks and reports back ([`TaskEvent`], `Result<Outcome, ActionError>`).
 
 pub mod audit;
 pub mod batch;
 pub mod exec;
 pub mod plan;
-pub mod rollout;
 pub mod stepper;
-pub mod strategy;
 
 pub use audit::{AuditEntry, AuditLog};
 pub use batch::{BatchReport, restart_cell_plan, restart_failing_plans, restart_on_nodes_plans, run_batch};
 pub use exec::{ActionError, Actions, ActionsOptions, DryRun, Outcome};
 pub use plan::{Method, ObjKind, ObjRef, Plan, Verb};
-pub use rollout::{HistoryRow, RolloutProgress, RolloutStatus, StallDetector, UndoError};
 pub use stepper::{RollOptions, RollPlan, RollReport, RollStep, RollTarget, roll_nodes};
-pub use strategy::{FieldError, StrategyForm, StrategyType, ValidStrategy};
 
 /// Progress of a long-running action (a batch restart or a node-by-node roll), sent through
 /// the reporter closure the caller passes in.

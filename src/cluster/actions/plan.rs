@@ -8,7 +8,7 @@
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::{Value, json};
 
-use super::strategy::ValidStrategy;
+use crate::fleet::strategy::{IntOrPercent, ValidStrategy};
 
 /// Content type of a strategic merge patch (`types.StrategicMergePatchType`).
 pub const STRATEGIC_MERGE_PATCH: &str = "application/strategic-merge-patch+json";
@@ -243,7 +243,7 @@ pub fn rollout_restart(namespace: &str, ds: &str, now: jiff::Timestamp) -> Plan 
 
 /// `kubectl rollout undo daemonset/x --to-revision=N`: `DaemonSetRollbacker.Rollback` sends the
 /// chosen ControllerRevision's `data` (a strategic merge patch that replaces `spec.template`)
-/// unchanged as a strategic merge patch. Build `data` with [`super::rollout::undo_patch`].
+/// unchanged as a strategic merge patch. Build `data` with [`crate::fleet::rollout::undo_patch`].
 pub fn rollout_undo(namespace: &str, ds: &str, to_revision: i64, data: Value) -> Plan {
     let object = ObjRef::daemonset(namespace, ds);
     Plan {
@@ -268,7 +268,31 @@ pub fn update_strategy(namespace: &str, ds: &str, strategy: &ValidStrategy) -> P
         object,
         method: Method::Patch,
         content_type: MERGE_PATCH,
-        body: strategy.patch_body(),
+        body: strategy_patch(strategy),
         node: None,
+    }
+}
+
+/// The JSON merge patch body of a strategy change. OnDelete removes `rollingUpdate` with null
+/// (RFC 7386).
+fn strategy_patch(strategy: &ValidStrategy) -> Value {
+    // IntOrString on the wire: a number, or a string for a percentage.
+    let int_or_string = |v: &IntOrPercent| match v {
+        IntOrPercent::Int(n) => json!(n),
+        IntOrPercent::Percent(_) => json!(v.to_string()),
+    };
+    match strategy {
+        ValidStrategy::RollingUpdate { max_unavailable, max_surge } => json!({
+            "spec": { "updateStrategy": {
+                "type": "RollingUpdate",
+                "rollingUpdate": {
+                    "maxUnavailable": int_or_string(max_unavailable),
+                    "maxSurge": int_or_string(max_surge),
+                }
+            }}
+        }),
+        ValidStrategy::OnDelete => json!({
+            "spec": { "updateStrategy": { "type": "OnDelete", "rollingUpdate": null } }
+        }),
     }
 }

@@ -25,6 +25,7 @@ use tokio_util::sync::CancellationToken;
 use super::TaskEvent;
 use super::exec::{ActionError, Actions, controlled_by, read_error, selector_string};
 use super::plan::{self, Plan};
+use crate::cluster::sched::pod_target_node;
 
 /// Label the DaemonSet controller puts on its pods and revisions.
 pub const REVISION_HASH_LABEL: &str = "controller-revision-hash";
@@ -117,27 +118,10 @@ pub fn is_pod_updated(pod: &Pod, newest_hash: &str, generation: i64) -> bool {
     hash_matches || generation_matches
 }
 
-/// The node a daemon pod belongs to: `spec.nodeName`, or before binding the node named in the
-/// `metadata.name In [node]` matchFields term the DaemonSet controller sets
-/// (`util.ReplaceDaemonSetPodNodeNameNodeAffinity`).
+/// The node a daemon pod belongs to ([`crate::fleet::target_node`]): `spec.nodeName`, or before binding the
+/// node named in the `metadata.name In [node]` matchFields term the DaemonSet controller sets.
 pub fn pod_node(pod: &Pod) -> Option<String> {
-    let spec = pod.spec.as_ref()?;
-    if let Some(n) = spec.node_name.as_ref().filter(|n| !n.is_empty()) {
-        return Some(n.clone());
-    }
-    let terms = &spec
-        .affinity
-        .as_ref()?
-        .node_affinity
-        .as_ref()?
-        .required_during_scheduling_ignored_during_execution
-        .as_ref()?
-        .node_selector_terms;
-    terms.iter().flat_map(|t| t.match_fields.iter().flatten()).find_map(|f| {
-        (f.key == "metadata.name" && f.operator == "In")
-            .then(|| f.values.as_ref().and_then(|v| v.first().cloned()))
-            .flatten()
-    })
+    pod_target_node(pod.spec.as_ref()?).map(|t| t.name.to_string())
 }
 
 /// The pod's Ready condition is True.

@@ -11,8 +11,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::stream::{self, StreamEvent, StreamSpec};
-use super::{LogMsg, LogOptions, LogTarget, PodRef, StreamState};
-use crate::logview::LogLine;
+use crate::logs::{LogLine, LogMsg, LogOptions, LogTarget, PodRef, StreamState};
 
 /// A running session. Dropping it cancels every stream (so does [`LogSession::cancel`]).
 pub struct LogSession {

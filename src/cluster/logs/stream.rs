@@ -12,8 +12,7 @@ use kube::api::LogParams;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::{LogOptions, PodRef, StreamState};
-use crate::logview::{LogLine, LogSource, MAX_LINE_BYTES};
+use crate::logs::{LogLine, LogOptions, LogSource, MAX_LINE_BYTES, PodRef, StreamState};
 
 /// Splits a byte stream on `\n`, keeping at most `cap` bytes of each line (the rest is counted, not
 /// stored), so a producer that never writes a newline cannot grow memory.

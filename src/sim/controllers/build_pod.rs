@@ -17,11 +17,9 @@ use serde_json::{Value, json};
 
 use super::build::{REVISION_HASH_LABEL, TEMPLATE_GENERATION_LABEL, fields_v1, managed, owner_ref, time};
 use super::rng::{fnv64, mix};
-use crate::cluster::sched::pod_sched_spec;
+use crate::cluster::sched::{pod_sched_spec, pod_target_node};
 use crate::fleet::schedule::{PodSchedSpec, daemon_tolerations};
-
-/// `metav1.ObjectNameField`, the only field a node selector may match.
-const NAME_FIELD: &str = "metadata.name";
+use crate::fleet::target_node::{OBJECT_NAME_FIELD, OP_IN};
 
 /// The pod the controller creates for `ds` at revision `hash` and template generation
 /// `generation`, before it is pinned to a node: template + default daemon tolerations + the
@@ -133,8 +131,8 @@ pub fn replace_node_name_affinity(affinity: Option<Affinity>, node: &str) -> Aff
     let term = NodeSelectorTerm {
         match_expressions: None,
         match_fields: Some(vec![NodeSelectorRequirement {
-            key: NAME_FIELD.into(),
-            operator: "In".into(),
+            key: OBJECT_NAME_FIELD.into(),
+            operator: OP_IN.into(),
             values: Some(vec![node.to_string()]),
         }]),
     };
@@ -145,32 +143,10 @@ pub fn replace_node_name_affinity(affinity: Option<Affinity>, node: &str) -> Aff
     a
 }
 
-/// `util.GetTargetNodeName`: `spec.nodeName`, or before binding the node named by the
-/// matchFields `metadata.name In [node]` term.
+/// `util.GetTargetNodeName` ([`crate::fleet::target_node`]): `spec.nodeName`, or before binding
+/// the node named by the matchFields `metadata.name In [node]` term.
 pub fn target_node(pod: &Pod) -> Option<&str> {
-    let spec = pod.spec.as_ref()?;
-    if let Some(n) = spec.node_name.as_deref().filter(|n| !n.is_empty()) {
-        return Some(n);
-    }
-    let terms = &spec
-        .affinity
-        .as_ref()?
-        .node_affinity
-        .as_ref()?
-        .required_during_scheduling_ignored_during_execution
-        .as_ref()?
-        .node_selector_terms;
-    for term in terms {
-        for r in term.match_fields.iter().flatten() {
-            if r.key == NAME_FIELD && r.operator == "In" {
-                return match r.values.as_deref() {
-                    Some([one]) => Some(one.as_str()),
-                    _ => None,
-                };
-            }
-        }
-    }
-    None
+    pod_target_node(pod.spec.as_ref()?).map(|t| t.name)
 }
 
 /// The prototype pinned to `node`; the token volume gets a per-pod suffix like admission's.

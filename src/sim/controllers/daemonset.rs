@@ -15,12 +15,13 @@ use k8s_openapi::api::core::v1::{Event, EventSource, ObjectReference, Pod};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
+use super::behaviours::Behaviours;
 use super::build::{self, REVISION_HASH_LABEL, TEMPLATE_GENERATION_ANNOTATION, TEMPLATE_GENERATION_LABEL, time};
 use super::build_pod::{self, is_available, is_ready};
 use super::cache::Cache;
 use crate::cluster::sched::{NodeSched, pod_sched_spec};
 use crate::fleet::schedule::{Decision, daemon_tolerations, should_run_with};
-use crate::sim::scenario::{BehaviourKind, Behaviours};
+use crate::sim::scenario::BehaviourKind;
 use crate::sim::store::{Kind, ObjKey, Object, Store, StoreError, Stored};
 
 pub struct Ctx<'a> {

@@ -6,6 +6,7 @@
 //! [`Controllers::step`] runs one pass synchronously (tests drive it with a frozen clock), and
 //! [`spawn`] runs passes every 100 ms and as soon as the store reports a change.
 
+pub mod behaviours;
 pub mod build;
 pub mod build_pod;
 pub mod cache;
@@ -23,11 +24,12 @@ use std::time::Duration;
 use tokio::sync::broadcast::error::TryRecvError;
 use tokio_util::sync::CancellationToken;
 
+use self::behaviours::Behaviours;
 use self::cache::{Cache, Change};
 use self::churn::Churn;
 use self::daemonset::{Ctx, DsController};
 use self::kubelet::Kubelet;
-use super::scenario::{Behaviours, Scenario};
+use super::scenario::Scenario;
 use super::store::{Kind, ObjKey, Object, Subscription};
 use super::{Clock, Store};
 
@@ -63,7 +65,7 @@ impl Controllers {
     ) -> Controllers {
         let rate = churn.unwrap_or(scenario.churn_per_sec);
         let mut c = Controllers {
-            behaviours: scenario.behaviours(seed),
+            behaviours: Behaviours::resolve(&scenario, seed),
             store,
             clock,
             scenario,

@@ -12,6 +12,7 @@ use jiff::Timestamp;
 use k8s_openapi::api::core::v1::{Namespace, Node, Pod};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
+use super::behaviours::Behaviours;
 use super::build::{self, NodeParams, TEMPLATE_GENERATION_ANNOTATION, secs_after, secs_before, time};
 use super::build_pod::{self, Last, Main, PodRun};
 use super::daemonset::compute_status;
@@ -99,7 +100,7 @@ pub fn populate(store: &Store, start: Timestamp, sc: &Scenario, seed: u64) -> an
     }
 
     // DaemonSets, revisions and pods.
-    let behaviours = sc.behaviours(seed);
+    let behaviours = Behaviours::resolve(sc, seed);
     for (di, cfg) in sc.daemonsets.iter().enumerate() {
         let key = cfg.key();
         let mut rng = SplitMix64::derived(seed, &key);

@@ -1,4 +1,5 @@
-//! The event loop: the one task that owns [`App`], beside the cluster [`Executor`] that carries
+//! The imperative shell around the pure app: the event loop, the one task that owns [`App`],
+//! beside the cluster [`Executor`] that carries
 //! out its effects. It waits on terminal input, the executor's reports, a one-second tick and
 //! termination signals with `tokio::select!`, feeds each to `update`, hands the returned effects
 //! to the executor (or, for local files, writes them itself), and renders when something
@@ -20,10 +21,9 @@ use ratatui::Terminal;
 use ratatui::backend::{Backend, CrosstermBackend};
 use tokio::time::Instant;
 
-use super::msg::{Effect, Msg};
-use super::persist::{State, Store};
-use super::state::{App, AppOptions};
-use super::update::update;
+use crate::app::msg::{Effect, Msg};
+use crate::app::persist::{State, Store};
+use crate::app::{App, AppOptions, update};
 use crate::cluster::executor::{Executor, ExecutorOptions};
 use crate::config::Config;
 use crate::fleet::Index;
@@ -97,7 +97,7 @@ pub async fn run_ui(opts: UiOptions) -> anyhow::Result<()> {
     app_opts.warnings.extend(opts.session.warnings.iter().cloned());
     let mut app = App::new(Index::new(), app_opts);
     let theme_fixed = opts.theme.is_some() || std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-    super::persist::apply_settings(&mut app, &opts.session.remembered, theme_fixed);
+    crate::app::persist::apply_settings(&mut app, &opts.session.remembered, theme_fixed);
     let executor = Executor::start(
         opts.target,
         ExecutorOptions {
@@ -207,7 +207,7 @@ impl Shell {
     /// Drive `app` without a terminal (tests, tools): apply the next report, or nothing if none
     /// comes within `wait`, then a tick. `true` on quit.
     pub async fn step(&mut self, app: &mut App, wait: Duration) -> bool {
-        let msg = tokio::time::timeout(wait, self.next(super::logs::LINES_PER_FRAME)).await;
+        let msg = tokio::time::timeout(wait, self.next(crate::app::logs::LINES_PER_FRAME)).await;
         let quit = msg.is_ok_and(|m| self.feed(app, m));
         quit | self.feed(app, Msg::Tick(unix_now()))
     }
@@ -218,7 +218,7 @@ impl Shell {
         let state = State::of(app, self.keep_target.as_ref());
         if let Err(e) = store.save_if_changed(&state) {
             tracing::warn!(error = %e, "saving UI state");
-            update(app, Msg::Notice { text: e, level: super::msg::Level::Warn });
+            update(app, Msg::Notice { text: e, level: crate::app::msg::Level::Warn });
         }
     }
 }
@@ -247,14 +247,14 @@ where
     update(&mut app, Msg::Tick(unix_now()));
     shell.attach(&mut app);
     // Log lines the loop may still apply before the next frame.
-    let mut log_budget = super::logs::LINES_PER_FRAME;
+    let mut log_budget = crate::app::logs::LINES_PER_FRAME;
 
     loop {
         if app.dirty && Instant::now() >= next_frame {
             terminal.draw(|f| crate::ui::render(&app, f))?;
             app.dirty = false;
             next_frame = Instant::now() + frame;
-            log_budget = super::logs::LINES_PER_FRAME;
+            log_budget = crate::app::logs::LINES_PER_FRAME;
         }
         let msg = tokio::select! {
             ev = input.next() => match ev {

@@ -3,12 +3,13 @@
 //! `DaemonSetHistoryViewer`, `DaemonSetRollbacker`).
 //!
 //! Pure: these functions read projections (`fleet::model`) or JSON the caller fetched; they
-//! never do I/O or read a clock (the caller passes `now`).
+//! never do I/O or read a clock (the caller passes `now`). Sending an undo is
+//! `cluster::actions` (`plan::rollout_undo`, `Actions::undo`).
 
 use serde_json::Value;
 
-use crate::fleet::index::RevView;
-use crate::fleet::model::{DsStatusCounts, Secs, UpdateStrategy};
+use super::index::RevView;
+use super::model::{DsStatusCounts, Secs, UpdateStrategy};
 
 /// `DaemonSetStatusViewer.Status`'s answer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

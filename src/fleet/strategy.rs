@@ -3,11 +3,9 @@
 //! (kubernetes/pkg/apis/apps/validation `ValidateDaemonSetUpdateStrategy` and
 //! `ValidateRollingUpdateDaemonSet`), so the user sees the problem in the form, not as a 422.
 //!
-//! Pure: no I/O.
+//! Pure: no I/O. The patch that a valid strategy becomes is built by `cluster::actions::plan`.
 
-use serde_json::{Value, json};
-
-use crate::fleet::model::UpdateStrategy;
+use super::model::UpdateStrategy;
 
 /// The strategy type chosen in the form.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -55,12 +53,6 @@ impl IntOrPercent {
             IntOrPercent::Int(v) | IntOrPercent::Percent(v) => v,
         }
     }
-    fn to_json(self) -> Value {
-        match self {
-            IntOrPercent::Int(v) => json!(v),
-            IntOrPercent::Percent(v) => json!(format!("{v}%")),
-        }
-    }
 }
 
 impl std::fmt::Display for IntOrPercent {
@@ -106,26 +98,6 @@ impl std::fmt::Display for FieldError {
 pub enum ValidStrategy {
     RollingUpdate { max_unavailable: IntOrPercent, max_surge: IntOrPercent },
     OnDelete,
-}
-
-impl ValidStrategy {
-    /// The JSON merge patch body. OnDelete removes `rollingUpdate` with null (RFC 7386).
-    pub fn patch_body(&self) -> Value {
-        match self {
-            ValidStrategy::RollingUpdate { max_unavailable, max_surge } => json!({
-                "spec": { "updateStrategy": {
-                    "type": "RollingUpdate",
-                    "rollingUpdate": {
-                        "maxUnavailable": max_unavailable.to_json(),
-                        "maxSurge": max_surge.to_json(),
-                    }
-                }}
-            }),
-            ValidStrategy::OnDelete => json!({
-                "spec": { "updateStrategy": { "type": "OnDelete", "rollingUpdate": null } }
-            }),
-        }
-    }
 }
 
 /// Parse one field: a non-negative integer, or a percentage `^[0-9]+%$` of at most 100
@@ -248,19 +220,6 @@ mod tests {
     fn on_delete_ignores_the_rolling_fields() {
         let form = StrategyForm { kind: StrategyType::OnDelete, max_unavailable: "junk".into(), max_surge: "9".into() };
         assert_eq!(validate(&form), Ok(ValidStrategy::OnDelete));
-    }
-
-    #[test]
-    fn patch_bodies_are_exact() {
-        let v = validate(&rolling("10%", "0")).unwrap();
-        assert_eq!(
-            v.patch_body().to_string(),
-            r#"{"spec":{"updateStrategy":{"rollingUpdate":{"maxSurge":0,"maxUnavailable":"10%"},"type":"RollingUpdate"}}}"#
-        );
-        assert_eq!(
-            ValidStrategy::OnDelete.patch_body().to_string(),
-            r#"{"spec":{"updateStrategy":{"rollingUpdate":null,"type":"OnDelete"}}}"#
-        );
     }
 
     #[test]
