@@ -218,17 +218,20 @@ pub fn switched(app: &mut App, info: SessionInfo, warning: Option<String>) {
     app.refresh_view();
     app.relayout();
     let scope = app.namespace.as_deref().map_or("all namespaces".to_string(), |ns| format!("namespace {ns}"));
+    let mut level = if warning.is_some() { Level::Warn } else { Level::Info };
     let mut text = match warning {
         Some(w) => w,
         None => format!("context {}, {scope}: syncing", app.context),
     };
     if dropped_dialog {
         text.push_str(&format!("; the dialog planned on context {old_context} was closed, nothing sent"));
+        level = Level::Warn;
     }
     if let Some(t) = dropped_task {
         text.push_str(&format!("; {} on context {old_context} was cancelled", t.label));
+        level = Level::Warn;
     }
-    app.notify(text, Level::Warn);
+    app.notify(text, level);
 }
 
 /// A bound key while a picker is on top.

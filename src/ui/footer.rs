@@ -89,10 +89,13 @@ pub fn items(app: &App) -> Vec<(String, String, bool)> {
                 .filter(|b| b.applies != Applies::InSplit || split)
                 .filter_map(|b| label(b, b.action == Action::LogsClose))
                 .collect();
-            // Application keys still work on top of the pane.
+            // Application keys still work on top of the pane, except those the pane binds
+            // itself (`q` closes the pane): show a key that reaches the application.
+            let shadowed: Vec<_> = app.keymap.table(Ctx::Logs).flat_map(|b| b.keys.iter().copied()).collect();
             for action in [Action::Help, Action::Quit] {
-                if let Some(b) = app.keymap.binding(action) {
-                    out.extend(label(b, true));
+                let Some(b) = app.keymap.binding(action) else { continue };
+                if let (Some(k), Some(l)) = (b.keys.iter().find(|k| !shadowed.contains(k)), b.footer) {
+                    out.push((k.to_string(), l.to_string(), true));
                 }
             }
             return out;
