@@ -23,5 +23,6 @@ pub mod logview;
 pub mod run;
 pub mod shell;
 pub mod sim;
+pub mod text;
 pub mod theme;
 pub mod ui;

@@ -198,11 +198,11 @@ pub fn switched(app: &mut App, info: SessionInfo, warning: Option<String>) {
         return;
     }
     let first = app.session == SessionId::NONE;
-    let old_context = std::mem::replace(&mut app.context, info.context.clone());
+    let old_context = std::mem::replace(&mut app.context, crate::text::clean_owned(info.context.clone()));
     app.session = info.id;
-    app.namespace = info.namespace;
-    app.server = info.server;
-    app.user = info.user;
+    app.namespace = info.namespace.map(crate::text::clean_owned);
+    app.server = crate::text::clean_owned(info.server);
+    app.user = crate::text::clean_owned(info.user);
     app.fleet_closed = false;
     if first {
         // The first session of a run: nothing on screen belongs to another one.

@@ -171,7 +171,8 @@ impl App {
         let mut app = App {
             index,
             session: SessionId::NONE,
-            context: opts.context,
+            // A kubeconfig's names are text from elsewhere too.
+            context: crate::text::clean_owned(opts.context),
             namespace: opts.namespace,
             server: String::new(),
             user: String::new(),
@@ -332,13 +333,16 @@ impl App {
         c.col_offset = c.col_offset.min(self.view.cols.len().saturating_sub(vis_cols));
     }
 
+    /// Show a notice. Its text may quote the cluster (a server's error, an object's name):
+    /// hostile characters become visible escapes here too, whatever the caller did.
     pub fn notify(&mut self, text: impl Into<String>, level: Level) {
+        let text = crate::text::clean_owned(text.into());
         let secs = match level {
             Level::Info => 4,
             Level::Warn => 8,
             Level::Error => 15,
         };
-        self.notice = Some(Notice { text: text.into(), level, until: self.now.saturating_add(secs) });
+        self.notice = Some(Notice { text, level, until: self.now.saturating_add(secs) });
         self.dirty = true;
     }
 

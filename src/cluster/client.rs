@@ -401,9 +401,11 @@ fn yaml_detail(text: &str) -> String {
     if first.is_empty() { String::new() } else { format!(": {}", one_line(first)) }
 }
 
-/// Collapse a possibly multi-line message into one line.
+/// Collapse a possibly multi-line message into one line, safe for a terminal: server messages
+/// quote what others wrote (object names, webhook texts), so control and bidi characters become
+/// visible escapes (`text::clean`). Every error text that reaches the screen or stderr passes here.
 pub fn one_line(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
+    crate::text::clean_owned(text.split_whitespace().collect::<Vec<_>>().join(" "))
 }
 
 #[cfg(test)]

@@ -43,6 +43,10 @@ pub fn daemonset_owner(refs: Option<&Vec<OwnerReference>>) -> Option<String> {
 
 /// Project a node. `None` when it has no name (nothing to key it by).
 pub fn node_info(n: &NodeWire) -> Option<NodeInfo> {
+    node_info_raw(n).map(clean::node_info)
+}
+
+fn node_info_raw(n: &NodeWire) -> Option<NodeInfo> {
     let name = n.metadata.name.clone().filter(|s| !s.is_empty())?;
     let mut readiness = NodeReadiness::Unknown;
     let mut pressures = Vec::new();
@@ -127,6 +131,10 @@ pub fn selector_string(sel: Option<&LabelSelector>) -> String {
 
 /// Project a DaemonSet. `None` when it has no name.
 pub fn ds_info(ds: &DaemonSet) -> Option<DsInfo> {
+    ds_info_raw(ds).map(clean::ds_info)
+}
+
+fn ds_info_raw(ds: &DaemonSet) -> Option<DsInfo> {
     let meta = &ds.metadata;
     let name = meta.name.clone().filter(|s| !s.is_empty())?;
     let spec = Some(&ds.spec);
@@ -188,6 +196,10 @@ pub fn ds_info(ds: &DaemonSet) -> Option<DsInfo> {
 /// Project a ControllerRevision. `owner` is `None` for revisions not controlled by a DaemonSet
 /// (StatefulSets keep theirs in the same resource); the watch drops those.
 pub fn rev_info(rev: &ControllerRevision) -> Option<RevInfo> {
+    rev_info_raw(rev).map(clean::rev_info)
+}
+
+fn rev_info_raw(rev: &ControllerRevision) -> Option<RevInfo> {
     let meta = &rev.metadata;
     let name = meta.name.clone().filter(|s| !s.is_empty())?;
     // The DaemonSet controller labels each revision with its hash and names it
@@ -278,6 +290,10 @@ fn last_termination(pod: &PodWire) -> Option<String> {
 /// Project a pod. `owner` is `None` for pods not controlled by a DaemonSet (the watch drops
 /// them). `None` when the pod has no name.
 pub fn pod_info(pod: &PodWire) -> Option<PodInfo> {
+    pod_info_raw(pod).map(clean::pod_info)
+}
+
+fn pod_info_raw(pod: &PodWire) -> Option<PodInfo> {
     let meta = &pod.metadata;
     let name = meta.name.clone().filter(|s| !s.is_empty())?;
     let labels = meta.labels.as_ref();
@@ -586,5 +602,72 @@ mod tests {
         assert_eq!(r.hash, "7c9d");
         assert_eq!(r.owner, None);
         assert!(r.images.is_empty());
+    }
+}
+
+/// Cluster text made safe for a terminal, once, as the object enters the index: every string a
+/// projection keeps goes through `text::clean` (control and bidi characters become visible
+/// escapes). Kubernetes' own validation keeps them out of names and labels on a real API server;
+/// annotations, images and messages have no such rule, and a hostile or broken server has none.
+mod clean {
+    use crate::fleet::model::{DsInfo, NodeInfo, PodInfo, RevInfo};
+    use crate::text::{clean_in_place, clean_owned, is_clean};
+
+    fn opt(s: &mut Option<String>) {
+        if let Some(s) = s {
+            clean_in_place(s);
+        }
+    }
+
+    fn all(v: &mut [String]) {
+        v.iter_mut().for_each(clean_in_place);
+    }
+
+    pub fn node_info(mut n: NodeInfo) -> NodeInfo {
+        clean_in_place(&mut n.name);
+        if !n.labels.iter().all(|(k, v)| is_clean(k) && is_clean(v)) {
+            n.labels =
+                std::mem::take(&mut n.labels).into_iter().map(|(k, v)| (clean_owned(k), clean_owned(v))).collect();
+        }
+        for t in &mut n.taints {
+            clean_in_place(&mut t.key);
+            clean_in_place(&mut t.value);
+        }
+        all(&mut n.pressures);
+        clean_in_place(&mut n.kubelet_version);
+        n
+    }
+
+    pub fn ds_info(mut d: DsInfo) -> DsInfo {
+        clean_in_place(&mut d.namespace);
+        clean_in_place(&mut d.name);
+        clean_in_place(&mut d.uid);
+        clean_in_place(&mut d.selector);
+        all(&mut d.containers);
+        all(&mut d.init_containers);
+        all(&mut d.images);
+        d
+    }
+
+    pub fn rev_info(mut r: RevInfo) -> RevInfo {
+        clean_in_place(&mut r.namespace);
+        clean_in_place(&mut r.name);
+        opt(&mut r.owner);
+        clean_in_place(&mut r.hash);
+        opt(&mut r.change_cause);
+        all(&mut r.images);
+        r
+    }
+
+    pub fn pod_info(mut p: PodInfo) -> PodInfo {
+        clean_in_place(&mut p.namespace);
+        clean_in_place(&mut p.name);
+        clean_in_place(&mut p.uid);
+        opt(&mut p.owner);
+        opt(&mut p.node);
+        opt(&mut p.revision_hash);
+        clean_in_place(&mut p.reason);
+        opt(&mut p.last_termination);
+        p
     }
 }

@@ -285,6 +285,7 @@ impl Link {
             StreamState::Reconnecting { since, .. } => *since,
             _ => now_secs(),
         };
+        let error = crate::text::clean_owned(error);
         self.set(StreamState::Reconnecting { since, error }).await
     }
 
@@ -382,7 +383,9 @@ async fn run<K: Watched>(api: Api<K>, namespace: Option<&str>, link: &mut Link) 
                 let failure = classify(kind, namespace, &err);
                 tracing::warn!(stream = kind.plural(), error = %err, "watch error");
                 let reported = match failure {
-                    Failure::Denied(error) => link.set(StreamState::Failed { error }).await,
+                    Failure::Denied(error) => {
+                        link.set(StreamState::Failed { error: crate::text::clean_owned(error) }).await
+                    }
                     Failure::Expired(error) => {
                         stream = watcher(api.clone(), config.clone());
                         link.reconnecting(error).await

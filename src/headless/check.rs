@@ -69,7 +69,10 @@ impl Problem {
     pub fn line(&self) -> String {
         let reason: String =
             self.reason.chars().map(|c| if c == '\t' || c == '\n' || c == '\r' { ' ' } else { c }).collect();
-        format!("{}\t{}\t{}\t{}", self.node, self.daemonset, self.state.name(), reason)
+        // Names and reasons come from the index, clean at projection; cleaned again here so a
+        // line of `check` can never carry a control character whatever fed the index.
+        let clean = crate::text::clean;
+        format!("{}\t{}\t{}\t{}", clean(&self.node), clean(&self.daemonset), self.state.name(), clean(&reason))
     }
 }
 

@@ -138,11 +138,13 @@ pub async fn snapshot(
         writeln!(err, "daemonscope: warning: {w}")?;
     }
     let now = now();
+    // Everything from the index is clean already; the kubeconfig's context name is text too.
+    let context = crate::text::clean(&target.context);
     match args.output {
-        OutputFormat::Json => json::write(&index, &target.context, args.problems, out)?,
+        OutputFormat::Json => json::write(&index, &context, args.problems, out)?,
         OutputFormat::Table | OutputFormat::Wide => {
             let opts = table::TableOptions {
-                context: &target.context,
+                context: &context,
                 problems_only: args.problems,
                 wide: args.output == OutputFormat::Wide,
                 glyphs,

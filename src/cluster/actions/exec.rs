@@ -210,13 +210,20 @@ impl Actions {
     /// revisions yet and for checking against kubectl.
     pub async fn fetch_history(&self, namespace: &str, name: &str) -> Result<Vec<HistoryRow>, ActionError> {
         let (_, revisions) = self.daemonset_history(namespace, name).await?;
-        Ok(rollout::history_rows(revisions.iter().map(|r| HistoryRow {
-            revision: r.revision.unwrap_or(0),
-            name: r.metadata.name.clone().unwrap_or_default(),
-            created: r.metadata.creation_timestamp.as_ref().map(|t| t.0.as_second()).unwrap_or(0),
-            change_cause: r.metadata.annotations.as_ref().and_then(|a| a.get("kubernetes.io/change-cause")).cloned(),
-            images: rollout::images_in_revision_data(&r.data.0),
-            current: false,
+        Ok(rollout::history_rows(revisions.iter().map(|r| {
+            HistoryRow {
+                revision: r.revision.unwrap_or(0),
+                name: r.metadata.name.clone().unwrap_or_default(),
+                created: r.metadata.creation_timestamp.as_ref().map(|t| t.0.as_second()).unwrap_or(0),
+                change_cause: r
+                    .metadata
+                    .annotations
+                    .as_ref()
+                    .and_then(|a| a.get("kubernetes.io/change-cause"))
+                    .map(|c| crate::text::clean_owned(c.clone())),
+                images: rollout::images_in_revision_data(&r.data.0).into_iter().map(crate::text::clean_owned).collect(),
+                current: false,
+            }
         })))
     }
 

@@ -1,0 +1,104 @@
+//! Cluster text is hostile: names, labels, annotations, images, status messages and server
+//! errors are written by others, and a terminal obeys what it is sent (an `ESC ] 0 ;` in a
+//! change-cause retitles the window, OSC 52 writes the clipboard, a bidi override reorders what
+//! a line seems to say). [`clean`] is the one rule for such text, applied when an object is
+//! projected and where a server message becomes a notice or a line of headless output.
+//!
+//! Unlike the log sanitizer (`logs::sanitize`, which drops escape sequences whole so that
+//! coloured logs read well), this keeps every character visible: a control character becomes
+//! its escape (`\x1b`, `\u{202e}` as `\u202e`), so what the cluster holds is shown, not obeyed,
+//! and a width computed on the result is the width drawn. Imports nothing of ours.
+
+use std::borrow::Cow;
+
+/// Characters that must never reach a terminal raw: C0 controls (tab and newline included: a
+/// one-line field must stay one line), DEL, C1 controls, the bidirectional embeddings,
+/// overrides and isolates (U+202A–U+202E, U+2066–U+2069, CVE-2021-42574), and other invisible
+/// format characters that hide or reorder text (zero-width joiners and spaces, the BOM, the
+/// soft hyphen, the Arabic letter mark, the left-to-right and right-to-left marks, the
+/// interlinear annotation controls).
+pub fn is_hostile(c: char) -> bool {
+    matches!(c,
+        '\u{0}'..='\u{1f}' | '\u{7f}'..='\u{9f}'
+        | '\u{ad}' | '\u{61c}' | '\u{180e}'
+        | '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}'
+        | '\u{2060}'..='\u{206f}' | '\u{feff}' | '\u{fff9}'..='\u{fffb}')
+}
+
+/// `s` with every hostile character replaced by a visible escape: `\x1b` for C0/C1/DEL,
+/// `\u202e` for the rest. Borrows when there is nothing to replace (the common case: one scan).
+pub fn clean(s: &str) -> Cow<'_, str> {
+    if !s.chars().any(is_hostile) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if is_hostile(c) {
+            let n = c as u32;
+            if n <= 0xff {
+                out.push_str(&format!("\\x{n:02x}"));
+            } else {
+                out.push_str(&format!("\\u{n:04x}"));
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// [`clean`] for an owned string, without a copy when it is already clean.
+pub fn clean_owned(s: String) -> String {
+    match clean(&s) {
+        Cow::Borrowed(_) => s,
+        Cow::Owned(o) => o,
+    }
+}
+
+/// [`clean_owned`] in place.
+pub fn clean_in_place(s: &mut String) {
+    if s.chars().any(is_hostile) {
+        *s = clean(s).into_owned();
+    }
+}
+
+/// True when `s` holds no hostile character: what [`clean`] guarantees.
+pub fn is_clean(s: &str) -> bool {
+    !s.chars().any(is_hostile)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_text_is_borrowed_unchanged() {
+        assert!(matches!(clean("kube-system/fluent-bit:3.1.8 日本"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn a_title_escape_in_a_change_cause_becomes_visible_text() {
+        let hostile = "deploy \u{1b}]0;pwned\u{7} done";
+        assert_eq!(clean(hostile), "deploy \\x1b]0;pwned\\x07 done");
+        assert!(is_clean(&clean(hostile)));
+    }
+
+    #[test]
+    fn c1_del_newlines_and_tabs_are_escaped() {
+        assert_eq!(clean("a\u{9b}2J\u{7f}b\nc\td\re"), "a\\x9b2J\\x7fb\\x0ac\\x09d\\x0de");
+    }
+
+    #[test]
+    fn bidi_and_invisible_format_characters_are_escaped() {
+        assert_eq!(clean("ab\u{202e}cd\u{2066}e\u{200b}f\u{feff}"), "ab\\u202ecd\\u2066e\\u200bf\\ufeff");
+    }
+
+    #[test]
+    fn clean_owned_and_in_place_agree_with_clean() {
+        let s = "x\u{1b}[31my".to_string();
+        let mut t = s.clone();
+        clean_in_place(&mut t);
+        assert_eq!(t, clean(&s));
+        assert_eq!(clean_owned(s.clone()), clean(&s));
+    }
+}
