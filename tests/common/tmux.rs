@@ -73,6 +73,12 @@ impl Session {
         self.tmux(&args);
     }
 
+    /// Resize the window (the program gets SIGWINCH), as a user dragging the terminal would.
+    pub fn resize(&self, width: u16, height: u16) {
+        let (w, h) = (width.to_string(), height.to_string());
+        self.tmux(&["resize-window", "-t", SESSION, "-x", &w, "-y", &h]);
+    }
+
     /// Literal text, no key names.
     pub fn type_text(&self, text: &str) {
         self.tmux(&["send-keys", "-t", SESSION, "-l", text]);
