@@ -271,7 +271,7 @@ async fn run_ui(cli: &Cli) -> Result<i32, Failure> {
     if let Some(handle) = sim_handle {
         stop_sim(handle).await;
     }
-    result.map(|()| EXIT_OK).map_err(|e| Failure::from_error(&e))
+    result.map(|exit| exit.code()).map_err(|e| Failure::from_error(&e))
 }
 
 /// Stop a simulator whose process is about to exit. Its server and controllers are stopped

@@ -91,7 +91,9 @@ pub fn app_options(opts: &UiOptions) -> anyhow::Result<AppOptions> {
 }
 
 /// The UI entry point: start the first cluster session, take the terminal, run until quit.
-pub async fn run_ui(opts: UiOptions) -> anyhow::Result<()> {
+/// Returns how it ended; the terminal is restored before this returns, and the executor (every
+/// watch, stream and running task) is dropped, which cancels them.
+pub async fn run_ui(opts: UiOptions) -> anyhow::Result<Exit> {
     let mut app_opts = app_options(&opts)?;
     let fps = opts.config.fps;
     app_opts.warnings.extend(opts.session.warnings.iter().cloned());
@@ -122,16 +124,37 @@ pub async fn run_ui(opts: UiOptions) -> anyhow::Result<()> {
         // `_guard` drops here: the terminal is restored before we report anything.
     };
     // The executor (and with it every watch task) was dropped when the loop returned.
-    result.map(|_| ())
+    let exit = result.map(|(_, exit)| exit)?;
+    match exit {
+        Exit::Quit => tracing::info!("quit"),
+        Exit::Signal(n) => {
+            tracing::warn!(signal = n, "exit on a signal: the terminal was restored, background work cancelled")
+        }
+        Exit::InputClosed => tracing::warn!("exit: the terminal's input closed"),
+    }
+    Ok(exit)
 }
 
 /// Why the loop ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Exit {
     Quit,
-    Signal,
+    /// SIGHUP (1), SIGINT (2) or SIGTERM (15): the process exits with 128 + the number, as a
+    /// shell reports a process killed by it.
+    Signal(i32),
     /// The input stream ended (the terminal went away).
     InputClosed,
+}
+
+impl Exit {
+    /// The process exit status for this ending: 0 for a quit, non-zero otherwise.
+    pub fn code(self) -> i32 {
+        match self {
+            Exit::Quit => 0,
+            Exit::Signal(n) => 128 + n,
+            Exit::InputClosed => 1,
+        }
+    }
 }
 
 /// The imperative shell around `update`: the cluster executor, and the local files effects
@@ -275,7 +298,7 @@ where
                 msg
             }
             _ = tick.tick() => Msg::Tick(unix_now()),
-            _ = sigterm.recv() => return Ok((app, Exit::Signal)),
+            signo = sigterm.recv() => return Ok((app, Exit::Signal(signo))),
             _ = tokio::time::sleep_until(next_frame), if app.dirty => continue,
         };
         let effects = update(&mut app, msg);
@@ -291,23 +314,31 @@ fn unix_now() -> i64 {
 }
 
 mod signals {
-    //! SIGTERM and SIGINT as one future. In raw mode Ctrl-C arrives as a key, but a SIGINT can
-    //! still come from `kill -INT`.
+    //! SIGHUP (the SSH session dropped), SIGTERM and SIGINT as one future. In raw mode Ctrl-C
+    //! arrives as a key, but a SIGINT can still come from `kill -INT`.
     use tokio::signal::unix::{Signal, SignalKind, signal};
 
     pub struct Term {
+        hup: Signal,
         term: Signal,
         int: Signal,
     }
 
     impl Term {
         pub fn new() -> std::io::Result<Term> {
-            Ok(Term { term: signal(SignalKind::terminate())?, int: signal(SignalKind::interrupt())? })
+            Ok(Term {
+                hup: signal(SignalKind::hangup())?,
+                term: signal(SignalKind::terminate())?,
+                int: signal(SignalKind::interrupt())?,
+            })
         }
-        pub async fn recv(&mut self) {
+
+        /// The signal's number when one arrives.
+        pub async fn recv(&mut self) -> i32 {
             tokio::select! {
-                _ = self.term.recv() => {}
-                _ = self.int.recv() => {}
+                _ = self.hup.recv() => 1,
+                _ = self.term.recv() => 15,
+                _ = self.int.recv() => 2,
             }
         }
     }

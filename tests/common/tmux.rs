@@ -118,6 +118,13 @@ impl Session {
         self.display("#{pane_title}")
     }
 
+    /// The pid of the program the shell in the pane runs now (its one child), if any.
+    pub fn program_pid(&self) -> Option<u32> {
+        let shell = self.display("#{pane_pid}");
+        let out = std::process::Command::new("pgrep").args(["-P", &shell]).output().ok()?;
+        String::from_utf8_lossy(&out.stdout).lines().next()?.trim().parse().ok()
+    }
+
     /// Whether the terminal shows the alternate screen.
     pub fn alternate_screen(&self) -> bool {
         self.display("#{alternate_on}") == "1"
