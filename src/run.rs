@@ -3,7 +3,6 @@
 //! line on stderr (`daemonscope: …`) and an exit code: 0 ok, 1 problems found (`check`),
 //! 2 errors. Nothing below this module prints to the terminal on its own.
 
-use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -288,7 +287,7 @@ async fn stop_sim(handle: crate::sim::SimHandle) {
 /// demand.
 pub fn state_dir() -> Option<PathBuf> {
     let dir = Paths::discover()?.state_dir;
-    std::fs::create_dir_all(&dir).ok()?;
+    crate::config::create_private_dir(&dir).ok()?;
     Some(dir)
 }
 
@@ -298,11 +297,13 @@ const LOG_ROTATE_BYTES: u64 = 10 * 1024 * 1024;
 /// Send `tracing` to `daemonscope.log` in the state dir, never to the terminal (the UI owns
 /// it): `<state dir>/logs/daemonscope.log`. Without a writable state dir there is no log; that is not worth failing for.
 fn init_tracing(level: LevelFilter) -> Option<PathBuf> {
-    let dir = Paths::discover()?.log_dir;
-    std::fs::create_dir_all(&dir).ok()?;
+    let paths = Paths::discover()?;
+    crate::config::create_private_dir(&paths.state_dir).ok()?;
+    let dir = paths.log_dir;
+    crate::config::create_private_dir(&dir).ok()?;
     let path = dir.join("daemonscope.log");
     rotate(&path);
-    let file = OpenOptions::new().create(true).append(true).open(&path).ok()?;
+    let file = crate::config::private_file(&path).ok()?;
     // Our own code at the chosen level; the HTTP and TLS stacks only warn, or they drown it.
     // (A default directive only applies when no directive is given, so the level goes first.)
     // kube_client logs raw HTTP headers at trace: capped at debug so no header is ever logged.

@@ -448,8 +448,9 @@ async fn a_read_only_token_gets_the_plain_forbidden_sentence() {
         "{err}"
     );
     let audit = actions.audit().read_all().expect("audit");
-    assert_eq!(audit.len(), 1);
-    assert!(audit[0].result.starts_with("error: forbidden"), "{:?}", audit[0]);
+    assert_eq!(audit.len(), 2, "an intent before the request, a result after it: {audit:?}");
+    assert_eq!((audit[0].phase.as_str(), audit[1].phase.as_str()), ("intent", "result"));
+    assert!(audit[1].result.starts_with("error: forbidden"), "{:?}", audit[1]);
     fx.sim.shutdown().await;
 }
 
@@ -461,8 +462,12 @@ async fn the_audit_log_holds_each_executed_action() {
     let pod = pods_by_node(&client, "agent").await["node-01"].clone();
     actions.execute(&plan::restart_pod(NS, &pod.0, Some(&pod.1), Some("node-01"))).await.expect("restart");
     actions.execute(&plan::rollout_restart(NS, "rolling", jiff::Timestamp::now())).await.expect("rollout restart");
-    let audit = actions.audit().read_all().expect("audit");
-    assert_eq!(audit.len(), 2);
+    let all = actions.audit().read_all().expect("audit");
+    assert_eq!(all.len(), 4, "an intent and a result line per action: {all:?}");
+    let phases: Vec<&str> = all.iter().map(|e| e.phase.as_str()).collect();
+    assert_eq!(phases, ["intent", "result", "intent", "result"]);
+    assert!(all[0].body.is_some() && all[2].body.is_some(), "intents carry the exact body");
+    let audit: Vec<_> = all.into_iter().filter(|e| e.phase == "result").collect();
     assert_eq!(audit[0].verb, "restart pod");
     assert_eq!(audit[0].object, format!("pod {NS}/{}", pod.0));
     assert_eq!(audit[1].verb, "rollout restart");
@@ -556,7 +561,8 @@ async fn a_batch_restart_runs_one_at_a_time_and_stops_when_cancelled() {
         "{events:?}"
     );
     let audit = actions.audit().read_all().expect("audit");
-    assert_eq!(audit.len(), 1, "only the first restart was executed");
+    let results: Vec<_> = audit.iter().filter(|e| e.phase == "result").collect();
+    assert_eq!(results.len(), 1, "only the first restart was executed: {audit:?}");
 
     // The remaining two with a short pace: both go through, in order.
     let mut done = Vec::new();

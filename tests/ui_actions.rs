@@ -307,3 +307,61 @@ async fn batch_restart_of_failing_pods_reports_progress_and_esc_cancels_it() {
     let notice = s.app.notice.clone().expect("a result notice");
     assert!(notice.text.contains("restarted") && notice.text.contains("cancelled"), "{notice:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_audit_records_intent_before_the_request_and_the_result_after_in_a_private_file() {
+    let mut s = start("mixed", false).await;
+    s.cursor_to("kube-proxy", CellState::Ready);
+    s.key(KeyCode::Char('R'));
+    s.key(KeyCode::Char('y'));
+    s.wait_for("the result notice", |app| app.notice.as_ref().is_some_and(|n| n.text.contains("restarted"))).await;
+    let lines: Vec<serde_json::Value> =
+        s.audit().lines().map(|l| serde_json::from_str(l).expect("an audit line is JSON")).collect();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert_eq!(lines[0]["phase"], "intent");
+    assert_eq!(lines[1]["phase"], "result");
+    assert_eq!(lines[0]["id"], lines[1]["id"], "one action, one id");
+    assert!(
+        lines[0]["body"]["spec"]["template"]["metadata"]["annotations"]["kubectl.kubernetes.io/restartedAt"]
+            .is_string()
+    );
+    assert!(lines[0]["server"].as_str().is_some_and(|u| u.starts_with("http")), "{:?}", lines[0]);
+    assert_eq!(lines[1]["result"], "ok");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(s.dir.path().join("audit.jsonl")).expect("audit file").permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "the audit log is private");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_private_state_directory_mutations_are_refused_before_anything_is_sent() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let opts = SimOptions { scenario: "small".into(), frozen: true, churn: Some(0.0), ..SimOptions::default() };
+    let sim = sim::start(opts).await.unwrap_or_else(|e| panic!("starting the simulator: {e:#}"));
+    let target = connect_yaml(&sim.kubeconfig_yaml(), "the simulator", &ClusterArgs::default())
+        .await
+        .unwrap_or_else(|e| panic!("connecting to the simulator: {e}"));
+    let mut shell =
+        Shell::from(Executor::start(target, ExecutorOptions { audit_path: None, ..ExecutorOptions::default() }));
+    let mut app = App::new(Index::new(), AppOptions::default());
+    shell.feed(&mut app, Msg::Tick(now()));
+    shell.feed(&mut app, Msg::Resize(160, 60));
+    shell.attach(&mut app);
+    let start = std::time::Instant::now();
+    while !app.index.synced() {
+        assert!(start.elapsed() < DEADLINE, "sync");
+        shell.step(&mut app, Duration::from_millis(200)).await;
+    }
+    let before = sim.stats().mutating;
+    shell.feed(&mut app, Msg::Key(KeyEvent::new(KeyCode::Char('R'), KeyModifiers::NONE)));
+    shell.feed(&mut app, Msg::Key(KeyEvent::new(KeyCode::Char('y'), KeyModifiers::NONE)));
+    let start = std::time::Instant::now();
+    while !app.notice.as_ref().is_some_and(|n| n.text.contains("refused")) {
+        assert!(start.elapsed() < DEADLINE, "a refusal; notice {:?}", app.notice);
+        shell.step(&mut app, Duration::from_millis(200)).await;
+    }
+    assert!(app.notice.as_ref().is_some_and(|n| n.text.contains("state directory")), "{:?}", app.notice);
+    assert_eq!(sim.stats().mutating, before, "nothing was sent, not even a dry run");
+}

@@ -164,7 +164,8 @@ pub fn save(path: &Path, state: &State) -> Result<(), String> {
     // The pid keeps two daemonscope processes from writing the same temporary file.
     let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
     let write = || -> std::io::Result<()> {
-        let mut f = std::fs::File::create(&tmp)?;
+        let _ = std::fs::remove_file(&tmp);
+        let mut f = crate::config::create_private(&tmp)?;
         f.write_all(b"# Remembered by daemonscope (last context/namespace and UI settings); safe to delete.\n")?;
         f.write_all(body.as_bytes())?;
         f.sync_all()?;

@@ -291,13 +291,16 @@ pub struct ExecutorOptions {
     /// `None`: the context picker has nothing to switch with (in-cluster config, tests).
     pub source: Option<KubeSource>,
     pub readonly: bool,
-    /// Where audit lines go (`<state dir>/audit.jsonl`); `None`: the temp dir.
+    /// Where audit lines go (`<state dir>/audit.jsonl`); `None`: there is no private state
+    /// directory, and every mutation is refused with a message saying so.
     pub audit_path: Option<PathBuf>,
 }
 
 impl ExecutorOptions {
+    /// Where audit lines go. Without a private state directory there is none (never a shared
+    /// temp dir): mutations are then refused before anything is sent (see `Executor::work`).
     fn audit_path(&self) -> PathBuf {
-        self.audit_path.clone().unwrap_or_else(|| std::env::temp_dir().join("audit.jsonl"))
+        self.audit_path.clone().unwrap_or_default()
     }
 }
 
@@ -440,7 +443,8 @@ impl Executor {
                 audit_path: self.options.audit_path(),
                 dry_run_first: true,
             },
-        );
+        )
+        .with_server(target.cluster_url.clone());
         let info = SessionInfo {
             id,
             context: target.context.clone(),
@@ -568,7 +572,9 @@ impl Executor {
     fn refuse(&self, session: SessionId, work: &Work, why: String) {
         let what = work.describe();
         tracing::warn!(%session, %what, %why, "refused");
-        if work.is_mutation() {
+        if work.is_mutation()
+            && let Some(audit_path) = &self.options.audit_path
+        {
             let info = self.sessions.get(&session).map(|s| &s.info).or_else(|| self.closed.get(&session));
             let (verb, object, request) = match work {
                 Work::Execute(p) => (p.verb.name().to_string(), p.object.to_string(), p.request_line()),
@@ -580,6 +586,8 @@ impl Executor {
                 _ => ("roll".to_string(), what.clone(), String::new()),
             };
             let entry = AuditEntry {
+                phase: "result".into(),
+                server: info.map(|i| i.server.clone()).unwrap_or_default(),
                 time: super::actions::plan::rfc3339(jiff::Timestamp::now()),
                 context: info.map(|i| i.context.clone()).unwrap_or_default(),
                 user: info.map(|i| i.user.clone()).unwrap_or_default(),
@@ -587,8 +595,9 @@ impl Executor {
                 object,
                 request,
                 result: format!("refused: {why}"),
+                ..AuditEntry::default()
             };
-            if let Err(e) = AuditLog::new(self.options.audit_path()).append(&entry) {
+            if let Err(e) = AuditLog::new(audit_path).append(&entry) {
                 tracing::warn!(error = %e, "audit log not written");
             }
         }
@@ -627,6 +636,13 @@ impl Executor {
             _ => {}
         }
         s.tasks.retain(|_, t| !t.is_cancelled());
+        if work.is_mutation() && self.options.audit_path.is_none() {
+            let why = "there is no private state directory for the audit log (set DAEMONSCOPE_STATE_DIR or HOME); nothing was sent".to_string();
+            let what = work.describe();
+            let _ = self.tx.send(Report::Refused { session, what, why });
+            return;
+        }
+        let Some(s) = self.sessions.get_mut(&session) else { return };
         let (Some(client), Some(gw)) = (s.client.clone(), s.gateway.clone()) else {
             self.refuse(session, &work, "no cluster connection in this run".into());
             return;

@@ -67,12 +67,12 @@ impl SaveRequest {
     /// Write to a new file `<dir>/logs/<stem>-<UTC time>.log` (never overwriting) and return its path.
     pub fn write_in(&self, state_dir: &Path) -> std::io::Result<PathBuf> {
         let dir = state_dir.join("logs");
-        std::fs::create_dir_all(&dir)?;
+        crate::config::create_private_dir(&dir)?;
         let now = jiff::Timestamp::now().strftime("%Y%m%dT%H%M%SZ").to_string();
         for n in 0u32..1000 {
             let name = if n == 0 { format!("{}-{now}.log", self.stem) } else { format!("{}-{now}-{n}.log", self.stem) };
             let path = dir.join(name);
-            match std::fs::OpenOptions::new().write(true).create_new(true).open(&path) {
+            match crate::config::create_private(&path) {
                 Ok(mut f) => {
                     f.write_all(self.contents.as_bytes())?;
                     f.flush()?;

@@ -1,5 +1,9 @@
-//! The audit log: one JSON object per line for every action the gateway was asked to execute
-//! (sent, refused in read-only mode, or failed), appended to a file in the state dir.
+//! The audit log: one JSON object per line for every action the gateway was asked to execute,
+//! appended to a file in the state dir. An `intent` line (with the exact request body) is
+//! written *before* anything is sent, so a hang, a crash or a dropped SSH session still leaves a
+//! trace; a `result` line with the same `id` follows (ok, refused, error with the server's
+//! message). The directory is created private (0700) and the file 0600: it names objects and
+//! holds request bodies.
 //!
 //! Each append opens the file in append mode and writes one line with a single `write_all`, so
 //! lines from concurrent tasks never interleave within a line on POSIX filesystems.
@@ -10,8 +14,12 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 /// One line of the audit log.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct AuditEntry {
+    /// "intent" (before the request) or "result" (after it); one action's two lines share `id`.
+    pub phase: String,
+    pub id: String,
     /// RFC 3339, UTC.
     pub time: String,
     pub context: String,
@@ -22,8 +30,17 @@ pub struct AuditEntry {
     pub object: String,
     /// The HTTP request ("PATCH /apis/apps/v1/…").
     pub request: String,
-    /// "ok", "refused: read-only", or "error: <message>".
+    /// "ok", "refused: read-only", or "error: <message>"; empty on an intent line.
     pub result: String,
+    /// The API server the request goes to.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub server: String,
+    /// The revision an undo goes back to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revision: Option<i64>,
+    /// The exact request body (intent lines).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body: Option<serde_json::Value>,
 }
 
 /// Where audit lines go.
@@ -46,12 +63,14 @@ impl AuditLog {
     pub fn append(&self, entry: &AuditEntry) -> std::io::Result<()> {
         if let Some(dir) = self.path.parent()
             && !dir.as_os_str().is_empty()
+            && !dir.exists()
         {
             std::fs::create_dir_all(dir)?;
+            crate::config::private_dir(dir)?;
         }
         let mut line = serde_json::to_vec(entry).map_err(std::io::Error::other)?;
         line.push(b'\n');
-        let mut f = std::fs::OpenOptions::new().create(true).append(true).open(&self.path)?;
+        let mut f = crate::config::private_file(&self.path)?;
         f.write_all(&line)
     }
 
@@ -83,6 +102,7 @@ mod tests {
             object: "pod ns/p".into(),
             request: "DELETE /api/v1/namespaces/ns/pods/p".into(),
             result: "ok".into(),
+            ..AuditEntry::default()
         };
         log.append(&e("restart pod")).unwrap();
         log.append(&e("rollout restart")).unwrap();
@@ -90,5 +110,17 @@ mod tests {
         assert_eq!(all, vec![e("restart pod"), e("rollout restart")]);
         let text = std::fs::read_to_string(log.path()).unwrap();
         assert_eq!(text.lines().count(), 2);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_log_is_private_to_its_owner() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let log = AuditLog::new(dir.path().join("state/audit.jsonl"));
+        log.append(&AuditEntry { verb: "x".into(), ..AuditEntry::default() }).unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(log.path()), 0o600);
+        assert_eq!(mode(&dir.path().join("state")), 0o700);
     }
 }

@@ -41,6 +41,8 @@ pub struct Actions {
     audit: AuditLog,
     context: String,
     user: String,
+    /// The API server URL, for the audit log.
+    server: String,
 }
 
 /// Whether a dry run preceded the request.
@@ -105,7 +107,14 @@ impl Actions {
             audit: AuditLog::new(opts.audit_path),
             context: opts.context,
             user: opts.user,
+            server: String::new(),
         }
+    }
+
+    /// The same gateway, naming `server` in its audit lines.
+    pub fn with_server(mut self, server: impl Into<String>) -> Actions {
+        self.server = server.into();
+        self
     }
 
     pub fn readonly(&self) -> bool {
@@ -135,6 +144,43 @@ impl Actions {
     /// Execute a plan: refuse in read-only mode (no request at all), else dry run, then the
     /// real request. Every call leaves one audit line.
     pub async fn execute(&self, plan: &Plan) -> Result<Outcome, ActionError> {
+        let now = jiff::Timestamp::now();
+        let entry = AuditEntry {
+            phase: "intent".into(),
+            id: format!("{}-{}", now.as_nanosecond(), std::process::id()),
+            time: plan::rfc3339(now),
+            context: self.context.clone(),
+            user: self.user.clone(),
+            verb: plan.verb.name().to_string(),
+            object: plan.object.to_string(),
+            request: plan.request_line(),
+            result: String::new(),
+            server: self.server.clone(),
+            revision: match plan.verb {
+                Verb::RolloutUndo { to_revision } => Some(to_revision),
+                _ => None,
+            },
+            body: Some(plan.body.clone()),
+        };
+        if self.readonly {
+            // Refused before any request: one line says so, there is no intent to record.
+            let refused =
+                AuditEntry { phase: "result".into(), result: "refused: read-only".into(), body: None, ..entry };
+            let audit_error = self.audit.append(&refused).err();
+            if let Some(e) = &audit_error {
+                tracing::warn!(path = %self.audit.path().display(), error = %e, "audit log write failed");
+            }
+            return Err(ActionError::ReadOnly { action: plan.summary() });
+        }
+        // No trace, no request: an action whose intent cannot be recorded is not sent.
+        if let Err(e) = self.audit.append(&entry) {
+            tracing::warn!(path = %self.audit.path().display(), error = %e, "audit log write failed");
+            return Err(ActionError::Refused(format!(
+                "{} not sent: the audit log {} cannot be written ({e})",
+                plan.summary(),
+                self.audit.path().display()
+            )));
+        }
         let result = self.execute_inner(plan).await;
         let audit_result = match &result {
             Ok(_) => "ok".to_string(),
@@ -142,13 +188,11 @@ impl Actions {
             Err(e) => format!("error: {e}"),
         };
         let entry = AuditEntry {
+            phase: "result".into(),
             time: plan::rfc3339(jiff::Timestamp::now()),
-            context: self.context.clone(),
-            user: self.user.clone(),
-            verb: plan.verb.name().to_string(),
-            object: plan.object.to_string(),
-            request: plan.request_line(),
             result: audit_result,
+            body: None,
+            ..entry
         };
         let audit_error = self.audit.append(&entry).err().map(|e| {
             tracing::warn!(path = %self.audit.path().display(), error = %e, "audit log write failed");
