@@ -115,6 +115,20 @@ pub enum Command {
         #[command(flatten)]
         source: SourceArgs,
     },
+    /// Write what daemonscope reads from the cluster (Nodes, DaemonSets, their ControllerRevisions
+    /// and pods, Events about them, Namespaces; never Secrets or ConfigMaps) into DIR as
+    /// `kubectl get -o json` Lists, to replay with `--demo DIR` or `sim --replay DIR`.
+    Record {
+        /// Directory to write nodes.json, daemonsets.json, controllerrevisions.json, pods.json,
+        /// events.json and namespaces.json into (created when missing; those files are replaced).
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+        /// Remove annotations and environment variable values, so the recording can be shared.
+        #[arg(long)]
+        strip: bool,
+        #[command(flatten)]
+        source: SourceArgs,
+    },
     /// Exit 0 when every DaemonSet is healthy and current wherever it should run, 1 on problems, 2 on error.
     Check {
         #[command(flatten)]

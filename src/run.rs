@@ -102,6 +102,7 @@ fn command_name(c: &Command) -> &'static str {
         Command::Sim(_) => "sim",
         Command::Snapshot { .. } => "snapshot",
         Command::Check { .. } => "check",
+        Command::Record { .. } => "record",
     }
 }
 
@@ -125,6 +126,18 @@ async fn dispatch(cli: Cli) -> Result<i32, Failure> {
             let stdout = std::io::stdout();
             let mut out = std::io::BufWriter::new(stdout.lock());
             headless_result(crate::headless::check(&target, &args, &mut out, &mut std::io::stderr()).await)
+        }
+        Some(Command::Record { dir, strip, source }) => {
+            let (target, _sim) = target_for(&cli.source(&source)).await?;
+            let recorded = crate::headless::record::record(&target, &dir, strip).await.map_err(|e| {
+                Failure(format!("recording context {}: {}", target.context, client::one_line(&e.to_string())))
+            })?;
+            let mut out = std::io::stdout().lock();
+            for (path, n) in &recorded.files {
+                let _ = writeln!(out, "{n:>6}  {}", path.display());
+            }
+            let _ = writeln!(out, "replay with: daemonscope --demo {}", dir.display());
+            Ok(EXIT_OK)
         }
         None => run_ui(&cli).await,
     }

@@ -246,3 +246,63 @@ fn a_recording_that_is_not_kubernetes_json_is_refused_naming_the_file() {
     assert!(stderr.contains("rec/pods.json") && stderr.contains("not Kubernetes JSON"), "{stderr}");
     assert!(out.stdout.is_empty());
 }
+
+/// `snapshot -o json` of a recording, the real binary replaying it in-process.
+fn snapshot_of(sandbox: &Sandbox, dir: &Path) -> Value {
+    let out = sandbox.run(&["snapshot", "--demo", dir.to_str().expect("utf-8 path"), "-o", "json"]);
+    serde_json::from_str(&success(&out, "daemonscope snapshot --demo DIR")).expect("JSON")
+}
+
+#[test]
+fn record_then_replay_shows_the_same_fleet_and_strip_leaves_no_values() {
+    let sandbox = Sandbox::new();
+    let fixture = fixture();
+    let fixture_arg = fixture.to_str().expect("utf-8 path");
+    for strip in [false, true] {
+        let dir = sandbox.path(if strip { "stripped" } else { "plain" });
+        let dir_arg = dir.to_str().expect("utf-8 path");
+        let mut args = vec!["record", dir_arg, "--demo", fixture_arg];
+        if strip {
+            args.push("--strip");
+        }
+        success(&sandbox.run(&args), "daemonscope record");
+        let mut files: Vec<String> = std::fs::read_dir(&dir)
+            .expect("the recording")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        files.sort();
+        assert_eq!(
+            files,
+            [
+                "controllerrevisions.json",
+                "daemonsets.json",
+                "events.json",
+                "namespaces.json",
+                "nodes.json",
+                "pods.json"
+            ]
+        );
+        let mut before = snapshot_of(&sandbox, &fixture);
+        let mut after = snapshot_of(&sandbox, &dir);
+        // Pod ages are not in the JSON; everything else must be the same fleet.
+        before["context"] = Value::Null;
+        after["context"] = Value::Null;
+        assert_eq!(after, before, "strip={strip}: the replayed recording shows the recorded fleet");
+        let all: String =
+            files.iter().map(|f| std::fs::read_to_string(dir.join(f)).expect("read")).collect::<Vec<_>>().join("\n");
+        assert!(!all.contains("\"kind\": \"Secret\"") && !all.contains("\"kind\": \"ConfigMap\""));
+        if strip {
+            let recorded: Value =
+                serde_json::from_str(&std::fs::read_to_string(dir.join("pods.json")).expect("read")).expect("JSON");
+            for pod in recorded["items"].as_array().expect("items") {
+                for c in pod["spec"]["containers"].as_array().expect("containers") {
+                    for var in c["env"].as_array().into_iter().flatten() {
+                        assert!(var.get("value").is_none() && var.get("valueFrom").is_none(), "{var}");
+                    }
+                }
+                let ann = pod["metadata"]["annotations"].as_object().map(|a| a.len()).unwrap_or(0);
+                assert_eq!(ann, 0, "annotations stripped from {}", name_of(pod));
+            }
+        }
+    }
+}
