@@ -306,3 +306,45 @@ fn record_then_replay_shows_the_same_fleet_and_strip_leaves_no_values() {
         }
     }
 }
+
+/// `--replay-live`: the simulator's DaemonSet controller takes over the recorded state. It must
+/// recognise the real controller's revisions as the current templates (a real API server
+/// writes `"creationTimestamp": null` into them) and so start no rollout of its own.
+#[test]
+fn live_controllers_adopt_the_recorded_revisions_without_rolling() {
+    use daemonscope::sim::controllers::Controllers;
+    use daemonscope::sim::{Clock, Kind, Object, Store, replay};
+    use std::sync::Arc;
+
+    let store = Store::new(10_000);
+    replay::insert(&store, replay::load(&fixture()).expect("the recording loads")).expect("inserted");
+    let clock = Arc::new(Clock::new(true));
+    let mut ctl = Controllers::new(store.clone(), clock, Arc::default(), 1, Some(0.0));
+    ctl.settle(50);
+    let names = |kind: Kind| -> BTreeSet<String> {
+        store.list(kind, None).0.iter().map(|s| s.obj.name().to_string()).collect()
+    };
+    let recorded: BTreeSet<String> = items("controllerrevisions.json").iter().map(name_of).collect();
+    assert_eq!(names(Kind::ControllerRevision), recorded, "no revision of our own");
+    for ds in items("daemonsets.json") {
+        let name = name_of(&ds);
+        let stored = store.get(Kind::DaemonSet, "fx", &name).expect("still there");
+        let Object::DaemonSet(d) = &stored.obj else { panic!("a DaemonSet") };
+        let status = d.status.as_ref().expect("status");
+        assert_eq!(
+            i64::from(status.updated_number_scheduled.unwrap_or(0)),
+            ds["status"]["updatedNumberScheduled"].as_i64().unwrap_or(0),
+            "{name}: the same pods are up to date as the real controller said"
+        );
+        assert_eq!(
+            i64::from(status.desired_number_scheduled),
+            ds["status"]["desiredNumberScheduled"].as_i64().unwrap_or(0),
+            "{name}: our controller's desired count against the real one's"
+        );
+        assert_eq!(
+            i64::from(status.number_misscheduled),
+            ds["status"]["numberMisscheduled"].as_i64().unwrap_or(0),
+            "{name}: our controller's misscheduled count against the real one's"
+        );
+    }
+}

@@ -127,8 +127,8 @@ pub async fn start_with(opts: SimOptions, cfg: StartConfig) -> anyhow::Result<Si
     let store = cfg.store.clone().unwrap_or_else(|| Store::new(HISTORY_CAP));
     let scenario = if let Some(path) = &opts.replay {
         // Read and check the whole recording before the store sees any of it.
-        let rec = replay::load(path).with_context(|| format!("replaying {}", path.display()))?;
-        replay::insert(&store, rec).with_context(|| format!("replaying {}", path.display()))?;
+        // The errors name the file and the object already.
+        replay::insert(&store, replay::load(path)?)?;
         Arc::new(scenario::Scenario { name: EMPTY_SCENARIO.into(), ..Default::default() })
     } else if opts.scenario == EMPTY_SCENARIO {
         Arc::new(scenario::Scenario { name: EMPTY_SCENARIO.into(), ..Default::default() })

@@ -25,20 +25,21 @@ fn is_side_file(name: &str) -> bool {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReplayError {
-    #[error("reading {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    // `error`, not `source`: the message carries it already, so `{:#}` chains do not repeat it.
+    #[error("reading {path}: {error}")]
+    Io { path: PathBuf, error: std::io::Error },
     #[error("{path}: no *.json files to replay (record one with `daemonscope record DIR`)")]
     Empty { path: PathBuf },
-    #[error("{path} is not Kubernetes JSON (`kubectl get ... -o json` output): {source}")]
-    NotJson { path: PathBuf, source: serde_json::Error },
+    #[error("{path} is not Kubernetes JSON (`kubectl get ... -o json` output): {error}")]
+    NotJson { path: PathBuf, error: serde_json::Error },
     #[error("{path}: {what} is not a Kubernetes object: it has no \"kind\"")]
     NoKind { path: PathBuf, what: String },
     #[error(
         "{path}: {what} has kind {kind} (apiVersion {api_version}), which the simulator does not serve; a recording holds Nodes, DaemonSets, ControllerRevisions, Pods, Events and Namespaces"
     )]
     UnknownKind { path: PathBuf, what: String, kind: String, api_version: String },
-    #[error("{path}: {what} is not a valid {kind}: {source}")]
-    Decode { path: PathBuf, what: String, kind: &'static str, source: serde_json::Error },
+    #[error("{path}: {what} is not a valid {kind}: {error}")]
+    Decode { path: PathBuf, what: String, kind: &'static str, error: serde_json::Error },
     #[error("{path}: {what} has no metadata.{field}")]
     MissingField { path: PathBuf, what: String, field: &'static str },
     #[error("{path}: {what} is recorded twice (also in {first})")]
@@ -64,7 +65,7 @@ impl Recording {
 /// Read a recording: one JSON file, or every `*.json` file of a directory (by name, leaving
 /// out `version.json` and `expected*.json`). Nothing is inserted anywhere.
 pub fn load(path: &Path) -> Result<Recording, ReplayError> {
-    let io = |e| ReplayError::Io { path: path.to_path_buf(), source: e };
+    let io = |e| ReplayError::Io { path: path.to_path_buf(), error: e };
     let files = if std::fs::metadata(path).map_err(io)?.is_dir() {
         let mut files: Vec<PathBuf> = std::fs::read_dir(path)
             .map_err(io)?
@@ -85,7 +86,7 @@ pub fn load(path: &Path) -> Result<Recording, ReplayError> {
     };
     let mut parsed = Vec::new();
     for f in &files {
-        let text = std::fs::read(f).map_err(|e| ReplayError::Io { path: f.clone(), source: e })?;
+        let text = std::fs::read(f).map_err(|e| ReplayError::Io { path: f.clone(), error: e })?;
         for obj in parse(f, &text)? {
             parsed.push((f.clone(), obj));
         }
@@ -96,7 +97,7 @@ pub fn load(path: &Path) -> Result<Recording, ReplayError> {
 /// Decode one file's text: a List (`kind: List` or `<Kind>List`) or a single object.
 pub fn parse(path: &Path, text: &[u8]) -> Result<Vec<Object>, ReplayError> {
     let doc: Value =
-        serde_json::from_slice(text).map_err(|e| ReplayError::NotJson { path: path.to_path_buf(), source: e })?;
+        serde_json::from_slice(text).map_err(|e| ReplayError::NotJson { path: path.to_path_buf(), error: e })?;
     let Some(kind) = doc.get("kind").and_then(Value::as_str).map(str::to_string) else {
         let what = if doc.is_object() { "the top-level object".to_string() } else { "the document".to_string() };
         return Err(ReplayError::NoKind { path: path.to_path_buf(), what });
@@ -157,7 +158,7 @@ fn decode(path: &Path, at: &str, v: Value) -> Result<Object, ReplayError> {
         path: p(),
         what: what.clone(),
         kind: k.kind(),
-        source: e,
+        error: e,
     })?;
     if obj.name().is_empty() {
         return Err(ReplayError::MissingField { path: p(), what, field: "name" });
