@@ -348,3 +348,85 @@ fn live_controllers_adopt_the_recorded_revisions_without_rolling() {
         );
     }
 }
+
+/// The projections decode every recorded object straight from the recorded JSON (real status
+/// shapes, as the watch receives them) and keep what the index needs.
+#[test]
+fn projections_keep_what_the_index_needs_from_every_recorded_object() {
+    use daemonscope::cluster::project;
+    use daemonscope::cluster::wire::{NodeWire, PodWire};
+    use daemonscope::fleet::model::NodeReadiness;
+
+    // The projections name the owning DaemonSet by name (the namespace is the object's own).
+    let ds_names: BTreeSet<String> = items("daemonsets.json").iter().map(name_of).collect();
+    for v in items("pods.json") {
+        let key = ns_name(&v);
+        let wire: PodWire = serde_json::from_value(v.clone()).unwrap_or_else(|e| panic!("{key}: {e}"));
+        let info = project::pod_info(&wire).unwrap_or_else(|| panic!("{key} projects"));
+        let label = |k: &str| v["metadata"]["labels"][k].as_str().map(str::to_string);
+        assert_eq!(info.revision_hash, label("controller-revision-hash"), "{key}");
+        assert_eq!(info.template_generation, label("pod-template-generation").and_then(|g| g.parse().ok()), "{key}");
+        let owner = info.owner.clone().unwrap_or_else(|| panic!("{key}: owned by a DaemonSet"));
+        assert!(ds_names.contains(&owner), "{key}: owner {owner} is a recorded DaemonSet");
+        assert_eq!(Some(owner.as_str()), v["metadata"]["ownerReferences"][0]["name"].as_str(), "{key}");
+        // Bound: spec.nodeName; unbound: the one matchFields value the controller pinned it to.
+        let pinned = v["spec"]["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
+            ["nodeSelectorTerms"][0]["matchFields"][0]["values"][0]
+            .as_str();
+        let node = v["spec"]["nodeName"].as_str().or(pinned).map(str::to_string);
+        assert_eq!(info.node, node, "{key}: the node it belongs to");
+        assert_eq!(info.bound, v["spec"]["nodeName"].is_string(), "{key}");
+        assert_eq!(info.deleting, v["metadata"]["deletionTimestamp"].is_string(), "{key}");
+        let restarts: i64 = v["status"]["containerStatuses"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|c| c["restartCount"].as_i64().unwrap_or(0))
+            .sum();
+        assert_eq!(i64::from(info.restarts), restarts, "{key}");
+        let ready = v["status"]["conditions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|c| c["type"] == "Ready" && c["status"] == "True");
+        assert_eq!(info.ready, ready, "{key}");
+    }
+    for v in items("nodes.json") {
+        let name = name_of(&v);
+        let wire: NodeWire = serde_json::from_value(v.clone()).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let info = project::node_info(&wire).unwrap_or_else(|| panic!("{name} projects"));
+        assert_eq!(info.taints.len(), v["spec"]["taints"].as_array().map_or(0, Vec::len), "{name}: every taint");
+        assert_eq!(info.unschedulable, v["spec"]["unschedulable"] == true, "{name}");
+        let cond = v["status"]["conditions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|c| c["type"] == "Ready")
+            .map(|c| c["status"].as_str().unwrap_or("").to_string());
+        let want = match cond.as_deref() {
+            Some("True") => NodeReadiness::Ready,
+            Some("False") => NodeReadiness::NotReady,
+            _ => NodeReadiness::Unknown,
+        };
+        assert_eq!(info.readiness, want, "{name}");
+    }
+    for v in items("daemonsets.json") {
+        let key = ns_name(&v);
+        let ds: DaemonSet = serde_json::from_value(v.clone()).unwrap_or_else(|e| panic!("{key}: {e}"));
+        let info = project::ds_info(&ds).unwrap_or_else(|| panic!("{key} projects"));
+        let s = &v["status"];
+        let n = |f: &str| s[f].as_i64().unwrap_or(0);
+        assert_eq!(i64::from(info.status.desired), n("desiredNumberScheduled"), "{key}");
+        assert_eq!(i64::from(info.status.misscheduled), n("numberMisscheduled"), "{key}");
+        assert_eq!(i64::from(info.status.updated), n("updatedNumberScheduled"), "{key}");
+        assert_eq!(i64::from(info.status.ready), n("numberReady"), "{key}");
+    }
+    for v in items("controllerrevisions.json") {
+        let key = ns_name(&v);
+        let rev: ControllerRevision = serde_json::from_value(v.clone()).unwrap_or_else(|e| panic!("{key}: {e}"));
+        let info = project::rev_info(&rev).unwrap_or_else(|| panic!("{key} projects"));
+        assert_eq!(Some(info.hash.as_str()), v["metadata"]["labels"]["controller-revision-hash"].as_str(), "{key}");
+        assert_eq!(Some(info.revision), v["revision"].as_i64(), "{key}");
+        assert!(info.owner.as_ref().is_some_and(|o| ds_names.contains(o)), "{key}: owned by a recorded DaemonSet");
+    }
+}
