@@ -314,13 +314,35 @@ fn record_then_replay_shows_the_same_fleet_and_strip_leaves_no_values() {
 fn live_controllers_adopt_the_recorded_revisions_without_rolling() {
     use daemonscope::sim::controllers::Controllers;
     use daemonscope::sim::{Clock, Kind, Object, Store, replay};
+
     use std::sync::Arc;
 
     let store = Store::new(10_000);
     replay::insert(&store, replay::load(&fixture()).expect("the recording loads")).expect("inserted");
     let clock = Arc::new(Clock::new(true));
-    let mut ctl = Controllers::new(store.clone(), clock, Arc::default(), 1, Some(0.0));
+    // As `sim --replay DIR --replay-live` starts them: behaviours read from the recorded pods.
+    let scenario = daemonscope::sim::scenario::Scenario { behaviours_from_pods: true, ..Default::default() };
+    let mut ctl = Controllers::new(store.clone(), clock.clone(), Arc::new(scenario), 1, Some(0.0));
     ctl.settle(50);
+    for _ in 0..6 {
+        clock.advance(5_000);
+        ctl.settle(50);
+    }
+    // The never-ready DaemonSet's pods stay not ready under our kubelet, as recorded.
+    for s in store.list(Kind::Pod, Some("fx")).0 {
+        let Object::Pod(p) = &s.obj else { continue };
+        if s.obj.name().starts_with("unready-") && p.spec.as_ref().and_then(|s| s.node_name.as_deref()) != Some("fx-f")
+        {
+            let ready = p
+                .status
+                .as_ref()
+                .and_then(|s| s.conditions.as_ref())
+                .into_iter()
+                .flatten()
+                .any(|c| c.type_ == "Ready" && c.status == "True");
+            assert!(!ready, "{} became ready under --replay-live", s.obj.name());
+        }
+    }
     let names = |kind: Kind| -> BTreeSet<String> {
         store.list(kind, None).0.iter().map(|s| s.obj.name().to_string()).collect()
     };

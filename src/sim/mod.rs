@@ -129,7 +129,7 @@ pub async fn start_with(opts: SimOptions, cfg: StartConfig) -> anyhow::Result<Si
         // Read and check the whole recording before the store sees any of it.
         // The errors name the file and the object already.
         replay::insert(&store, replay::load(path)?)?;
-        Arc::new(scenario::Scenario { name: EMPTY_SCENARIO.into(), ..Default::default() })
+        Arc::new(scenario::Scenario { name: EMPTY_SCENARIO.into(), behaviours_from_pods: true, ..Default::default() })
     } else if opts.scenario == EMPTY_SCENARIO {
         Arc::new(scenario::Scenario { name: EMPTY_SCENARIO.into(), ..Default::default() })
     } else {
