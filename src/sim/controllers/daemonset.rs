@@ -299,8 +299,8 @@ impl DsController {
         };
         let newest = revisions.iter().max_by_key(|s| rev_of(s)).copied();
         let max_rev = newest.map_or(0, |s| rev_of(s));
-        // The real controller's `Match` compares the stored patch bytes with its own encoding of
-        // the template. A real API server's revisions carry `"creationTimestamp": null` in the
+        // The real controller's `Match` (pkg/controller/daemon/update.go) compares the stored
+        // patch bytes with its own encoding of the template. A real API server's revisions carry `"creationTimestamp": null` in the
         // template's metadata, which ours never write, so compare the decoded templates too:
         // otherwise every recorded DaemonSet (`--replay-live`) would look changed and roll.
         let matching = revisions
