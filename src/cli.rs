@@ -120,7 +120,7 @@ pub enum Command {
     /// `kubectl get -o json` Lists, to replay with `--demo DIR` or `sim --replay DIR`.
     Record {
         /// Directory to write nodes.json, daemonsets.json, controllerrevisions.json, pods.json,
-        /// events.json and namespaces.json into (created when missing; those files are replaced).
+        /// events.json, namespaces.json and version.json into (created when missing; those files are replaced).
         #[arg(value_name = "DIR")]
         dir: PathBuf,
         /// Remove annotations and environment variable values, so the recording can be shared.

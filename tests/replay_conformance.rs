@@ -218,6 +218,11 @@ async fn kubectl_lists_the_recorded_pods_daemonsets_and_nodes() {
     cmd.args(["get", "pods,ds,nodes", "-A", "--request-timeout=60s"]);
     let out = success(&run(cmd).await, "kubectl get pods,ds,nodes -A");
     let rows = kubectl_rows(&out);
+    // The server reports the recorded version, so kubectl talks to it as to that cluster.
+    let mut cmd = cluster.kubectl();
+    cmd.args(["version", "-o", "json", "--request-timeout=60s"]);
+    let version: Value = serde_json::from_str(&success(&run(cmd).await, "kubectl version")).expect("JSON");
+    assert_eq!(version["serverVersion"]["gitVersion"], read_json("version.json")["gitVersion"]);
     let mut want: BTreeSet<String> = BTreeSet::new();
     want.extend(items("pods.json").iter().map(|p| format!("pod/{}", name_of(p))));
     want.extend(items("daemonsets.json").iter().map(|d| format!("daemonset.apps/{}", name_of(d))));
@@ -279,9 +284,13 @@ fn record_then_replay_shows_the_same_fleet_and_strip_leaves_no_values() {
                 "events.json",
                 "namespaces.json",
                 "nodes.json",
-                "pods.json"
+                "pods.json",
+                "version.json"
             ]
         );
+        let version: Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("version.json")).expect("read")).expect("JSON");
+        assert_eq!(version["gitVersion"], read_json("version.json")["gitVersion"], "the replayed server's version");
         let mut before = snapshot_of(&sandbox, &fixture);
         let mut after = snapshot_of(&sandbox, &dir);
         // Pod ages are not in the JSON; everything else must be the same fleet.

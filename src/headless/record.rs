@@ -1,6 +1,6 @@
 //! `record DIR`: write what daemonscope reads from a cluster (Nodes, DaemonSets, their
 //! ControllerRevisions and pods, the Events about those, and the Namespaces) as
-//! `kubectl get -o json`-style Lists, so that `--demo DIR` or `sim --replay DIR` serves that
+//! `kubectl get -o json`-style Lists, and the server's `/version` as `version.json`, so that `--demo DIR` or `sim --replay DIR` serves that
 //! state again. Secrets and ConfigMaps are never read. `--strip` removes annotations and
 //! environment variable values (in pods, templates and revisions) so a state can be shared.
 //!
@@ -121,6 +121,13 @@ pub async fn record(target: &Target, dir: &Path, strip: bool) -> Result<Recorded
     write_list(dir, "pods", &pods, strip, &mut recorded)?;
     write_list(dir, "events", &events, strip, &mut recorded)?;
     write_list(dir, "namespaces", &namespaces, strip, &mut recorded)?;
+    // The server's version, so the replay reports it too (kubectl picks its client by it).
+    if let Ok(info) = target.client.apiserver_version().await {
+        let path = dir.join("version.json");
+        let text = serde_json::to_vec_pretty(&info).map_err(|e| RecordError::Encode { what: "version", source: e })?;
+        std::fs::write(&path, text).map_err(|e| RecordError::Write { path: path.clone(), source: e })?;
+        recorded.files.push((path, 1));
+    }
     Ok(recorded)
 }
 

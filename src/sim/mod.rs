@@ -125,10 +125,13 @@ pub async fn start_with(opts: SimOptions, cfg: StartConfig) -> anyhow::Result<Si
     }
     let clock = Arc::new(Clock::new(opts.frozen));
     let store = cfg.store.clone().unwrap_or_else(|| Store::new(HISTORY_CAP));
+    let mut version = None;
     let scenario = if let Some(path) = &opts.replay {
         // Read and check the whole recording before the store sees any of it.
         // The errors name the file and the object already.
-        replay::insert(&store, replay::load(path)?)?;
+        let rec = replay::load(path)?;
+        version = rec.version.clone();
+        replay::insert(&store, rec)?;
         Arc::new(scenario::Scenario { name: EMPTY_SCENARIO.into(), behaviours_from_pods: true, ..Default::default() })
     } else if opts.scenario == EMPTY_SCENARIO {
         Arc::new(scenario::Scenario { name: EMPTY_SCENARIO.into(), ..Default::default() })
@@ -177,6 +180,7 @@ pub async fn start_with(opts: SimOptions, cfg: StartConfig) -> anyhow::Result<Si
         readonly_token: random_token(),
         stats: api::Stats::default(),
         shutdown: shutdown.clone(),
+        version,
     });
     let ca_pem = tls.as_ref().map(|t| t.ca_pem.clone());
     let server = tokio::spawn(api::serve(listener, state.clone(), tls.map(|t| t.acceptor)));

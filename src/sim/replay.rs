@@ -54,6 +54,8 @@ pub struct Recording {
     pub objects: Vec<Object>,
     /// The files read, in order.
     pub files: Vec<PathBuf>,
+    /// The recorded server's `/version` (a directory's `version.json`, when it reads as one).
+    pub version: Option<Value>,
 }
 
 impl Recording {
@@ -91,7 +93,18 @@ pub fn load(path: &Path) -> Result<Recording, ReplayError> {
             parsed.push((f.clone(), obj));
         }
     }
-    finish(parsed, files)
+    let mut rec = finish(parsed, files)?;
+    rec.version = read_version(path);
+    Ok(rec)
+}
+
+/// `version.json` beside the objects, when it is a `/version` answer (a `gitVersion`, and a
+/// major and minor version). Anything else there is ignored: the simulator reports its own.
+fn read_version(dir: &Path) -> Option<Value> {
+    let text = std::fs::read(dir.join("version.json")).ok()?;
+    let v: Value = serde_json::from_slice(&text).ok()?;
+    let field = |f: &str| v.get(f).and_then(Value::as_str).is_some_and(|s| !s.is_empty());
+    (field("gitVersion") && field("major") && field("minor")).then_some(v)
 }
 
 /// Decode one file's text: a List (`kind: List` or `<Kind>List`) or a single object.
@@ -198,7 +211,7 @@ fn finish(parsed: Vec<(PathBuf, Object)>, files: Vec<PathBuf>) -> Result<Recordi
     // A stable sort: objects without a numeric resourceVersion keep the files' order, first.
     rest.sort_by_key(|o| o.meta().resource_version.as_deref().and_then(|rv| rv.parse::<u64>().ok()).unwrap_or(0));
     objects.extend(rest);
-    Ok(Recording { objects, files })
+    Ok(Recording { objects, files, version: None })
 }
 
 /// A namespace the recording's objects live in but did not include (`kubectl get` of
@@ -333,5 +346,6 @@ mod tests {
         assert_eq!(rec.count(Kind::Pod), 52);
         assert_eq!(rec.count(Kind::Event), 108);
         assert_eq!(rec.count(Kind::Namespace), 1, "namespace fx added");
+        assert_eq!(rec.version.as_ref().and_then(|v| v["gitVersion"].as_str()), Some("v1.28.4"));
     }
 }
