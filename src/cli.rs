@@ -23,8 +23,9 @@ pub struct Cli {
     #[command(flatten)]
     pub cluster: ClusterArgs,
 
-    /// Start the embedded simulated cluster on loopback and connect to it (SCENARIO: small, mixed, large).
-    #[arg(long, value_name = "SCENARIO", num_args = 0..=1, default_missing_value = "mixed")]
+    /// Start the embedded simulated cluster on loopback and connect to it (SCENARIO: small, mixed, large;
+    /// a directory or .json file of `kubectl get -o json` output replays that recording).
+    #[arg(long, value_name = "SCENARIO|DIR", num_args = 0..=1, default_missing_value = "mixed")]
     pub demo: Option<String>,
 
     /// Never send a mutating request; mutating keys are removed.
@@ -84,8 +85,9 @@ impl ClusterArgs {
 pub struct SourceArgs {
     #[command(flatten)]
     pub cluster: ClusterArgs,
-    /// Start the embedded simulated cluster on loopback and read it (SCENARIO: small, mixed, large).
-    #[arg(long, value_name = "SCENARIO", num_args = 0..=1, default_missing_value = "mixed")]
+    /// Start the embedded simulated cluster on loopback and read it (SCENARIO: small, mixed, large;
+    /// a directory or .json file of `kubectl get -o json` output replays that recording).
+    #[arg(long, value_name = "SCENARIO|DIR", num_args = 0..=1, default_missing_value = "mixed")]
     pub demo: Option<String>,
 }
 
@@ -113,6 +115,20 @@ pub enum Command {
         #[command(flatten)]
         source: SourceArgs,
     },
+    /// Write what daemonscope reads from the cluster (Nodes, DaemonSets, their ControllerRevisions
+    /// and pods, Events about them, Namespaces; never Secrets or ConfigMaps) into DIR as
+    /// `kubectl get -o json` Lists, to replay with `--demo DIR` or `sim --replay DIR`.
+    Record {
+        /// Directory to write nodes.json, daemonsets.json, controllerrevisions.json, pods.json,
+        /// events.json, namespaces.json and version.json into (created when missing; those files are replaced).
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+        /// Remove annotations and environment variable values, so the recording can be shared.
+        #[arg(long)]
+        strip: bool,
+        #[command(flatten)]
+        source: SourceArgs,
+    },
     /// Exit 0 when every DaemonSet is healthy and current wherever it should run, 1 on problems, 2 on error.
     Check {
         #[command(flatten)]
@@ -136,6 +152,14 @@ pub struct SimArgs {
     /// Write a kubeconfig for this simulator here once it accepts requests.
     #[arg(long, value_name = "PATH")]
     pub kubeconfig_out: Option<PathBuf>,
+    /// Serve a recorded cluster instead of a scenario: a `kubectl get ... -o json` file, or a
+    /// directory of them (every *.json except version.json and expected*.json). Objects are
+    /// served as recorded, with the controllers off.
+    #[arg(long, value_name = "DIR|FILE", conflicts_with_all = ["seed", "churn"])]
+    pub replay: Option<PathBuf>,
+    /// With --replay: let the simulator's controllers and clock take over from the recorded state.
+    #[arg(long, requires = "replay")]
+    pub replay_live: bool,
     /// Serve HTTPS with a self-signed CA (carried in the kubeconfig).
     #[arg(long)]
     pub tls: bool,

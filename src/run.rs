@@ -101,6 +101,7 @@ fn command_name(c: &Command) -> &'static str {
         Command::Sim(_) => "sim",
         Command::Snapshot { .. } => "snapshot",
         Command::Check { .. } => "check",
+        Command::Record { .. } => "record",
     }
 }
 
@@ -124,6 +125,18 @@ async fn dispatch(cli: Cli) -> Result<i32, Failure> {
             let stdout = std::io::stdout();
             let mut out = std::io::BufWriter::new(stdout.lock());
             headless_result(crate::headless::check(&target, &args, &mut out, &mut std::io::stderr()).await)
+        }
+        Some(Command::Record { dir, strip, source }) => {
+            let (target, _sim) = target_for(&cli.source(&source)).await?;
+            let recorded = crate::headless::record::record(&target, &dir, strip).await.map_err(|e| {
+                Failure(format!("recording context {}: {}", target.context, client::one_line(&e.to_string())))
+            })?;
+            let mut out = std::io::stdout().lock();
+            for (path, n) in &recorded.files {
+                let _ = writeln!(out, "{n:>6}  {}", path.display());
+            }
+            let _ = writeln!(out, "replay with: daemonscope --demo {}", dir.display());
+            Ok(EXIT_OK)
         }
         None => run_ui(&cli).await,
     }
@@ -157,15 +170,23 @@ async fn target_for(source: &SourceArgs) -> Result<(Target, Option<sim::SimHandl
 
 /// Start the simulator in-process on a free loopback port and connect to it through kube
 /// over HTTP, with the kubeconfig it generates: the same path a real cluster takes.
+/// A SCENARIO that names a directory or a `.json` file is a recording, replayed as recorded.
 pub async fn demo_target(scenario: &str, cluster: &ClusterArgs) -> Result<(Target, sim::SimHandle), Failure> {
-    let options = SimOptions { scenario: scenario.to_string(), ..SimOptions::default() };
+    let replay = is_recording(Path::new(scenario)).then(|| PathBuf::from(scenario));
+    let what = if replay.is_some() { "recording" } else { "scenario" };
+    let options = SimOptions { scenario: scenario.to_string(), replay, ..SimOptions::default() };
     let handle = sim::start(options).await.map_err(|e| {
-        Failure(format!("cannot start the demo cluster (scenario {scenario}): {}", client::one_line(&e.to_string())))
+        Failure(format!("cannot start the demo cluster ({what} {scenario}): {}", client::one_line(&format!("{e:#}"))))
     })?;
     let yaml = handle.kubeconfig_yaml();
     let args = ClusterArgs { kubeconfig: None, ..cluster.clone() };
     let target = client::connect_yaml(&yaml, "the demo cluster's kubeconfig", &args).await?;
     Ok((target, handle))
+}
+
+/// `--demo PATH` replays PATH when it is a directory or a `.json` file (scenario files are TOML).
+pub fn is_recording(path: &Path) -> bool {
+    path.is_dir() || (path.extension().is_some_and(|x| x == "json") && path.is_file())
 }
 
 /// `daemonscope sim`: serve until Ctrl-C or SIGTERM, then shut down cleanly.
@@ -176,7 +197,10 @@ async fn run_sim(args: SimArgs) -> Result<i32, Failure> {
             args.listen
         )));
     }
-    let scenario = args.scenario.clone();
+    let scenario = match &args.replay {
+        Some(path) => format!("replay of {}", path.display()),
+        None => format!("scenario {} (seed {})", args.scenario, args.seed),
+    };
     let options = SimOptions {
         listen: args.listen,
         scenario: args.scenario.clone(),
@@ -185,6 +209,8 @@ async fn run_sim(args: SimArgs) -> Result<i32, Failure> {
         frozen: args.frozen,
         churn: args.churn,
         kubeconfig_out: args.kubeconfig_out.clone(),
+        replay: args.replay.clone(),
+        replay_live: args.replay_live,
     };
     let handle = sim::start(options)
         .await
@@ -206,7 +232,7 @@ async fn run_sim(args: SimArgs) -> Result<i32, Failure> {
     tracing::info!(%server, kubeconfig = %path.display(), %scenario, "simulator listening");
     {
         let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "daemonscope sim: scenario {scenario} (seed {}) listening on {server}", args.seed);
+        let _ = writeln!(out, "daemonscope sim: {scenario} listening on {server}");
         let _ = writeln!(out, "kubeconfig: {}", path.display());
         if args.tls {
             let _ = writeln!(out, "try: kubectl --kubeconfig {} get nodes,daemonsets -A", path.display());

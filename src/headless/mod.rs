@@ -1,4 +1,4 @@
-//! `snapshot` and `check`: sync the fleet index once from the watch streams, print, exit.
+//! `snapshot`, `check` and `record` (in `record`): `snapshot` and `check` sync the fleet index once from the watch streams, print, exit.
 //! Made for cron jobs, CI and bastions: output never needs a TTY, and every failure is one line
 //! on stderr with exit code 2 (the caller, `run`, prints it).
 //!
@@ -8,6 +8,7 @@
 pub mod check;
 pub mod json;
 pub mod reason;
+pub mod record;
 pub mod table;
 
 use std::io::Write;

@@ -5,13 +5,14 @@
 //! Layout: `store` (objects, resourceVersions, watch history), `api` (HTTP routes, auth, TLS,
 //! Status errors, faults), `controllers` (DaemonSet controller, kubelet, node lifecycle),
 //! `scenario` (seeded, settled starting states from `assets/scenarios`), `logs` (deterministic
-//! container logs).
+//! container logs), `replay` (a recorded cluster served as it was recorded).
 
 pub mod api;
 pub mod clock;
 pub mod controllers;
 pub mod faults;
 pub mod logs;
+pub mod replay;
 pub mod scenario;
 pub mod store;
 
@@ -34,6 +35,11 @@ pub struct SimOptions {
     /// Background churn, events per second (None: the scenario's own).
     pub churn: Option<f64>,
     pub kubeconfig_out: Option<PathBuf>,
+    /// Serve this recording (`kubectl get -o json` output: a file or a directory of them)
+    /// instead of a scenario. The controllers stay off unless `replay_live`.
+    pub replay: Option<PathBuf>,
+    /// Let the controllers and the clock take over from the recorded state.
+    pub replay_live: bool,
 }
 
 impl Default for SimOptions {
@@ -46,6 +52,8 @@ impl Default for SimOptions {
             frozen: false,
             churn: None,
             kubeconfig_out: None,
+            replay: None,
+            replay_live: false,
         }
     }
 }
@@ -117,7 +125,15 @@ pub async fn start_with(opts: SimOptions, cfg: StartConfig) -> anyhow::Result<Si
     }
     let clock = Arc::new(Clock::new(opts.frozen));
     let store = cfg.store.clone().unwrap_or_else(|| Store::new(HISTORY_CAP));
-    let scenario = if opts.scenario == EMPTY_SCENARIO {
+    let mut version = None;
+    let scenario = if let Some(path) = &opts.replay {
+        // Read and check the whole recording before the store sees any of it.
+        // The errors name the file and the object already.
+        let rec = replay::load(path)?;
+        version = rec.version.clone();
+        replay::insert(&store, rec)?;
+        Arc::new(scenario::Scenario { name: EMPTY_SCENARIO.into(), behaviours_from_pods: true, ..Default::default() })
+    } else if opts.scenario == EMPTY_SCENARIO {
         Arc::new(scenario::Scenario { name: EMPTY_SCENARIO.into(), ..Default::default() })
     } else {
         let sc = scenario::load(&opts.scenario).with_context(|| format!("loading scenario {}", opts.scenario))?;
@@ -128,7 +144,9 @@ pub async fn start_with(opts: SimOptions, cfg: StartConfig) -> anyhow::Result<Si
     // The scenario's setup is not history a client could resume from.
     store.compact();
     let shutdown = CancellationToken::new();
-    let controllers = cfg.controllers.then(|| {
+    // A recording is served as recorded: its statuses are the real controllers' own.
+    let run_controllers = cfg.controllers && (opts.replay.is_none() || opts.replay_live);
+    let controllers = run_controllers.then(|| {
         controllers::spawn(
             store.clone(),
             clock.clone(),
@@ -162,6 +180,7 @@ pub async fn start_with(opts: SimOptions, cfg: StartConfig) -> anyhow::Result<Si
         readonly_token: random_token(),
         stats: api::Stats::default(),
         shutdown: shutdown.clone(),
+        version,
     });
     let ca_pem = tls.as_ref().map(|t| t.ca_pem.clone());
     let server = tokio::spawn(api::serve(listener, state.clone(), tls.map(|t| t.acceptor)));

@@ -47,6 +47,10 @@ pub struct Scenario {
     pub nodes: Vec<NodeOverride>,
     #[serde(default)]
     pub daemonsets: Vec<DsConfig>,
+    /// Not in scenario files: set for a replayed recording (`--replay-live`), whose pods'
+    /// behaviours are read from their recorded statuses instead.
+    #[serde(skip)]
+    pub behaviours_from_pods: bool,
 }
 
 fn default_kubelet_version() -> String {

@@ -430,6 +430,26 @@ impl Store {
         Ok(self.update(obj, Some(cur.rv))?)
     }
 
+    /// Insert recorded objects exactly as given (uid, creationTimestamp, generation, status,
+    /// managedFields kept), each with a new resourceVersion in the order given. All or nothing:
+    /// when any key already exists, or two objects share one, nothing is inserted.
+    pub fn restore(&self, objs: Vec<Object>) -> Result<(), StoreError> {
+        let mut g = self.write();
+        let mut seen = std::collections::HashSet::new();
+        let mut objs = objs;
+        for obj in &mut objs {
+            Self::normalize_key(obj);
+            let (kind, key) = (obj.kind(), obj.key());
+            if g.objects[&kind].contains_key(&key) || !seen.insert((kind, key.clone())) {
+                return Err(StoreError::AlreadyExists { kind: kind.plural(), name: key.name });
+            }
+        }
+        for obj in objs {
+            self.commit(&mut g, EventType::Added, obj)?;
+        }
+        Ok(())
+    }
+
     /// Remove an object now (graceful deletion is the caller's policy: it sets
     /// deletionTimestamp with `modify` first).
     pub fn delete(&self, kind: Kind, namespace: &str, name: &str) -> Result<Arc<Stored>, StoreError> {

@@ -14,9 +14,10 @@ use crate::sim::Kind;
 /// bundled client matching the server's minor version (1.27–1.33 are bundled).
 pub const GIT_VERSION: &str = "v1.33.1";
 
-pub fn serve(_state: &ApiState, method: &Method, path: &str, _headers: &HeaderMap) -> Result<Resp, ApiError> {
+pub fn serve(state: &ApiState, method: &Method, path: &str, _headers: &HeaderMap) -> Result<Resp, ApiError> {
     let path = if path.len() > 1 { path.trim_end_matches('/') } else { path };
     let body: Value = match path {
+        "/version" if state.version.is_some() => state.version.clone().unwrap_or_default(),
         "/version" => json!({
             "major": "1",
             "minor": "33",

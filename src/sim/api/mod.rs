@@ -59,6 +59,8 @@ pub struct ApiState {
     pub stats: Stats,
     /// Cancelled at shutdown: watches and log follows end.
     pub shutdown: CancellationToken,
+    /// `/version` as a replayed recording has it (its `version.json`), instead of ours.
+    pub version: Option<serde_json::Value>,
 }
 
 /// Request counters (what tests read through [`RequestStats`]).

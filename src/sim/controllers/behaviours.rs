@@ -5,6 +5,9 @@
 
 use std::collections::HashMap;
 
+use k8s_openapi::api::core::v1::Pod;
+
+use super::build_pod::target_node;
 use super::rng::unit;
 use crate::sim::scenario::{BehaviourKind, Scenario};
 
@@ -45,6 +48,43 @@ impl Behaviours {
             }
         }
         Behaviours { map, messages }
+    }
+
+    /// The behaviour a recorded pod shows, so that the simulator's kubelet goes on showing it
+    /// (`--replay-live`): a crash loop or a container that terminated with an error, an image
+    /// that cannot be pulled, or running containers that are not ready. A pod caught while
+    /// still starting reads as not ready too; a recording cannot tell the two apart.
+    pub fn recorded(pod: &Pod) -> Option<BehaviourKind> {
+        let status = pod.status.as_ref()?;
+        let containers = status.container_statuses.as_deref().unwrap_or_default();
+        let waiting = |r: &str| {
+            containers
+                .iter()
+                .any(|c| c.state.as_ref().and_then(|s| s.waiting.as_ref()).and_then(|w| w.reason.as_deref()) == Some(r))
+        };
+        if waiting("CrashLoopBackOff")
+            || containers
+                .iter()
+                .any(|c| c.last_state.as_ref().and_then(|s| s.terminated.as_ref()).is_some_and(|t| t.exit_code != 0))
+        {
+            return Some(BehaviourKind::Crashloop);
+        }
+        if waiting("ErrImagePull") || waiting("ImagePullBackOff") {
+            return Some(BehaviourKind::Imagepull);
+        }
+        let running =
+            !containers.is_empty() && containers.iter().all(|c| c.state.as_ref().is_some_and(|s| s.running.is_some()));
+        if running && containers.iter().any(|c| !c.ready) {
+            return Some(BehaviourKind::Notready);
+        }
+        None
+    }
+
+    /// Add the behaviour of a recorded pod of DaemonSet `ds_key` (see [`Behaviours::recorded`]).
+    pub fn learn(&mut self, ds_key: &str, pod: &Pod) {
+        if let (Some(kind), Some(node)) = (Self::recorded(pod), target_node(pod)) {
+            self.map.entry((ds_key.to_string(), node.to_string())).or_insert(kind);
+        }
     }
 
     pub fn get(&self, ds_key: &str, node: &str) -> Option<BehaviourKind> {

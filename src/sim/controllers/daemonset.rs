@@ -299,8 +299,17 @@ impl DsController {
         };
         let newest = revisions.iter().max_by_key(|s| rev_of(s)).copied();
         let max_rev = newest.map_or(0, |s| rev_of(s));
-        let matching =
-            revisions.iter().find(|s| matches!(&s.obj, Object::ControllerRevision(c) if c.data.0 == patch)).copied();
+        // The real controller's `Match` (pkg/controller/daemon/update.go) compares the stored
+        // patch bytes with its own encoding of the template. A real API server's revisions carry `"creationTimestamp": null` in the
+        // template's metadata, which ours never write, so compare the decoded templates too:
+        // otherwise every recorded DaemonSet (`--replay-live`) would look changed and roll.
+        let matching = revisions
+            .iter()
+            .find(|s| {
+                matches!(&s.obj, Object::ControllerRevision(c)
+                    if c.data.0 == patch || build::template_of_revision(c).as_ref() == Some(&tpl))
+            })
+            .copied();
         let mut ds = ds.clone();
         let template_changed = newest.is_some() && newest.map(|s| s.obj.key()) != matching.map(|s| s.obj.key());
         let hash = match matching {

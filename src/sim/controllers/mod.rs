@@ -82,6 +82,13 @@ impl Controllers {
             last_resync_ms: 0,
         };
         c.relist();
+        if c.scenario.behaviours_from_pods {
+            for s in c.cache.pods.values() {
+                if let (Object::Pod(pod), Some(k)) = (&s.obj, c.cache.owner_key(&s.obj)) {
+                    c.behaviours.learn(&format!("{}/{}", k.namespace, k.name), pod);
+                }
+            }
+        }
         c
     }
 
