@@ -4,6 +4,8 @@
 //! the audit log and the simulator's request counters. Polls with generous deadlines; no timing
 //! assertions.
 
+mod common;
+
 use std::time::Duration;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -84,23 +86,7 @@ impl Session {
     }
 
     fn cursor_to(&mut self, ds: &str, state: CellState) -> String {
-        let app = &mut self.app;
-        let col = app.view.cols.iter().position(|id| app.index.ds(*id).is_some_and(|d| d.name == ds)).expect("column");
-        self.key(KeyCode::Home);
-        for _ in 0..self.app.view.cols.len() {
-            self.key(KeyCode::Left);
-        }
-        for _ in 0..col {
-            self.key(KeyCode::Right);
-        }
-        for _ in 0..self.app.view.rows.len() {
-            let node = self.app.cursor_node().expect("node row");
-            if self.app.index.cell(node, self.app.cursor_ds().expect("col")).state == state {
-                return self.app.index.node(node).map(|n| n.name.to_string()).unwrap_or_default();
-            }
-            self.key(KeyCode::Down);
-        }
-        panic!("no {} cell in {ds}", state.name());
+        common::ui::cursor_to(&mut self.shell, &mut self.app, ds, state)
     }
 
     fn cursor_pod(&self) -> Option<String> {

@@ -4,6 +4,8 @@
 //! assertions read the rendered TestBackend buffer. Polls with generous deadlines; no timing
 //! assertions.
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::time::Duration;
 
@@ -123,22 +125,7 @@ async fn pump(c: &mut Connected, mut done: impl FnMut(&App) -> bool) {
 
 /// Put the cursor on the first cell of `ds` whose state is `state`; returns the node name.
 fn cursor_to_state(c: &mut Connected, ds: &str, state: CellState) -> String {
-    let col = c.app.view.cols.iter().position(|id| c.app.index.ds(*id).is_some_and(|d| d.name == ds)).expect("column");
-    press(c, KeyCode::Home);
-    for _ in 0..c.app.view.cols.len() {
-        press(c, KeyCode::Left);
-    }
-    for _ in 0..col {
-        press(c, KeyCode::Right);
-    }
-    for _ in 0..c.app.view.rows.len() {
-        let node = c.app.cursor_node().expect("node row");
-        if c.app.index.cell(node, c.app.cursor_ds().expect("col")).state == state {
-            return c.app.index.node(node).expect("node").name.to_string();
-        }
-        press(c, KeyCode::Down);
-    }
-    panic!("no {} cell in {ds}", state.name());
+    common::ui::cursor_to(&mut c.shell, &mut c.app, ds, state)
 }
 
 fn sim_pod(h: &SimHandle, namespace: &str, name: &str) -> Pod {

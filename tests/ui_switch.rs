@@ -102,28 +102,7 @@ impl Rig {
     }
 
     fn cursor_to(&mut self, ds: &str, state: CellState) {
-        let col = self
-            .app
-            .view
-            .cols
-            .iter()
-            .position(|id| self.app.index.ds(*id).is_some_and(|d| d.name == ds))
-            .unwrap_or_else(|| panic!("column {ds}"));
-        self.key(KeyCode::Home);
-        for _ in 0..self.app.view.cols.len() {
-            self.key(KeyCode::Left);
-        }
-        for _ in 0..col {
-            self.key(KeyCode::Right);
-        }
-        for _ in 0..self.app.view.rows.len() {
-            let node = self.app.cursor_node().expect("node row");
-            if self.app.index.cell(node, self.app.cursor_ds().expect("col")).state == state {
-                return;
-            }
-            self.key(KeyCode::Down);
-        }
-        panic!("no {} cell in {ds}", state.name());
+        common::ui::cursor_to(&mut self.shell, &mut self.app, ds, state);
     }
 
     fn confirming(&self) -> bool {

@@ -13,3 +13,5 @@ pub mod sandbox;
 pub mod sim;
 #[allow(dead_code)]
 pub mod tmux;
+#[allow(dead_code)]
+pub mod ui;
