@@ -158,8 +158,8 @@ async fn end_to_end() -> anyhow::Result<()> {
     let target = LogTarget::DaemonSet { namespace: ns, name, pods, container: c, previous: false };
     // ~10k lines/s offered (10 simulated s per 100 ms), then a flood (~300k lines/s offered).
     tail(&h, client.clone(), target.clone(), 10_000).await;
-    tail(&h, client.clone(), target.clone(), 300_000).await;
-    event_loop_flood(&h, client, target, 300_000).await;
+    tail(&h, client, target.clone(), 300_000).await;
+    event_loop_flood(&h, target, 300_000).await;
     h.shutdown().await;
     Ok(())
 }
@@ -279,15 +279,14 @@ impl ratatui::backend::Backend for Counting {
     }
 }
 
-/// The real event loop with the DaemonSet tail open in a full-screen pane while the simulator
-/// floods it: frames drawn in 5 s and the delay of key presses (`t` toggles timestamps, a
-/// redraw) sent every 250 ms.
-async fn event_loop_flood(h: &sim::SimHandle, client: kube::Client, target: LogTarget, advance_ms: i64) {
+/// The real event loop, with its own cluster executor connected to the simulator, with the
+/// DaemonSet tail open in a full-screen pane while the simulator floods it: frames drawn in 5 s
+/// and the delay of key presses (`t` toggles timestamps, a redraw) sent every 250 ms.
+async fn event_loop_flood(h: &sim::SimHandle, target: LogTarget, advance_ms: i64) {
     use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
     use daemonscope::app::{self, App, AppOptions};
     use daemonscope::cluster::executor::{Executor, ExecutorOptions};
     use daemonscope::shell::Shell;
-    let _ = client;
     let mut opts = AppOptions::default();
     opts.config.logs.layout = "full".into();
     opts.config.logs.max_streams = 200;

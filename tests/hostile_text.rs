@@ -17,7 +17,6 @@ use daemonscope::headless::table::{TableOptions, write};
 use daemonscope::text::is_hostile;
 use daemonscope::theme::ThemeSet;
 use daemonscope::ui;
-use k8s_openapi::ByteString;
 use k8s_openapi::api::apps::v1::{ControllerRevision, DaemonSet, DaemonSetSpec};
 use k8s_openapi::api::core::v1::{
     Container, ContainerState, ContainerStateTerminated, ContainerStatus, Node, NodeSpec, Pod, PodSpec, PodStatus,
@@ -150,7 +149,6 @@ fn fleet(evil: &str) -> Vec<FleetEvent> {
         }]),
         ..PodStatus::default()
     });
-    let _ = ByteString(Vec::new());
 
     let mut ev = vec![FleetEvent::Node(Change::Init)];
     ev.extend(node_info_from_k8s(&node).map(|n| FleetEvent::Node(Change::InitItem(n))));

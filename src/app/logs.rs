@@ -253,7 +253,7 @@ pub fn pane_key(app: &mut App, action: Option<Action>, key: &crossterm::event::K
         };
     };
     let l = app.logs_mut()?;
-    let (session, stream) = (l.session, l.stream);
+    let stream = l.stream;
     let outcome = pane::apply(&mut l.pane, pa);
     app.dirty = true;
     Some(match outcome {
@@ -262,7 +262,6 @@ pub fn pane_key(app: &mut App, action: Option<Action>, key: &crossterm::event::K
         PaneOutcome::Reopen(target) => reopen(app, target),
         PaneOutcome::Save(request) => vec![Effect::SaveLogs { stream, request }],
         PaneOutcome::PickContainer => {
-            let _ = session;
             open_picker(app);
             Vec::new()
         }
