@@ -137,8 +137,8 @@ async fn after_a_context_switch_every_action_goes_to_the_new_cluster_only() {
     r.key(KeyCode::Char('R'));
     r.confirm_and_see("patch").await;
 
-    // d: restart one pod.
-    r.cursor_to("kube-proxy", CellState::Ready);
+    // d: restart one pod (of another DaemonSet: kube-proxy is rolling now).
+    r.cursor_to("node-exporter", CellState::Ready);
     r.key(KeyCode::Char('d'));
     r.confirm_and_see("delete").await;
 
@@ -150,7 +150,7 @@ async fn after_a_context_switch_every_action_goes_to_the_new_cluster_only() {
     r.wait_for("the batch to stop", |a| a.task.is_none()).await;
 
     // S: the strategy form as it is, reviewed and sent.
-    r.cursor_to("kube-proxy", CellState::Ready);
+    r.cursor_to("aws-node", CellState::Ready);
     r.key(KeyCode::Char('S'));
     r.key(KeyCode::Enter);
     r.confirm_and_see("patch").await;
