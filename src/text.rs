@@ -11,6 +11,8 @@
 
 use std::borrow::Cow;
 
+use unicode_width::UnicodeWidthChar;
+
 /// Characters that must never reach a terminal raw: C0 controls (tab and newline included: a
 /// one-line field must stay one line), DEL, C1 controls, the bidirectional embeddings,
 /// overrides and isolates (U+202A–U+202E, U+2066–U+2069, CVE-2021-42574), and other invisible
@@ -65,6 +67,33 @@ pub fn clean_in_place(s: &mut String) {
 /// True when `s` holds no hostile character: what [`clean`] guarantees.
 pub fn is_clean(s: &str) -> bool {
     !s.chars().any(is_hostile)
+}
+
+/// The ellipsis for cut text (`~` in ASCII mode).
+pub fn ellipsis(ascii: bool) -> char {
+    if ascii { '~' } else { '…' }
+}
+
+/// Cut `s` to at most `width` terminal columns with a trailing ellipsis.
+pub fn fit_end(s: &str, width: usize, ascii: bool) -> String {
+    let total: usize = s.chars().map(|c| c.width().unwrap_or(0)).sum();
+    if total <= width {
+        return s.to_string();
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    for c in s.chars() {
+        let cw = c.width().unwrap_or(0);
+        if used + cw + 1 > width {
+            break;
+        }
+        out.push(c);
+        used += cw;
+    }
+    if width > 0 {
+        out.push(ellipsis(ascii));
+    }
+    out
 }
 
 #[cfg(test)]

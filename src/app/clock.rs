@@ -56,13 +56,7 @@ pub fn stream_parts(app: &App) -> Vec<(String, Slot)> {
 
 /// The first line of `s`, cut to `max` columns (ASCII ellipsis: it goes in the header).
 fn first_line(s: &str, max: usize) -> String {
-    let line = s.lines().next().unwrap_or("");
-    if line.chars().count() <= max {
-        return line.to_string();
-    }
-    let mut out: String = line.chars().take(max.saturating_sub(1)).collect();
-    out.push('~');
-    out
+    crate::text::fit_end(s.lines().next().unwrap_or(""), max, true)
 }
 
 /// Pod and node age of the cursor cell, as the detail panel shows them.

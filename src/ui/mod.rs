@@ -27,6 +27,7 @@ use unicode_width::UnicodeWidthChar;
 pub use crate::app::clock::fmt_age;
 pub use crate::app::layout;
 use crate::app::{App, Layer};
+pub use crate::text::{ellipsis, fit_end};
 use crate::theme::Slot;
 
 /// Draw the whole screen: the base (header, matrix, detail, log pane, footer), then every
@@ -97,36 +98,9 @@ pub fn fit_middle(s: &str, width: usize, ascii: bool) -> String {
     out
 }
 
-/// The ellipsis for cut text (`~` in ASCII mode).
-pub fn ellipsis(ascii: bool) -> char {
-    if ascii { '~' } else { '…' }
-}
-
 /// Pick the Unicode or the ASCII form of a decoration.
 pub fn deco(ascii: bool, unicode: &'static str, plain: &'static str) -> &'static str {
     if ascii { plain } else { unicode }
-}
-
-/// Cut `s` to at most `width` columns with a trailing `…`.
-pub fn fit_end(s: &str, width: usize, ascii: bool) -> String {
-    let mut out = String::new();
-    let mut used = 0;
-    let total: usize = s.chars().map(|c| c.width().unwrap_or(0)).sum();
-    if total <= width {
-        return s.to_string();
-    }
-    for c in s.chars() {
-        let cw = c.width().unwrap_or(0);
-        if used + cw + 1 > width {
-            break;
-        }
-        out.push(c);
-        used += cw;
-    }
-    if width > 0 {
-        out.push(ellipsis(ascii));
-    }
-    out
 }
 
 #[cfg(test)]
