@@ -142,6 +142,14 @@ pub struct Config {
     /// Key overrides: action name (snake_case, as in the help screen) → key(s).
     pub keys: BTreeMap<String, KeySpec>,
     pub logs: LogConfig,
+    /// Context name patterns (`*` matches any run of characters, e.g. `prod-*`) that start
+    /// read-only: writes need the context's name typed first, for this session only.
+    pub protected_contexts: Vec<String>,
+    /// A confirmation that restarts more pods than this asks for the object's name to be
+    /// typed instead of `y` (as does any confirmation on a protected context).
+    pub confirm_by_name_above: usize,
+    /// The most pods one `D` batch restarts; the rest wait for another `D`.
+    pub batch_cap: usize,
 }
 
 impl Default for Config {
@@ -158,11 +166,19 @@ impl Default for Config {
             ],
             keys: BTreeMap::new(),
             logs: LogConfig::default(),
+            protected_contexts: Vec::new(),
+            confirm_by_name_above: 10,
+            batch_cap: 50,
         }
     }
 }
 
 impl Config {
+    /// Whether `context` matches one of [`Config::protected_contexts`].
+    pub fn is_protected(&self, context: &str) -> bool {
+        self.protected_contexts.iter().any(|p| glob_match(p, context))
+    }
+
     /// Parse config text; `origin` names the file in errors.
     pub fn parse(text: &str, origin: &Path) -> Result<Config, ConfigError> {
         let mut cfg: Config = toml::from_str(text)
@@ -267,5 +283,44 @@ mod tests {
     fn missing_file_is_defaults() {
         let dir = tempfile::tempdir().expect("tempdir");
         assert_eq!(Config::load(&dir.path().join("none.toml")).ok(), Some(Config::default()));
+    }
+}
+
+/// `*` matches any run of characters (also none); everything else matches itself.
+fn glob_match(pattern: &str, text: &str) -> bool {
+    let parts: Vec<&str> = pattern.split('*').collect();
+    if parts.len() == 1 {
+        return pattern == text;
+    }
+    let (first, last) = (parts[0], parts[parts.len() - 1]);
+    if !text.starts_with(first) || text.len() < first.len() + last.len() || !text.ends_with(last) {
+        return false;
+    }
+    let mut rest = &text[first.len()..text.len() - last.len()];
+    for mid in &parts[1..parts.len() - 1] {
+        match rest.find(mid) {
+            Some(at) => rest = &rest[at + mid.len()..],
+            None => return false,
+        }
+    }
+    true
+}
+
+#[cfg(test)]
+mod glob_tests {
+    use super::glob_match;
+
+    #[test]
+    fn star_matches_any_run() {
+        assert!(glob_match("prod-*", "prod-eu-1"));
+        assert!(glob_match("prod-*", "prod-"));
+        assert!(!glob_match("prod-*", "staging-prod-1"));
+        assert!(glob_match("*-prod", "eu-prod"));
+        assert!(glob_match("*prod*", "eks-prod-blue"));
+        assert!(glob_match("a*b*c", "a-b-c"));
+        assert!(!glob_match("a*b*c", "a-c-b"));
+        assert!(!glob_match("ab*ba", "aba"), "prefix and suffix may not overlap");
+        assert!(glob_match("exact", "exact"));
+        assert!(!glob_match("exact", "exactly"));
     }
 }

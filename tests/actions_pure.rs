@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use daemonscope::cluster::actions::plan::{self, Method};
 use daemonscope::cluster::actions::stepper::{
-    NodeWait, RollTarget, is_pod_updated, node_wait, pod_failure, select_steps,
+    NodeWait, RollTarget, is_pod_updated, node_wait, pod_failure, select_steps, select_steps_avoiding,
 };
 use daemonscope::cluster::actions::{ObjKind, Verb};
 use daemonscope::fleet::strategy::{IntOrPercent, ValidStrategy};
@@ -156,4 +156,32 @@ fn node_wait_sees_ready_failing_and_waiting() {
         node_wait(&[Arc::new(crashing)], "n1", "u-old", "h2", 2),
         NodeWait::Failed { pod: "new".into(), reason: "c: CrashLoopBackOff".into() }
     );
+}
+
+#[test]
+fn next_outdated_never_picks_a_not_ready_or_cordoned_node_and_says_why() {
+    // Outdated pods on a, b (NotReady), c (cordoned), d: N=2 must roll a and d, and list b
+    // and c with their reasons; naming b explicitly is the user's choice and rolls it.
+    let pods = vec![
+        pod("p-a", "u1", "node-a", "old", 1, true),
+        pod("p-b", "u2", "node-b", "old", 1, true),
+        pod("p-c", "u3", "node-c", "old", 1, true),
+        pod("p-d", "u4", "node-d", "old", 1, true),
+    ];
+    let avoid: std::collections::BTreeMap<String, String> = [
+        ("node-b".to_string(), "node is NotReady".to_string()),
+        ("node-c".to_string(), "node is cordoned".to_string()),
+    ]
+    .into();
+    let (steps, skipped) = select_steps_avoiding("ns", &pods, "new", 2, &RollTarget::NextOutdated(2), &avoid);
+    assert_eq!(steps.iter().map(|s| s.node.as_str()).collect::<Vec<_>>(), vec!["node-a", "node-d"]);
+    assert_eq!(
+        skipped,
+        vec![
+            ("node-b".to_string(), "node is NotReady".to_string()),
+            ("node-c".to_string(), "node is cordoned".to_string())
+        ]
+    );
+    let (steps, _) = select_steps_avoiding("ns", &pods, "new", 2, &RollTarget::Nodes(vec!["node-b".into()]), &avoid);
+    assert_eq!(steps.len(), 1, "a node the user names is rolled");
 }

@@ -421,6 +421,7 @@ async fn read_only_mode_sends_no_mutating_request() {
         Duration::from_millis(1),
         |_| {},
         CancellationToken::new(),
+        false,
     )
     .await;
     assert_eq!(batch.done, 0);
@@ -551,6 +552,7 @@ async fn a_batch_restart_runs_one_at_a_time_and_stops_when_cancelled() {
             events.push(e);
         },
         cancel,
+        false,
     )
     .await;
     assert_eq!(report.done, 1);
@@ -577,6 +579,7 @@ async fn a_batch_restart_runs_one_at_a_time_and_stops_when_cancelled() {
             }
         },
         CancellationToken::new(),
+        false,
     )
     .await;
     assert_eq!(report.done, 2, "{report:?}");

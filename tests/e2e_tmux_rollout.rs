@@ -1,5 +1,5 @@
 //! End-to-end: `daemonscope --demo small` in a detached tmux session; rollout restart the
-//! cursor DaemonSet (`R`, confirm with `y`), open the rollout status view (`r`) and watch it
+//! cursor DaemonSet (`R`, read the server's dry run, confirm with `y`), open the rollout status view (`r`) and watch it
 //! reach kubectl's "successfully rolled out"; the audit log in the state dir holds the action.
 //! tmux is required (the test fails, never skips, without it);
 //! it uses its own tmux server socket and kills only that server.
@@ -24,6 +24,8 @@ fn demo_rollout_restart_is_confirmed_and_the_status_view_sees_it_complete() {
     let screen = tmux.wait_for("confirm on daemonscope-sim: rollout restart", Duration::from_secs(10));
     assert!(screen.contains("PATCH /apis/apps/v1/namespaces/"), "{screen}");
     assert!(screen.contains("restartedAt"), "{screen}");
+    // `y` sends once the server's dry run has answered, in the dialog.
+    tmux.wait_for("server dry run: accepted", Duration::from_secs(10));
     tmux.send_keys(&["y"]);
     tmux.wait_for("restarted; pods roll", Duration::from_secs(30));
     tmux.send_keys(&["r"]);

@@ -44,8 +44,12 @@ async fn keys_pressed_while_the_terminal_is_too_small_send_nothing() {
     // Drawn, the same keys work: the confirmation is shown and y sends.
     tmux.send_keys(&["R"]);
     tmux.wait_for("confirm on", Duration::from_secs(10));
-    tmux.send_keys(&["y"]);
-    tmux.wait_for("restarted", Duration::from_secs(30));
+    tmux.wait_for("server dry run: accepted", Duration::from_secs(10));
+    // mixed.toml: aws-node runs on all 40 nodes, over the default of 10 pods: its name is typed.
+    tmux.wait_for("type aws-node and press Enter", Duration::from_secs(10));
+    tmux.type_text("aws-node");
+    tmux.send_keys(&["Enter"]);
+    tmux.wait_for("aws-node restarted", Duration::from_secs(30));
     assert!(writes(&cluster) > before, "the confirmed restart was sent");
     tmux.send_keys(&["q"]);
     assert_eq!(tmux.exit_code(Duration::from_secs(20)), 0, "exit status");

@@ -61,6 +61,12 @@ impl Session {
         self.shell.feed(&mut self.app, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)));
     }
 
+    /// Wait for the confirmation's dry run, then send it as a user does.
+    async fn yes(&mut self) {
+        self.wait_for("the server's dry run", common::ui::dry_run_answered).await;
+        common::ui::send_confirmation(&mut self.shell, &mut self.app);
+    }
+
     fn chars(&mut self, s: &str) {
         for c in s.chars() {
             self.key(KeyCode::Char(c));
@@ -120,7 +126,7 @@ async fn restart_pod_confirms_the_delete_and_the_pod_is_recreated() {
         screen.contains(&format!("DELETE /api/v1/namespaces/kube-system/pods/{old}")),
         "the confirmation shows the request:\n{screen}"
     );
-    s.key(KeyCode::Char('y'));
+    s.yes().await;
     assert!(s.app.dialog().is_none());
     s.wait_for("the pod on the node to be re-created", |app| {
         let (Some(n), Some(d)) = (app.index.node_by_name(&node), app.cursor_ds()) else { return false };
@@ -210,7 +216,7 @@ async fn rollout_restart_sets_restarted_at_and_the_status_view_sees_it_complete(
     let screen = text(&s.app);
     assert!(screen.contains("PATCH /apis/apps/v1/namespaces/kube-system/daemonsets/kube-proxy"), "{screen}");
     assert!(screen.contains("kubectl.kubernetes.io/restartedAt"), "{screen}");
-    s.key(KeyCode::Char('y'));
+    s.yes().await;
     s.key(KeyCode::Char('r'));
     assert!(s.app.status_view().is_some());
     s.wait_for("the new generation", |app| {
@@ -246,7 +252,7 @@ async fn history_lists_revisions_and_undo_restores_the_earlier_template() {
     s.wait_for("the undo confirmation", |app| matches!(app.dialog().map(|d| &d.dialog), Some(Dialog::Confirm { .. })))
         .await;
     assert!(text(&s.app).contains("PATCH /apis/apps/v1/namespaces/logging/daemonsets/fluent-bit"));
-    s.key(KeyCode::Char('y'));
+    s.yes().await;
     s.wait_for("the template back on 3.1.8", |app| {
         let id = app.index.ds_by_name("logging", "fluent-bit");
         id.and_then(|id| app.index.ds(id)).is_some_and(|d| d.images.iter().any(|i| i.ends_with(":3.1.8")))
@@ -266,7 +272,7 @@ async fn roll_this_node_replaces_the_outdated_pod_of_an_on_delete_daemonset() {
     let screen = text(&s.app);
     assert!(screen.contains("DELETE /api/v1/namespaces/security/pods/"), "{screen}");
     assert!(screen.contains(&format!("on {node}")), "{screen}");
-    s.key(KeyCode::Char('y'));
+    s.yes().await;
     assert!(s.app.task.is_some(), "the roll runs as a task");
     s.wait_for("the roll to finish", |app| app.task.is_none()).await;
     let notice = s.app.notice.clone().expect("a result notice");
@@ -285,7 +291,7 @@ async fn batch_restart_of_failing_pods_reports_progress_and_esc_cancels_it() {
     s.key(KeyCode::Char('D'));
     let screen = text(&s.app);
     assert!(screen.contains("failing pods of daemonset monitoring/datadog-agent"), "{screen}");
-    s.key(KeyCode::Char('y'));
+    s.yes().await;
     s.wait_for("the first step", |app| app.task.as_ref().is_some_and(|t| t.done >= 1)).await;
     assert!(text(&s.app).contains("Esc cancels"));
     s.key(KeyCode::Esc);
@@ -299,7 +305,7 @@ async fn the_audit_records_intent_before_the_request_and_the_result_after_in_a_p
     let mut s = start("mixed", false).await;
     s.cursor_to("kube-proxy", CellState::Ready);
     s.key(KeyCode::Char('R'));
-    s.key(KeyCode::Char('y'));
+    s.yes().await;
     s.wait_for("the result notice", |app| app.notice.as_ref().is_some_and(|n| n.text.contains("restarted"))).await;
     let lines: Vec<serde_json::Value> =
         s.audit().lines().map(|l| serde_json::from_str(l).expect("an audit line is JSON")).collect();
@@ -342,6 +348,11 @@ async fn without_a_private_state_directory_mutations_are_refused_before_anything
     }
     let before = sim.stats().mutating;
     shell.feed(&mut app, Msg::Key(KeyEvent::new(KeyCode::Char('R'), KeyModifiers::NONE)));
+    let start = std::time::Instant::now();
+    while !common::ui::dry_run_answered(&app) {
+        assert!(start.elapsed() < DEADLINE, "the dry run's answer");
+        shell.step(&mut app, Duration::from_millis(200)).await;
+    }
     shell.feed(&mut app, Msg::Key(KeyEvent::new(KeyCode::Char('y'), KeyModifiers::NONE)));
     let start = std::time::Instant::now();
     while !app.notice.as_ref().is_some_and(|n| n.text.contains("refused")) {

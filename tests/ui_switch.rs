@@ -116,7 +116,8 @@ impl Rig {
         let d = self.app.dialog().expect("dialog");
         assert_eq!(d.context, "mixed", "the confirmation belongs to the cluster on screen");
         let before = writes(&self.mixed).get(verb).copied().unwrap_or(0);
-        self.key(KeyCode::Char('y'));
+        self.wait_for("the server's dry run", common::ui::dry_run_answered).await;
+        common::ui::send_confirmation(&mut self.shell, &mut self.app);
         let mixed = &self.mixed;
         let start = std::time::Instant::now();
         while writes(mixed).get(verb).copied().unwrap_or(0) <= before {
@@ -190,7 +191,7 @@ async fn a_plan_made_before_the_switch_is_refused_and_sent_nowhere() {
     r.key(KeyCode::Char('R'));
     assert!(r.confirming());
     let plan = match r.app.dialog().map(|d| &d.dialog) {
-        Some(Dialog::Confirm { work: Work::Execute(p), .. }) => p.clone(),
+        Some(Dialog::Confirm { work: Work::Execute { plan: p, .. }, .. }) => p.clone(),
         other => panic!("a rollout restart plan, got {}", other.is_some()),
     };
     r.key(KeyCode::Esc);
@@ -199,7 +200,7 @@ async fn a_plan_made_before_the_switch_is_refused_and_sent_nowhere() {
     let (small_before, mixed_before) = (writes(&r.small), writes(&r.mixed));
 
     // The race the app cannot see: work planned on small reaches the executor after the switch.
-    r.shell.executor.run(Command::Work { session: planned_on, work: Work::Execute(plan) });
+    r.shell.executor.run(Command::Work { session: planned_on, work: Work::Execute { plan, dry_run: true } });
     let report = tokio::time::timeout(DEADLINE, r.shell.executor.next(0)).await.expect("a report");
     match report {
         Report::Refused { session, why, .. } => {
@@ -220,7 +221,7 @@ async fn a_plan_made_before_the_switch_is_refused_and_sent_nowhere() {
 
     // A session id that never existed is refused the same way.
     let p = plan::rollout_restart("kube-system", "kube-proxy", jiff::Timestamp::now());
-    r.shell.executor.run(Command::Work { session: SessionId(999), work: Work::Execute(p) });
+    r.shell.executor.run(Command::Work { session: SessionId(999), work: Work::Execute { plan: p, dry_run: true } });
     let report = tokio::time::timeout(DEADLINE, r.shell.executor.next(0)).await.expect("a report");
     assert!(matches!(report, Report::Refused { .. }), "{report:?}");
     assert_eq!(writes(&r.mixed), mixed_before);

@@ -58,6 +58,7 @@ actions! {
     History => "history",
     Strategy => "strategy",
     RollNext => "roll_next",
+    UnlockWrites => "unlock_writes",
     ContextPicker => "context_picker",
     NamespacePicker => "namespace_picker",
     NextTheme => "next_theme",
@@ -148,6 +149,7 @@ impl Action {
                 | Action::RestartFailing
                 | Action::RolloutRestart
                 | Action::RollNext
+                | Action::UnlockWrites
                 | Action::HistoryUndo
                 | Action::StrategySubmit
                 | Action::RollThisNode
@@ -394,6 +396,7 @@ const DEFAULTS: &[DefaultRow] = &[
     (Ctx::Matrix, Action::History, &["H"], "rollout history (and undo)", Act, WithColumn, None),
     (Ctx::Matrix, Action::Strategy, &["S"], "update strategy", Act, WithColumn, None),
     (Ctx::Matrix, Action::RollNext, &["N"], "roll the next outdated node (OnDelete)", Act, WithColumn, None),
+    (Ctx::Matrix, Action::UnlockWrites, &["W"], "turn writes on for a protected context (type its name)", Act, Always, None),
     (Ctx::Matrix, Action::ContextPicker, &["c"], "switch kubeconfig context", App, Always, None),
     (Ctx::Matrix, Action::NamespacePicker, &["n"], "switch namespace scope", App, Always, None),
     (Ctx::Matrix, Action::NextTheme, &["t"], "next theme", App, Always, None),

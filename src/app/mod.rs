@@ -7,6 +7,7 @@
 //! `Vec<Effect>` → the cluster executor (`cluster::executor`) → reports back as `Msg`;
 //! `ui::render(&App)` draws. Nothing here talks to a cluster or spawns a task.
 
+pub mod access;
 pub mod actions;
 pub mod clock;
 pub mod keymap;

@@ -151,6 +151,8 @@ pub struct App {
     pub next_id: u64,
     /// Every watch stream of the session has ended: the data on screen is frozen.
     pub fleet_closed: bool,
+    /// What RBAC allows per namespace, and whether a protected context was unlocked.
+    pub access: super::access::Access,
     /// Something visible changed since the last render.
     pub dirty: bool,
     pub quit: bool,
@@ -196,6 +198,7 @@ impl App {
             task: None,
             next_id: 0,
             fleet_closed: false,
+            access: super::access::Access::default(),
             dirty: true,
             quit: false,
             clock_key: String::new(),

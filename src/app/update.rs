@@ -21,6 +21,8 @@ use crate::theme::Slot;
 pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
     let mut effects = apply(app, msg);
     effects.extend(super::logs::after_update(app));
+    effects.extend(super::actions::after_update(app));
+    effects.extend(super::access::after_update(app));
     if app.dirty {
         // The next render shows the clock text as of now; a later tick compares against it.
         app.clock_key = super::clock::clock_key(app);
@@ -102,6 +104,8 @@ fn on_report(app: &mut App, report: Report) -> Vec<Effect> {
         | Report::LogsEnded { session, .. }
         | Report::Namespaces { session, .. }
         | Report::Done { session, .. }
+        | Report::DryRun { session, .. }
+        | Report::Access { session, .. }
         | Report::UndoPlanned { session, .. }
         | Report::RollPlanned { session, .. }
         | Report::Task { session, .. }
@@ -133,9 +137,12 @@ fn on_report(app: &mut App, report: Report) -> Vec<Effect> {
         Report::Connected { info, warning } => super::pickers::switched(app, info, warning),
         Report::ConnectFailed { error } => app.notify(error, Level::Error),
         Report::Refused { what, why, .. } => app.notify(format!("refused: {what}: {why}"), Level::Error),
-        r @ (Report::Done { .. } | Report::UndoPlanned { .. } | Report::RollPlanned { .. } | Report::Task { .. }) => {
-            super::actions::on_report(app, r)
-        }
+        Report::Access { session, namespace, answers } => super::access::on_report(app, session, namespace, answers),
+        r @ (Report::Done { .. }
+        | Report::DryRun { .. }
+        | Report::UndoPlanned { .. }
+        | Report::RollPlanned { .. }
+        | Report::Task { .. }) => super::actions::on_report(app, r),
     }
     Vec::new()
 }
@@ -222,6 +229,7 @@ fn layer_key(app: &mut App, depth: usize, key: KeyEvent) -> Option<Vec<Effect>> 
                 Vec::new()
             }
         }),
+        Layer::Dialog(_) if super::actions::takes_text(app) => Some(super::actions::text_key(app, key)),
         Layer::Dialog(_) => Some(match action {
             Some(a) => super::actions::dialog_action(app, a),
             None => {
@@ -335,6 +343,9 @@ fn pod_target(app: &App) -> Option<(Target, String)> {
 }
 
 fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
+    if super::access::refuse(app, action) {
+        return Vec::new();
+    }
     let page = app.viewport().0 as isize;
     match action {
         Action::MoveUp => move_rows(app, -1),
@@ -405,6 +416,7 @@ fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
         },
         Action::RestartPod => super::actions::open_restart(app),
         Action::RestartFailing => super::actions::open_restart_failing(app),
+        Action::UnlockWrites => super::actions::open_unlock(app),
         Action::LogsDaemonSet
         | Action::RolloutRestart
         | Action::RolloutStatus

@@ -22,9 +22,10 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use super::access::{self, Answer, Question};
 use super::actions::{
-    ActionError, Actions, ActionsOptions, AuditEntry, AuditLog, Outcome, Plan, RollOptions, RollPlan, RollTarget,
-    TaskEvent, roll_nodes, run_batch,
+    ActionError, Actions, ActionsOptions, AuditEntry, AuditLog, DryRunOutcome, Outcome, Plan, RollOptions, RollPlan,
+    RollTarget, TaskEvent, roll_nodes, run_batch,
 };
 use super::client::{self, ClientError, ContextInfo, Target};
 use super::logs::{LogSession, spawn_log_session};
@@ -42,6 +43,9 @@ pub const MAX_FLEET_BATCH: usize = 50_000;
 pub const LOG_CHANNEL: usize = 64;
 /// Log lines per [`Report::Logs`], at most.
 pub const LINES_PER_WAKE: usize = 4_000;
+/// Dry runs per confirmation of a batch, at most: enough to meet a webhook or quota refusal,
+/// few enough not to load the server before the user has said yes.
+pub const MAX_DRY_RUNS: usize = 20;
 
 /// One connected scope. Ids only grow, so an old id never names a new session.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -116,8 +120,21 @@ pub enum Work {
     CloseLogs {
         stream: u64,
     },
-    /// Execute one confirmed plan.
-    Execute(Plan),
+    /// Execute one confirmed plan; `dry_run`: send `dryRun=All` first (again).
+    Execute {
+        plan: Plan,
+        dry_run: bool,
+    },
+    /// Ask the server what these plans would do (`dryRun=All`, nothing changes): the answer
+    /// is shown in the confirmation before the user can send.
+    DryRun {
+        id: u64,
+        plans: Vec<Plan>,
+    },
+    /// May the user delete pods and patch DaemonSets in `namespace` (None: everywhere)?
+    CheckAccess {
+        namespace: Option<String>,
+    },
     /// Read what `kubectl rollout undo --to-revision` needs and build the plan.
     PlanUndo {
         daemonset: ObjName,
@@ -127,18 +144,22 @@ pub enum Work {
     PlanRoll {
         daemonset: ObjName,
         target: RollTarget,
+        /// Nodes never picked by themselves, with why (NotReady, cordoned), from the index.
+        avoid: std::collections::BTreeMap<String, String>,
     },
-    /// A paced, cancellable batch of restarts.
+    /// A paced, cancellable batch restarting failing pods (each looked at again first).
     Batch {
         id: u64,
         task: String,
         plans: Vec<Plan>,
         pace: Duration,
+        dry_run: bool,
     },
     /// A confirmed node-by-node roll.
     Roll {
         id: u64,
         plan: RollPlan,
+        dry_run: bool,
     },
     /// Cancel the running batch or roll `id`.
     Cancel {
@@ -149,7 +170,7 @@ pub enum Work {
 impl Work {
     /// Whether this work sends (or prepares) a change to the cluster: refusing it is audited.
     pub fn is_mutation(&self) -> bool {
-        matches!(self, Work::Execute(_) | Work::Batch { .. } | Work::Roll { .. })
+        matches!(self, Work::Execute { .. } | Work::Batch { .. } | Work::Roll { .. })
     }
 
     pub fn describe(&self) -> String {
@@ -158,7 +179,13 @@ impl Work {
             Work::OpenLogs { target, .. } => format!("logs of {}", target.describe()),
             Work::UpdateLogPods { .. } => "follow the shown pods".into(),
             Work::CloseLogs { .. } => "close the log stream".into(),
-            Work::Execute(p) => p.summary(),
+            Work::Execute { plan, .. } => plan.summary(),
+            Work::DryRun { plans, .. } => match plans.as_slice() {
+                [one] => format!("dry run of {}", one.summary()),
+                many => format!("dry run of {} requests", many.len()),
+            },
+            Work::CheckAccess { namespace: Some(ns) } => format!("check permissions in {ns}"),
+            Work::CheckAccess { namespace: None } => "check permissions".into(),
             Work::PlanUndo { daemonset, revision } => format!("plan undo of {daemonset} to revision {revision}"),
             Work::PlanRoll { daemonset, .. } => format!("plan node-by-node roll of {daemonset}"),
             Work::Batch { task, .. } => task.clone(),
@@ -209,6 +236,19 @@ pub enum Report {
     Done {
         session: SessionId,
         result: Result<Outcome, ActionError>,
+    },
+    /// The answer to [`Work::DryRun`] `id`: the first plan the server would not accept, or
+    /// accepted.
+    DryRun {
+        session: SessionId,
+        id: u64,
+        outcome: DryRunOutcome,
+    },
+    /// The answers to [`Work::CheckAccess`], in the order of `access::action_writes`.
+    Access {
+        session: SessionId,
+        namespace: Option<String>,
+        answers: Vec<(Question, Answer)>,
     },
     UndoPlanned {
         session: SessionId,
@@ -577,7 +617,7 @@ impl Executor {
         {
             let info = self.sessions.get(&session).map(|s| &s.info).or_else(|| self.closed.get(&session));
             let (verb, object, request) = match work {
-                Work::Execute(p) => (p.verb.name().to_string(), p.object.to_string(), p.request_line()),
+                Work::Execute { plan: p, .. } => (p.verb.name().to_string(), p.object.to_string(), p.request_line()),
                 Work::Batch { plans, .. } => (
                     "batch".to_string(),
                     what.clone(),
@@ -636,6 +676,15 @@ impl Executor {
             _ => {}
         }
         s.tasks.retain(|_, t| !t.is_cancelled());
+        if let Work::DryRun { id, .. } = &work
+            && self.options.audit_path.is_none()
+        {
+            // Nothing could be sent after it: do not load the server with a question.
+            let outcome =
+                DryRunOutcome::Unknown("no private state directory for the audit log: nothing can be sent".into());
+            let _ = self.tx.send(Report::DryRun { session, id: *id, outcome });
+            return;
+        }
         if work.is_mutation() && self.options.audit_path.is_none() {
             let why = "there is no private state directory for the audit log (set DAEMONSCOPE_STATE_DIR or HOME); nothing was sent".to_string();
             let what = work.describe();
@@ -660,27 +709,47 @@ impl Executor {
                 let log = spawn_log_session(client, target, options, ltx, CancellationToken::new());
                 s.logs = Some(LogStream { id: stream, session: log, rx });
             }
-            Work::Execute(p) => {
-                self.spawn(async move { send(Report::Done { session, result: gw.execute(&p).await }) });
+            Work::Execute { plan, dry_run } => {
+                let gw = if dry_run { gw } else { gw.without_dry_run() };
+                self.spawn(async move { send(Report::Done { session, result: gw.execute(&plan).await }) });
             }
+            Work::DryRun { id, plans } => self.spawn(async move {
+                let mut outcome = DryRunOutcome::Accepted;
+                // A batch is dry-run pod by pod; the first answer that is not "accepted" is
+                // the one the user must read.
+                for p in plans.iter().take(MAX_DRY_RUNS) {
+                    outcome = gw.dry_run(p).await;
+                    if outcome != DryRunOutcome::Accepted {
+                        break;
+                    }
+                }
+                send(Report::DryRun { session, id, outcome })
+            }),
+            Work::CheckAccess { namespace } => self.spawn(async move {
+                let questions = access::action_writes(namespace.as_deref());
+                let answers = access::ask_all(&client, &questions).await;
+                send(Report::Access { session, namespace, answers: questions.into_iter().zip(answers).collect() })
+            }),
             Work::PlanUndo { daemonset, revision } => self.spawn(async move {
                 let result = gw.plan_undo(&daemonset.namespace, &daemonset.name, Some(revision)).await;
                 send(Report::UndoPlanned { session, result })
             }),
-            Work::PlanRoll { daemonset, target } => self.spawn(async move {
-                let result = gw.plan_roll(&daemonset.namespace, &daemonset.name, target).await;
+            Work::PlanRoll { daemonset, target, avoid } => self.spawn(async move {
+                let result = gw.plan_roll_avoiding(&daemonset.namespace, &daemonset.name, target, &avoid).await;
                 send(Report::RollPlanned { session, result })
             }),
-            Work::Batch { id, task, plans, pace } => {
+            Work::Batch { id, task, plans, pace, dry_run } => {
+                let gw = if dry_run { gw } else { gw.without_dry_run() };
                 let cancel = CancellationToken::new();
                 s.tasks.insert(id, cancel.clone());
                 self.spawn(async move {
                     let report = |event| send(Report::Task { session, id, event });
-                    run_batch(&gw, &task, plans, pace, report, cancel.clone()).await;
+                    run_batch(&gw, &task, plans, pace, report, cancel.clone(), true).await;
                     cancel.cancel();
                 });
             }
-            Work::Roll { id, plan } => {
+            Work::Roll { id, plan, dry_run } => {
+                let gw = if dry_run { gw } else { gw.without_dry_run() };
                 let cancel = CancellationToken::new();
                 s.tasks.insert(id, cancel.clone());
                 self.spawn(async move {

@@ -401,3 +401,42 @@ mod tests {
         assert_eq!(images_in_revision_data(&data("img:9")), vec!["img:9".to_string()]);
     }
 }
+
+/// How a RollingUpdate of `desired` pods proceeds: (pods replaced at once, waves), as the
+/// DaemonSet controller scales `maxUnavailable` / `maxSurge` (`GetScaledValueFromIntOrPercent`,
+/// rounding up; at least one pod at a time). `None` for OnDelete: nothing rolls by itself.
+pub fn rollout_waves(strategy: &crate::fleet::model::UpdateStrategy, desired: i32) -> Option<(u32, u32)> {
+    use crate::fleet::model::UpdateStrategy;
+    let UpdateStrategy::RollingUpdate { max_unavailable, max_surge } = strategy else { return None };
+    let desired = u32::try_from(desired.max(0)).unwrap_or(0);
+    let scaled = |v: &str| -> u32 {
+        match v.strip_suffix('%') {
+            Some(p) => p.trim().parse::<u32>().map(|p| (desired * p).div_ceil(100)).unwrap_or(0),
+            None => v.trim().parse::<u32>().unwrap_or(0),
+        }
+    };
+    let at_once = scaled(max_unavailable).max(scaled(max_surge)).max(1);
+    Some((at_once.min(desired.max(1)), desired.div_ceil(at_once)))
+}
+
+#[cfg(test)]
+mod waves_tests {
+    use super::rollout_waves;
+    use crate::fleet::model::UpdateStrategy;
+
+    fn ru(u: &str, s: &str) -> UpdateStrategy {
+        UpdateStrategy::RollingUpdate { max_unavailable: u.into(), max_surge: s.into() }
+    }
+
+    // Hand-derived from the controller's rule: percentages of desired, rounded up.
+    #[test]
+    fn waves_follow_max_unavailable_and_surge() {
+        assert_eq!(rollout_waves(&ru("1", "0"), 40), Some((1, 40)));
+        assert_eq!(rollout_waves(&ru("10%", "0"), 40), Some((4, 10)));
+        assert_eq!(rollout_waves(&ru("10%", "0"), 5), Some((1, 5)), "10% of 5 rounds up to 1");
+        assert_eq!(rollout_waves(&ru("0", "25%"), 8), Some((2, 4)));
+        assert_eq!(rollout_waves(&ru("100%", "0"), 7), Some((7, 1)));
+        assert_eq!(rollout_waves(&ru("0", "0"), 3), Some((1, 3)), "never less than one at a time");
+        assert_eq!(rollout_waves(&UpdateStrategy::OnDelete, 9), None);
+    }
+}

@@ -17,6 +17,9 @@ pub struct Faults {
     burst: Mutex<Option<Burst>>,
     latency_ms: AtomicU64,
     bookmark_ms: AtomicU64,
+    /// A validating admission webhook that does not declare `sideEffects: None`: the API
+    /// server then refuses every dry run that would reach it.
+    dry_run_webhook: Mutex<Option<String>>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -39,6 +42,7 @@ impl Default for Faults {
             burst: Mutex::new(None),
             latency_ms: AtomicU64::new(0),
             bookmark_ms: AtomicU64::new(DEFAULT_BOOKMARK_PERIOD.as_millis() as u64),
+            dry_run_webhook: Mutex::new(None),
         }
     }
 }
@@ -109,6 +113,17 @@ impl Faults {
 
     pub fn bookmark_period(&self) -> Duration {
         Duration::from_millis(self.bookmark_ms.load(Ordering::Relaxed))
+    }
+
+    /// Install (Some) or remove (None) an admission webhook named `name` whose side effects
+    /// are unknown: dry-run writes are refused as the API server refuses them
+    /// (`admission webhook "<name>" does not support dry run`, 400); real writes pass.
+    pub fn set_dry_run_webhook(&self, name: Option<&str>) {
+        *self.dry_run_webhook.lock().unwrap_or_else(|e| e.into_inner()) = name.map(str::to_string);
+    }
+
+    pub fn dry_run_webhook(&self) -> Option<String> {
+        self.dry_run_webhook.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 }
 

@@ -11,7 +11,7 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
 use super::fmt_age;
 use crate::app::App;
-use crate::app::actions::{Dialog, DialogLayer, StrategyDialog};
+use crate::app::actions::{Dialog, DialogLayer, DryRunCheck, DryRunOutcome, DryRunState, StrategyDialog};
 use crate::app::keymap::Ctx;
 use crate::fleet::strategy::{Field, StrategyType};
 use crate::theme::Slot;
@@ -34,6 +34,30 @@ fn hints(app: &App, ctx: Ctx) -> Line<'static> {
     Line::from(spans)
 }
 
+/// The server's dry-run answer, always in view above the keys: what `y` will do depends on it.
+fn dry_run_line(app: &App, check: &DryRunCheck) -> Line<'static> {
+    let theme = app.theme();
+    let label = Span::styled("server dry run: ", theme.style(Slot::Help).add_modifier(Modifier::BOLD));
+    let (text, slot) = match &check.state {
+        DryRunState::Unasked | DryRunState::Asked => {
+            ("asking the server… (y waits for its answer)".to_string(), Slot::Help)
+        }
+        DryRunState::Answered(DryRunOutcome::Accepted) => {
+            ("accepted (admission and validation passed; nothing changed)".to_string(), Slot::Notice)
+        }
+        DryRunState::Answered(DryRunOutcome::WouldFail(why)) => {
+            (format!("the server would refuse this: {why} (nothing can be sent)"), Slot::Error)
+        }
+        DryRunState::Answered(DryRunOutcome::Unsupported(why)) => {
+            (format!("refused by the server ({why}); y sends WITHOUT a dry run"), Slot::StreamReconnecting)
+        }
+        DryRunState::Answered(DryRunOutcome::Unknown(why)) => {
+            (format!("no answer ({why}); y sends without one"), Slot::StreamReconnecting)
+        }
+    };
+    Line::from(vec![label, Span::styled(text, theme.style(slot))])
+}
+
 /// A rectangle of at most `w`×`h`, centred in `area`.
 pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
     let w = w.min(area.width);
@@ -48,7 +72,7 @@ pub fn render(app: &App, layer: &DialogLayer, f: &mut Frame, area: Rect) {
     let text_style = theme.style(Slot::Help);
     let mut fixed_tail = 0;
     let (title, lines): (String, Vec<Line>) = match d {
-        Dialog::Confirm { title, text, .. } => {
+        Dialog::Confirm { title, text, dry_run, typed, .. } => {
             let ns = layer.namespace.as_deref().unwrap_or("all namespaces");
             let mut lines: Vec<Line> = vec![
                 Line::from(vec![
@@ -60,9 +84,41 @@ pub fn render(app: &App, layer: &DialogLayer, f: &mut Frame, area: Rect) {
             ];
             lines.extend(text.lines().map(|l| Line::styled(l.to_string(), text_style)));
             lines.push(Line::default());
-            lines.push(hints(app, Ctx::Confirm));
-            fixed_tail = 2;
+            lines.push(dry_run_line(app, dry_run));
+            match typed {
+                Some(t) => {
+                    lines.push(Line::from(vec![
+                        Span::styled(format!("{}: type ", t.why), theme.style(Slot::Error)),
+                        Span::styled(t.expect.clone(), theme.style(Slot::Error).add_modifier(Modifier::BOLD)),
+                        Span::styled(" and press Enter to send: ", theme.style(Slot::Error)),
+                        Span::styled(t.input.lines().first().cloned().unwrap_or_default(), theme.style(Slot::Prompt)),
+                        Span::styled(super::deco(app.ascii, "▏", "_"), theme.style(Slot::Prompt)),
+                    ]));
+                    lines.push(Line::styled("Esc cancels   Up/Down scroll", text_style));
+                }
+                None => lines.push(hints(app, Ctx::Confirm)),
+            }
+            fixed_tail = if typed.is_some() { 4 } else { 3 };
             (format!(" confirm on {}: {title} ", layer.context), lines)
+        }
+        Dialog::Unlock { input, error } => {
+            let mut lines = vec![
+                Line::styled(
+                    format!("context {} is protected (config protected_contexts): writes are off.", layer.context),
+                    text_style,
+                ),
+                Line::styled(format!("server {}  user {}", layer.server, layer.user), text_style),
+                Line::from(vec![
+                    Span::styled("type the context name to turn writes on for this session: ", text_style),
+                    Span::styled(input.lines().first().cloned().unwrap_or_default(), theme.style(Slot::Prompt)),
+                    Span::styled(super::deco(app.ascii, "▏", "_"), theme.style(Slot::Prompt)),
+                ]),
+            ];
+            if let Some(e) = error {
+                lines.push(Line::styled(e.clone(), theme.style(Slot::Error)));
+            }
+            lines.push(Line::styled("Enter checks   Esc leaves writes off", text_style));
+            (format!(" turn writes on for {} ", layer.context), lines)
         }
         Dialog::Pending { text } => {
             (" please wait ".into(), vec![Line::styled(text.clone(), text_style), hints(app, Ctx::Pending)])

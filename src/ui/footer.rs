@@ -117,6 +117,8 @@ pub fn items(app: &App) -> Vec<(String, String, bool)> {
             Applies::WithLayer => has_layer,
             Applies::InSplit => false,
         })
+        // Forbidden here (RBAC, a protected context): not offered; the key and help say why.
+        .filter(|b| crate::app::access::denied(app, b.action).is_none())
         .filter_map(|b| label(b, matches!(b.action, Action::Help | Action::Quit | Action::Close)))
         .collect()
 }

@@ -28,6 +28,14 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
     l1.extend([
         Span::styled(" ctx ", dim),
         Span::styled(if app.context.is_empty() { "-".to_string() } else { app.context.clone() }, h),
+    ]);
+    // A protected context says whether writes are on, right beside its name.
+    if crate::app::access::unlocked_protected(app) {
+        l1.push(Span::styled(" WRITES ON", theme.style(Slot::Error).add_modifier(ratatui::style::Modifier::BOLD)));
+    } else if !app.readonly && crate::app::access::locked(app) {
+        l1.push(Span::styled(" [protected: read-only]", theme.style(Slot::StreamReconnecting)));
+    }
+    l1.extend([
         Span::styled("  ns ", dim),
         Span::styled(ns.to_string(), h),
         Span::styled("  nodes ", dim),

@@ -46,6 +46,13 @@ pub fn lines(app: &App) -> Vec<Line<'static>> {
     if app.readonly {
         out.push(Line::styled("Read-only mode: keys that change the cluster are removed.", theme.style(Slot::Notice)));
     }
+    // What the server (or a protected context) forbids where the cursor is, and why.
+    for action in [Action::RestartPod, Action::RolloutRestart] {
+        if let Some(why) = crate::app::access::denied(app, action) {
+            let what = app.keymap.description(action);
+            out.push(Line::styled(format!("Not available here: {what}: {why}"), theme.style(Slot::Error)));
+        }
+    }
     let row = |b: &crate::app::keymap::Binding| {
         let keys = if b.keys.is_empty() { "(unbound)".to_string() } else { keys_text(&b.keys) };
         Line::from(vec![

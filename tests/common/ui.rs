@@ -35,3 +35,31 @@ pub fn cursor_to(shell: &mut Shell, app: &mut App, ds: &str, state: CellState) -
     }
     panic!("no {} cell in {ds}", state.name());
 }
+
+/// Whether the confirmation on top has the server's dry-run answer (`y` waits for it).
+pub fn dry_run_answered(app: &App) -> bool {
+    use daemonscope::app::actions::{Dialog, DryRunState};
+    matches!(
+        app.dialog().map(|d| &d.dialog),
+        Some(Dialog::Confirm { dry_run, .. }) if matches!(dry_run.state, DryRunState::Answered(_))
+    )
+}
+
+/// Send the confirmation on top as a user does: `y`, or, where the dialog asks for a name
+/// to be typed (a large blast radius, a protected context), that name and Enter.
+pub fn send_confirmation(shell: &mut Shell, app: &mut App) {
+    use daemonscope::app::actions::Dialog;
+    let expect = match app.dialog().map(|d| &d.dialog) {
+        Some(Dialog::Confirm { typed: Some(t), .. }) => Some(t.expect.clone()),
+        _ => None,
+    };
+    match expect {
+        Some(name) => {
+            for c in name.chars() {
+                press(shell, app, KeyCode::Char(c));
+            }
+            press(shell, app, KeyCode::Enter);
+        }
+        None => press(shell, app, KeyCode::Char('y')),
+    }
+}

@@ -7,8 +7,9 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use super::TaskEvent;
-use super::exec::Actions;
+use super::exec::{ActionError, Actions, read_error};
 use super::plan::{self, Plan};
+use super::stepper::{pod_failure, pod_ready};
 use crate::fleet::index::{DsId, Index, NodeId};
 use crate::fleet::state::CellState;
 
@@ -47,11 +48,47 @@ pub struct BatchReport {
     pub cancelled: bool,
     /// Plans never attempted (after a stop or cancel).
     pub not_attempted: usize,
+    /// (plan summary, why) of pods looked at again just before their delete and left alone.
+    pub skipped: Vec<(String, String)>,
+}
+
+impl Actions {
+    /// Look at a batch's pod again just before deleting it: why to leave it alone (gone,
+    /// replaced by a new pod, already terminating, and with `skip_healthy` healthy now), or
+    /// `None` to go ahead. The
+    /// delete also carries the pod's UID as a precondition, so a pod replaced between this
+    /// read and the delete meets 409 rather than a wrong delete.
+    pub async fn recheck_pod(&self, plan: &Plan, skip_healthy: bool) -> Result<Option<String>, ActionError> {
+        use k8s_openapi::api::core::v1::Pod;
+        if plan.verb != plan::Verb::RestartPod {
+            return Ok(None);
+        }
+        let api: kube::Api<Pod> = kube::Api::namespaced(self.client().clone(), &plan.object.namespace);
+        let pod = match api.get_opt(&plan.object.name).await {
+            Ok(Some(p)) => p,
+            Ok(None) => return Ok(Some("already gone".into())),
+            Err(e) => return Err(read_error("get", "pods", &plan.object.namespace, e)),
+        };
+        let planned = plan.body["preconditions"]["uid"].as_str().unwrap_or_default();
+        let now = pod.metadata.uid.as_deref().unwrap_or_default();
+        if !planned.is_empty() && planned != now {
+            return Ok(Some(format!("replaced meanwhile (planned uid {planned}, now {now})")));
+        }
+        if pod.metadata.deletion_timestamp.is_some() {
+            return Ok(Some("already terminating".into()));
+        }
+        if skip_healthy && pod_failure(&pod).is_none() && pod_ready(&pod) {
+            return Ok(Some("healthy now (Ready, not failing)".into()));
+        }
+        Ok(None)
+    }
 }
 
 /// Execute `plans` one by one with `pace` between two requests, reporting each step through
 /// `report`; stop early when `cancel` fires or on a systemic error. Each plan goes through
-/// [`Actions::execute`] (read-only refusal, dry run, audit).
+/// [`Actions::execute`] (read-only refusal, dry run, audit); a pod that is gone, replaced or
+/// terminating by its turn is skipped, and with `skip_healthy` one healthy by then too (for
+/// "restart the failing pods": it recovered, or someone restarted it meanwhile).
 pub async fn run_batch<F>(
     actions: &Actions,
     task: &str,
@@ -59,6 +96,7 @@ pub async fn run_batch<F>(
     pace: Duration,
     mut report: F,
     cancel: CancellationToken,
+    skip_healthy: bool,
 ) -> BatchReport
 where
     F: FnMut(TaskEvent) + Send,
@@ -76,6 +114,29 @@ where
             out.cancelled = true;
             out.not_attempted = total - i;
             break;
+        }
+        // Read-only refuses before any request, the look included.
+        let look = if actions.readonly() { Ok(None) } else { actions.recheck_pod(plan, skip_healthy).await };
+        match look {
+            Ok(Some(why)) => {
+                report(TaskEvent::Progress {
+                    task: task.into(),
+                    done: i + 1,
+                    total,
+                    message: format!("skipped {}: {why}", plan.object),
+                });
+                out.skipped.push((plan.summary(), why));
+                continue;
+            }
+            Ok(None) => {}
+            Err(e) if e.is_systemic() => {
+                report(TaskEvent::Progress { task: task.into(), done: i + 1, total, message: e.to_string() });
+                out.failed.push((plan.summary(), e.to_string()));
+                out.not_attempted = total - i - 1;
+                break;
+            }
+            // The look failed but the delete carries the UID precondition: go ahead.
+            Err(_) => {}
         }
         match actions.execute(plan).await {
             Ok(o) => {
@@ -106,6 +167,9 @@ where
 
 fn summary_line(r: &BatchReport, total: usize) -> String {
     let mut s = format!("{} of {total} restarted", r.done);
+    if !r.skipped.is_empty() {
+        s.push_str(&format!(", {} skipped (first: {})", r.skipped.len(), r.skipped[0].1));
+    }
     if !r.failed.is_empty() {
         s.push_str(&format!(", {} failed (first: {})", r.failed.len(), r.failed[0].1));
     }

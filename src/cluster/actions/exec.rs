@@ -16,6 +16,11 @@ use super::audit::{AuditEntry, AuditLog};
 use super::plan::{self, Plan, Verb};
 use crate::fleet::rollout::{self, HistoryRow, RevisionData, UndoError};
 
+/// The longest a mutating request (or its dry run) may take. The server's own default for a
+/// request is 60 s; a DELETE or PATCH answers in well under a second when the server is well, so
+/// waiting longer only hides a partition from the person at the keyboard.
+pub const REQUEST_DEADLINE: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// How the gateway is set up.
 #[derive(Clone, Debug)]
 pub struct ActionsOptions {
@@ -52,6 +57,39 @@ pub enum DryRun {
     Skipped,
 }
 
+/// The server's answer to a dry run (`dryRun=All`: admission and validation run, nothing is
+/// stored), asked when a confirmation opens so the user reads it before sending.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DryRunOutcome {
+    /// The server would accept the request.
+    Accepted,
+    /// The server would refuse the request itself (RBAC, validation, quota, a webhook): the
+    /// sentence to show.
+    WouldFail(String),
+    /// The server refuses dry runs here (an admission webhook without `sideEffects: None`, or
+    /// a server too old): nothing is known; the user may send without one.
+    Unsupported(String),
+    /// No answer (network, timeout, read-only): nothing is known.
+    Unknown(String),
+}
+
+impl DryRunOutcome {
+    /// A dry-run refusal of the dry run itself, as the API server words it
+    /// (`admission webhook "x" does not support dry run`, or a server that rejects the
+    /// `dryRun` parameter).
+    fn from_error(e: ActionError) -> DryRunOutcome {
+        match e {
+            ActionError::Rejected { code: 400 | 415 | 422, message, .. }
+                if message.contains("does not support dry run") || message.contains("dryRun") =>
+            {
+                DryRunOutcome::Unsupported(message)
+            }
+            ActionError::Transport(m) => DryRunOutcome::Unknown(format!("cannot reach the API server: {m}")),
+            other => DryRunOutcome::WouldFail(other.to_string()),
+        }
+    }
+}
+
 /// What happened, for the status-bar notice.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Outcome {
@@ -83,6 +121,8 @@ pub enum ActionError {
     Rejected { action: String, code: u16, message: String, dry_run: bool },
     #[error("cannot reach the API server: {0}")]
     Transport(String),
+    #[error("no answer to {action} within {secs}s: it may or may not have happened; look before retrying")]
+    Timeout { action: String, secs: u64 },
     #[error("{0}")]
     Undo(#[from] UndoError),
     #[error("{0}")]
@@ -94,8 +134,23 @@ pub enum ActionError {
 impl ActionError {
     /// Errors that will fail every further step of a batch too (stop the batch).
     pub fn is_systemic(&self) -> bool {
-        matches!(self, ActionError::ReadOnly { .. } | ActionError::Forbidden { .. } | ActionError::Transport(_))
+        matches!(
+            self,
+            ActionError::ReadOnly { .. }
+                | ActionError::Forbidden { .. }
+                | ActionError::Transport(_)
+                | ActionError::Timeout { .. }
+        )
     }
+}
+
+/// Pause before the one retry of a DELETE whose answer was lost.
+const RETRY_PAUSE: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// An answer that says nothing about whether the request happened.
+fn retryable(e: &ActionError) -> bool {
+    matches!(e, ActionError::Transport(_) | ActionError::Timeout { .. })
+        || matches!(e, ActionError::Rejected { code, .. } if *code >= 500)
 }
 
 impl Actions {
@@ -119,6 +174,25 @@ impl Actions {
 
     pub fn readonly(&self) -> bool {
         self.readonly
+    }
+
+    /// The same gateway without the dry run before each request: the user read the dry run's
+    /// answer already, or chose to send without one where the server refuses dry runs.
+    pub fn without_dry_run(&self) -> Actions {
+        Actions { dry_run_first: false, ..self.clone() }
+    }
+
+    /// Ask the server what `plan` would do, changing nothing. Not audited: nothing is sent
+    /// that could change the cluster. In read-only mode nothing at all is sent.
+    pub async fn dry_run(&self, plan: &Plan) -> DryRunOutcome {
+        if self.readonly {
+            return DryRunOutcome::Unknown("read-only mode: no dry run was sent".into());
+        }
+        match tokio::time::timeout(REQUEST_DEADLINE, self.send(plan, true)).await {
+            Ok(Ok(_)) => DryRunOutcome::Accepted,
+            Ok(Err(e)) => DryRunOutcome::from_error(e),
+            Err(_) => DryRunOutcome::Unknown(format!("no answer within {}s", REQUEST_DEADLINE.as_secs())),
+        }
     }
 
     /// The same gateway (read-only flag, dry run, audit log) aimed at another cluster: after a
@@ -209,14 +283,41 @@ impl Actions {
             return Err(ActionError::ReadOnly { action: plan.summary() });
         }
         let dry_run = if self.dry_run_first {
-            self.send(plan, true).await?;
+            self.send_within_deadline(plan, true).await?;
             DryRun::Passed
         } else {
             DryRun::Skipped
         };
-        let response = self.send(plan, false).await?;
+        let mut notice_text = notice(plan);
+        let response = match self.send_within_deadline(plan, false).await {
+            Ok(r) => r,
+            // A DELETE whose answer was lost (timeout, 5xx) may have happened: ask again once.
+            // With the UID precondition, 404 now means this very pod is gone — done, not an
+            // error; a pod re-created under the same name meets 409 instead and is left alone.
+            Err(e) if plan.method == plan::Method::Delete && retryable(&e) => {
+                tracing::warn!(action = %plan.summary(), error = %e, "delete retried once");
+                tokio::time::sleep(RETRY_PAUSE).await;
+                match self.send_within_deadline(plan, false).await {
+                    Ok(r) => r,
+                    Err(ActionError::NotFound { .. }) => {
+                        notice_text.push_str(" (the first answer was lost; the retry found it gone)");
+                        Value::Null
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            Err(e) => return Err(e),
+        };
         tracing::info!(action = %plan.summary(), "action executed");
-        Ok(Outcome { summary: plan.summary(), notice: notice(plan), dry_run, response, audit_error: None })
+        Ok(Outcome { summary: plan.summary(), notice: notice_text, dry_run, response, audit_error: None })
+    }
+
+    /// [`Actions::send`] within [`REQUEST_DEADLINE`].
+    async fn send_within_deadline(&self, plan: &Plan, dry_run: bool) -> Result<Value, ActionError> {
+        match tokio::time::timeout(REQUEST_DEADLINE, self.send(plan, dry_run)).await {
+            Ok(r) => r,
+            Err(_) => Err(ActionError::Timeout { action: plan.summary(), secs: REQUEST_DEADLINE.as_secs() }),
+        }
     }
 
     async fn send(&self, plan: &Plan, dry_run: bool) -> Result<Value, ActionError> {

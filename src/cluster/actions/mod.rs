@@ -19,7 +19,7 @@ pub mod stepper;
 
 pub use audit::{AuditEntry, AuditLog};
 pub use batch::{BatchReport, restart_cell_plan, restart_failing_plans, restart_on_nodes_plans, run_batch};
-pub use exec::{ActionError, Actions, ActionsOptions, DryRun, Outcome};
+pub use exec::{ActionError, Actions, ActionsOptions, DryRun, DryRunOutcome, Outcome, REQUEST_DEADLINE};
 pub use plan::{Method, ObjKind, ObjRef, Plan, Verb};
 pub use stepper::{RollOptions, RollPlan, RollReport, RollStep, RollTarget, roll_nodes};
 

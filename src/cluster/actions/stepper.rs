@@ -184,6 +184,21 @@ pub fn select_steps(
     generation: i64,
     target: &RollTarget,
 ) -> (Vec<RollStep>, Vec<(String, String)>) {
+    select_steps_avoiding(namespace, pods, newest_hash, generation, target, &BTreeMap::new())
+}
+
+/// [`select_steps`], never choosing a node of `avoid` (node → why) for `NextOutdated`: a
+/// NotReady node's old pod can never finish terminating, and a cordoned node is being
+/// drained. They are listed as skipped with their reason. A node named explicitly
+/// (`Nodes`, "this node") is the user's own choice and is rolled.
+pub fn select_steps_avoiding(
+    namespace: &str,
+    pods: &[Pod],
+    newest_hash: &str,
+    generation: i64,
+    target: &RollTarget,
+    avoid: &BTreeMap<String, String>,
+) -> (Vec<RollStep>, Vec<(String, String)>) {
     // node → its live (not deleting) daemon pods
     let mut by_node: BTreeMap<String, Vec<&Pod>> = BTreeMap::new();
     for p in pods {
@@ -227,7 +242,10 @@ pub fn select_steps(
                     break;
                 }
                 if let Some(p) = outdated_on(node) {
-                    steps.push(step(node, p));
+                    match avoid.get(node) {
+                        Some(why) => skipped.push((node.clone(), why.clone())),
+                        None => steps.push(step(node, p)),
+                    }
                 }
             }
         }
@@ -276,6 +294,17 @@ impl Actions {
     /// pods, and choose the pods to delete. Refuses RollingUpdate DaemonSets (their controller
     /// replaces pods itself) and DaemonSets without a revision yet.
     pub async fn plan_roll(&self, namespace: &str, name: &str, target: RollTarget) -> Result<RollPlan, ActionError> {
+        self.plan_roll_avoiding(namespace, name, target, &BTreeMap::new()).await
+    }
+
+    /// [`Actions::plan_roll`] that never picks a node of `avoid` (node → why) by itself.
+    pub async fn plan_roll_avoiding(
+        &self,
+        namespace: &str,
+        name: &str,
+        target: RollTarget,
+        avoid: &BTreeMap<String, String>,
+    ) -> Result<RollPlan, ActionError> {
         let client = self.client().clone();
         let ds_api: kube::Api<DaemonSet> = kube::Api::namespaced(client.clone(), namespace);
         let ds = match ds_api.get(name).await {
@@ -319,7 +348,7 @@ impl Actions {
         let pods = pod_api.list(&lp).await.map_err(|e| read_error("list", "pods", namespace, e))?;
         let owned: Vec<Pod> =
             pods.items.into_iter().filter(|p| controlled_by(p.metadata.owner_references.as_deref(), &uid)).collect();
-        let (steps, skipped) = select_steps(namespace, &owned, &newest_hash, generation, &target);
+        let (steps, skipped) = select_steps_avoiding(namespace, &owned, &newest_hash, generation, &target, avoid);
         Ok(RollPlan {
             namespace: namespace.into(),
             daemonset: name.into(),

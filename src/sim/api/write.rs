@@ -29,7 +29,11 @@ fn current(ctx: &Ctx) -> Result<Arc<Stored>, ApiError> {
 fn dry_run(ctx: &Ctx) -> Result<bool, ApiError> {
     match ctx.param("dryRun") {
         None | Some("") => Ok(false),
-        Some("All") => Ok(true),
+        Some("All") => match ctx.state.faults.dry_run_webhook() {
+            // What the webhook admission plugin answers (`webhookerrors.NewDryRunUnsupportedErr`).
+            Some(name) => Err(ApiError::bad_request(format!("admission webhook {name:?} does not support dry run"))),
+            None => Ok(true),
+        },
         Some(v) => Err(ApiError::bad_request(format!("dryRun: Unsupported value: {v:?}: supported values: \"All\""))),
     }
 }
