@@ -215,6 +215,12 @@ async fn run_sim(args: SimArgs) -> Result<i32, Failure> {
     let handle = sim::start(options)
         .await
         .map_err(|e| Failure(format!("cannot start the simulator: {}", client::one_line(&format!("{e:#}")))))?;
+    if let Some(ms) = args.fault_latency_ms {
+        handle.faults.set_latency(std::time::Duration::from_millis(ms));
+    }
+    if let Some(ms) = args.fault_bookmark_period_ms {
+        handle.faults.set_bookmark_period(std::time::Duration::from_millis(ms));
+    }
     let server = handle.url.clone();
     // `sim::start` wrote --kubeconfig-out once the server accepted connections; without it
     // the kubeconfig goes to the state dir, named by port so several simulators can coexist.
@@ -242,6 +248,12 @@ async fn run_sim(args: SimArgs) -> Result<i32, Failure> {
             let _ = writeln!(out, "try: daemonscope --kubeconfig {}", path.display());
             let _ = writeln!(out, "note: kubectl sends tokens only over HTTPS; start with --tls to use kubectl");
         }
+        let _ = writeln!(
+            out,
+            "faults: POST {server}{}NAME with the kubeconfig's full token (GET {server}{} lists them)",
+            sim::api::control::PREFIX,
+            sim::api::control::PATH
+        );
         let _ = writeln!(out, "stop with Ctrl-C");
         let _ = out.flush();
     }
