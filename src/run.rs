@@ -377,15 +377,21 @@ fn install_panic_hook(log_file: Option<PathBuf>) {
             .unwrap_or_else(|| "unknown panic".to_string());
         let location = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
         tracing::error!(panic = %msg, location = %location, "panic");
+        // Caught by a watch task's supervisor, which shows it as a stream error and restarts:
+        // a line on stderr would be drawn over the UI.
+        if crate::cluster::watch::panic_is_supervised() {
+            return;
+        }
         let log = log_file.as_ref().map(|p| format!("; log: {}", p.display())).unwrap_or_default();
         eprintln!("daemonscope: internal error: {}{location} (please report it{log})", client::one_line(&msg));
     }));
 }
 
-/// Connect for the UI. The remembered context and namespace (`<state dir>/state.toml`)
-/// fill in what no flag names — `--context` > remembered > the kubeconfig's current-context;
-/// `-n` > `-A` > remembered > all namespaces (`app::persist`) — and `session` gets the
-/// kubeconfig the context picker switches with and the state store. With `--demo` the
+/// Connect for the UI. Like kubectl and the headless commands: `--context` > the kubeconfig's
+/// current-context (the remembered context, `<state dir>/state.toml`, is only the context
+/// picker's default); `-n` > `-A` > the remembered namespace when remembered with this
+/// context > all namespaces (`app::persist`). `session` gets the kubeconfig the context
+/// picker switches with and the state store. With `--demo` the
 /// remembered context/namespace are neither used nor overwritten (they belong to the real
 /// kubeconfig).
 async fn ui_target(

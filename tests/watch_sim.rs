@@ -606,3 +606,49 @@ async fn watch_tasks_end_when_the_receiver_is_dropped() {
         }
     }
 }
+
+fn all_in(ix: &Index, state: impl Fn(&StreamState) -> bool) -> bool {
+    StreamKind::ALL.iter().all(|&k| state(ix.stream_state(k)))
+}
+
+/// A partition as clients see it: the server accepts and reads, answers nothing, and open
+/// watches fall silent. Every live stream must say `Stale` within its idle deadline (learnt
+/// from the bookmark cadence: 2 × 1 s, raised to the 15 s floor), with the time it last heard
+/// the server, and must be live again after the thaw, with an index equal to the truth,
+/// including a change made during the freeze.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_frozen_server_turns_every_stream_stale_within_the_deadline_and_live_after_the_thaw() {
+    let sim = start_sim("small").await;
+    sim.faults.set_bookmark_period(Duration::from_secs(1));
+    let mut w = Watching::start(&sim, None).await;
+    w.until("all streams live", |ix| all_in(ix, |s| *s == StreamState::Live)).await;
+    // Let every stream measure a few bookmark gaps.
+    let settle = tokio::time::Instant::now() + Duration::from_secs(4);
+    while tokio::time::Instant::now() < settle {
+        w.pump(Duration::from_millis(200)).await;
+    }
+    assert!(all_in(&w.index, |s| *s == StreamState::Live), "quiet but healthy streams stay live: {:?}", w.states());
+
+    sim.faults.set_frozen(true);
+    let frozen_at = tokio::time::Instant::now();
+    let frozen_secs = jiff::Timestamp::now().as_second();
+    // A change the frozen server will only tell about after the thaw.
+    let (ns, name) = some_daemon_pod(&sim.store, 0);
+    sim.store.delete(Kind::Pod, &ns, &name).expect("delete a daemon pod");
+    w.until("every stream stale", |ix| all_in(ix, |s| matches!(s, StreamState::Stale { .. }))).await;
+    let took = frozen_at.elapsed();
+    // The deadline is 15 s from the last thing heard (at most a bookmark period before the
+    // freeze); the rest is slack for a loaded machine.
+    assert!(took < Duration::from_secs(15 + 10), "stale only after {took:?}");
+    for (kind, state) in w.states() {
+        let StreamState::Stale { since } = state else { unreachable!() };
+        assert!(
+            since <= frozen_secs && since >= frozen_secs - 3,
+            "{kind:?}: last heard at {since}, froze at {frozen_secs}"
+        );
+    }
+
+    sim.faults.set_frozen(false);
+    w.until("all streams live after the thaw", |ix| all_in(ix, |s| *s == StreamState::Live)).await;
+    w.converge(&sim.store, "after a freeze").await;
+}
