@@ -418,8 +418,7 @@ async fn ui_target(
     }
     // No kubeconfig (in-cluster config): nothing to pick from and nothing remembered applies.
     let contexts = client::list_contexts(&cli.cluster).ok();
-    let (args, warnings) = persist::start_args(&cli.cluster, &session.remembered, contexts.as_deref().unwrap_or(&[]));
-    session.warnings.extend(warnings);
+    let args = persist::start_args(&cli.cluster, &session.remembered, contexts.as_deref().unwrap_or(&[]));
     if contexts.is_some() {
         session.source = Some(KubeSource::Args(cli.cluster.clone()));
     }
@@ -429,13 +428,6 @@ async fn ui_target(
         Err(client::ClientError::NamespaceNotFound { namespace, .. }) if cli.cluster.namespace.is_none() => {
             session.warnings.push(format!("the last namespace {namespace:?} no longer exists; showing all namespaces"));
             client::connect(&ClusterArgs { namespace: None, ..args }).await?
-        }
-        Err(e) if args.context != cli.cluster.context => {
-            let file = session.store.as_ref().map(|s| s.path.display().to_string()).unwrap_or_default();
-            return Err(Failure(format!(
-                "{} (context remembered from the last session in {file}; pass --context NAME to pick another)",
-                client::one_line(&e.to_string())
-            )));
         }
         Err(e) => return Err(e.into()),
     };

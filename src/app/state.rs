@@ -151,6 +151,10 @@ pub struct App {
     pub next_id: u64,
     /// Every watch stream of the session has ended: the data on screen is frozen.
     pub fleet_closed: bool,
+    /// The context of the last session (`state.toml`): where the context picker's selection
+    /// starts, so Enter goes back to it. Never where the UI starts (that is the kubeconfig's
+    /// current context or `--context`, as for kubectl and the headless commands).
+    pub remembered_context: Option<String>,
     /// Something visible changed since the last render.
     pub dirty: bool,
     pub quit: bool,
@@ -196,6 +200,7 @@ impl App {
             task: None,
             next_id: 0,
             fleet_closed: false,
+            remembered_context: None,
             dirty: true,
             quit: false,
             clock_key: String::new(),
