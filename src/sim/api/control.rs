@@ -37,7 +37,7 @@ pub fn serve(
     path: &str,
     query: &[(String, String)],
 ) -> Result<Resp, ApiError> {
-    if caller != Caller::Full {
+    if caller != Caller(super::rbac::ADMIN) {
         return Err(ApiError::new(403, "Forbidden", "the fault switches need the simulator's full token"));
     }
     let faults = &state.faults;
