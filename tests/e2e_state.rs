@@ -25,7 +25,7 @@ fn demo_with_corrupt_state_starts_switches_context_and_rewrites_the_state() {
 
     tmux.send_keys(&["o"]);
     tmux.send_keys(&["c"]);
-    tmux.wait_for("2 of 2", Duration::from_secs(10));
+    tmux.wait_for("daemonscope-sim-readonly", Duration::from_secs(10));
     tmux.type_text("readonly");
     tmux.send_keys(&["Enter"]);
     tmux.wait_until("the read-only context live", Duration::from_secs(60), |s| {
