@@ -169,6 +169,13 @@ pub struct SimArgs {
     /// Background churn in events per second (overrides the scenario's).
     #[arg(long)]
     pub churn: Option<f64>,
+    /// Delay every API request by MS milliseconds (more faults at run time: POST /debug/faults/…
+    /// with the kubeconfig's full token; GET /debug/faults lists them).
+    #[arg(long, value_name = "MS")]
+    pub fault_latency_ms: Option<u64>,
+    /// Send watch BOOKMARKs every MS milliseconds (default 5000; a real API server sends one a minute).
+    #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub fault_bookmark_period_ms: Option<u64>,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum, Default)]

@@ -215,6 +215,12 @@ async fn run_sim(args: SimArgs) -> Result<i32, Failure> {
     let handle = sim::start(options)
         .await
         .map_err(|e| Failure(format!("cannot start the simulator: {}", client::one_line(&format!("{e:#}")))))?;
+    if let Some(ms) = args.fault_latency_ms {
+        handle.faults.set_latency(std::time::Duration::from_millis(ms));
+    }
+    if let Some(ms) = args.fault_bookmark_period_ms {
+        handle.faults.set_bookmark_period(std::time::Duration::from_millis(ms));
+    }
     let server = handle.url.clone();
     // `sim::start` wrote --kubeconfig-out once the server accepted connections; without it
     // the kubeconfig goes to the state dir, named by port so several simulators can coexist.
@@ -242,6 +248,12 @@ async fn run_sim(args: SimArgs) -> Result<i32, Failure> {
             let _ = writeln!(out, "try: daemonscope --kubeconfig {}", path.display());
             let _ = writeln!(out, "note: kubectl sends tokens only over HTTPS; start with --tls to use kubectl");
         }
+        let _ = writeln!(
+            out,
+            "faults: POST {server}{}NAME with the kubeconfig's full token (GET {server}{} lists them)",
+            sim::api::control::PREFIX,
+            sim::api::control::PATH
+        );
         let _ = writeln!(out, "stop with Ctrl-C");
         let _ = out.flush();
     }
@@ -365,15 +377,21 @@ fn install_panic_hook(log_file: Option<PathBuf>) {
             .unwrap_or_else(|| "unknown panic".to_string());
         let location = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
         tracing::error!(panic = %msg, location = %location, "panic");
+        // Caught by a watch task's supervisor, which shows it as a stream error and restarts:
+        // a line on stderr would be drawn over the UI.
+        if crate::cluster::watch::panic_is_supervised() {
+            return;
+        }
         let log = log_file.as_ref().map(|p| format!("; log: {}", p.display())).unwrap_or_default();
         eprintln!("daemonscope: internal error: {}{location} (please report it{log})", client::one_line(&msg));
     }));
 }
 
-/// Connect for the UI. The remembered context and namespace (`<state dir>/state.toml`)
-/// fill in what no flag names — `--context` > remembered > the kubeconfig's current-context;
-/// `-n` > `-A` > remembered > all namespaces (`app::persist`) — and `session` gets the
-/// kubeconfig the context picker switches with and the state store. With `--demo` the
+/// Connect for the UI. Like kubectl and the headless commands: `--context` > the kubeconfig's
+/// current-context (the remembered context, `<state dir>/state.toml`, is only the context
+/// picker's default); `-n` > `-A` > the remembered namespace when remembered with this
+/// context > all namespaces (`app::persist`). `session` gets the kubeconfig the context
+/// picker switches with and the state store. With `--demo` the
 /// remembered context/namespace are neither used nor overwritten (they belong to the real
 /// kubeconfig).
 async fn ui_target(
@@ -400,8 +418,7 @@ async fn ui_target(
     }
     // No kubeconfig (in-cluster config): nothing to pick from and nothing remembered applies.
     let contexts = client::list_contexts(&cli.cluster).ok();
-    let (args, warnings) = persist::start_args(&cli.cluster, &session.remembered, contexts.as_deref().unwrap_or(&[]));
-    session.warnings.extend(warnings);
+    let args = persist::start_args(&cli.cluster, &session.remembered, contexts.as_deref().unwrap_or(&[]));
     if contexts.is_some() {
         session.source = Some(KubeSource::Args(cli.cluster.clone()));
     }
@@ -411,13 +428,6 @@ async fn ui_target(
         Err(client::ClientError::NamespaceNotFound { namespace, .. }) if cli.cluster.namespace.is_none() => {
             session.warnings.push(format!("the last namespace {namespace:?} no longer exists; showing all namespaces"));
             client::connect(&ClusterArgs { namespace: None, ..args }).await?
-        }
-        Err(e) if args.context != cli.cluster.context => {
-            let file = session.store.as_ref().map(|s| s.path.display().to_string()).unwrap_or_default();
-            return Err(Failure(format!(
-                "{} (context remembered from the last session in {file}; pass --context NAME to pick another)",
-                client::one_line(&e.to_string())
-            )));
         }
         Err(e) => return Err(e.into()),
     };

@@ -369,7 +369,10 @@ impl TerminalGuard {
         HOOK.call_once(|| {
             let previous = std::panic::take_hook();
             std::panic::set_hook(Box::new(move |info| {
-                restore_terminal();
+                // A supervised watch task's panic is caught, shown and restarted: the UI goes on.
+                if !crate::cluster::watch::panic_is_supervised() {
+                    restore_terminal();
+                }
                 previous(info);
             }));
         });

@@ -25,7 +25,7 @@ fn demo_with_corrupt_state_starts_switches_context_and_rewrites_the_state() {
 
     tmux.send_keys(&["o"]);
     tmux.send_keys(&["c"]);
-    tmux.wait_for("4 of 4", Duration::from_secs(10));
+    tmux.wait_for("daemonscope-sim-readonly", Duration::from_secs(10));
     tmux.type_text("readonly");
     tmux.send_keys(&["Enter"]);
     tmux.wait_until("the read-only context live", Duration::from_secs(60), |s| {
@@ -41,18 +41,27 @@ fn demo_with_corrupt_state_starts_switches_context_and_rewrites_the_state() {
     assert!(!text.contains("token"), "{text}");
 }
 
-/// The remembered context and namespace apply at start when no flag names them: a simulator
-/// (in this process) with its two-context kubeconfig, `state.toml` naming the read-only
-/// context and `monitoring`; the header shows both.
+/// Like kubectl, the UI starts on the kubeconfig's current context even when `state.toml`
+/// remembers another one (and that one's namespace is not applied to a different context);
+/// the remembered context is where the context picker's selection starts, so `c` then Enter
+/// goes back to it. A simulator (in this process) with its two-context kubeconfig, whose
+/// current context is the full one; `state.toml` names the read-only context and `monitoring`.
 #[test]
-fn remembered_context_and_namespace_apply_at_start() {
+fn the_current_context_starts_and_the_remembered_one_is_the_pickers_default() {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let cluster = rt.block_on(SimCluster::start(common::sim::frozen("mixed")));
     cluster.sandbox.write("state/state.toml", "context = \"daemonscope-sim-readonly\"\nnamespace = \"monitoring\"\n");
     let kubeconfig = cluster.kubeconfig.to_string_lossy();
     let tmux = Session::daemonscope(140, 36, &cluster.sandbox, &["--kubeconfig", &kubeconfig], &[]);
-    tmux.wait_until("the remembered scope", Duration::from_secs(90), |s| {
-        s.contains("ctx daemonscope-sim-readonly") && s.contains("ns monitoring") && s.contains(" live ")
+    let screen = tmux.wait_until("the current context, all namespaces", Duration::from_secs(90), |s| {
+        s.contains("ctx daemonscope-sim ") && s.contains("ns all") && s.contains(" live ")
+    });
+    assert!(!screen.contains("monitoring"), "the namespace remembered with another context applies:\n{screen}");
+    tmux.send_keys(&["c"]);
+    tmux.wait_for("daemonscope-sim-readonly", Duration::from_secs(20));
+    tmux.send_keys(&["Enter"]);
+    tmux.wait_until("switched to the remembered context", Duration::from_secs(60), |s| {
+        s.contains("ctx daemonscope-sim-readonly") && s.contains(" live ")
     });
     tmux.send_keys(&["q"]);
     assert_eq!(tmux.exit_code(Duration::from_secs(20)), 0, "exit status");

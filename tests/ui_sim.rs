@@ -271,3 +271,32 @@ async fn event_loop_syncs_renders_and_quits_on_q() {
     assert!(top.contains("ctx"), "{top}");
     cancel.cancel();
 }
+
+/// A namespace-scoped viewer that may not list nodes (the simulator's `ns-view` user, RBAC
+/// like the built-in `view` role bound in one namespace): the header says the node stream is
+/// denied and which permission would fix it, and never claims "no problem cells".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_who_cannot_list_nodes_is_never_told_there_are_no_problems() {
+    let opts = SimOptions { scenario: "mixed".into(), frozen: true, churn: Some(0.0), ..SimOptions::default() };
+    let sim = sim::start(opts).await.unwrap_or_else(|e| panic!("starting the simulator: {e:#}"));
+    let client = sim.context_client(sim::NS_VIEW_CONTEXT).await.expect("the ns-view client");
+    let ns = daemonscope::sim::api::rbac::SCOPED_NAMESPACE;
+    let (tx, mut rx) = mpsc::channel(4096);
+    let cancel = CancellationToken::new();
+    spawn_watches(client, Some(ns.to_string()), tx, cancel.clone());
+    let mut app = App::new(Index::new(), AppOptions { namespace: Some(ns.into()), ..AppOptions::default() });
+    update(&mut app, Msg::Tick(now()));
+    update(&mut app, Msg::Resize(200, 30));
+    let start = std::time::Instant::now();
+    while !app.index.synced() {
+        assert!(start.elapsed() < DEADLINE, "the watches did not sync within {DEADLINE:?}");
+        if let Ok(Some(ev)) = tokio::time::timeout(Duration::from_millis(500), rx.recv()).await {
+            update(&mut app, Msg::Fleet(vec![ev]));
+        }
+    }
+    let text = screen(&app).join("\n");
+    assert!(!text.contains("no problem cells"), "{text}");
+    assert!(text.contains("problems unknown: cannot list nodes"), "{text}");
+    assert!(text.contains("ask for list/watch on nodes"), "{text}");
+    cancel.cancel();
+}

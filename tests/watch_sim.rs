@@ -606,3 +606,143 @@ async fn watch_tasks_end_when_the_receiver_is_dropped() {
         }
     }
 }
+
+/// Watches of `sim` with a bookmark every second (a 15 s idle deadline), once all are live.
+async fn live_with_fast_bookmarks(sim: &SimHandle) -> Watching {
+    sim.faults.set_bookmark_period(Duration::from_secs(1));
+    let mut w = Watching::start(sim, None).await;
+    w.until("all streams live", |ix| all_in(ix, |s| *s == StreamState::Live)).await;
+    w
+}
+
+fn all_in(ix: &Index, state: impl Fn(&StreamState) -> bool) -> bool {
+    StreamKind::ALL.iter().all(|&k| state(ix.stream_state(k)))
+}
+
+/// A partition as clients see it: the server accepts and reads, answers nothing, and open
+/// watches fall silent. Every live stream must say `Stale` within its idle deadline (learnt
+/// from the bookmark cadence: 2 × 1 s, raised to the 15 s floor), with the time it last heard
+/// the server, and must be live again after the thaw, with an index equal to the truth,
+/// including a change made during the freeze.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_frozen_server_turns_every_stream_stale_within_the_deadline_and_live_after_the_thaw() {
+    let sim = start_sim("small").await;
+    let mut w = live_with_fast_bookmarks(&sim).await;
+    // Let every stream measure a few bookmark gaps.
+    let settle = tokio::time::Instant::now() + Duration::from_secs(4);
+    while tokio::time::Instant::now() < settle {
+        w.pump(Duration::from_millis(200)).await;
+    }
+    assert!(all_in(&w.index, |s| *s == StreamState::Live), "quiet but healthy streams stay live: {:?}", w.states());
+
+    sim.faults.set_frozen(true);
+    let frozen_at = tokio::time::Instant::now();
+    let frozen_secs = jiff::Timestamp::now().as_second();
+    // A change the frozen server will only tell about after the thaw.
+    let (ns, name) = some_daemon_pod(&sim.store, 0);
+    sim.store.delete(Kind::Pod, &ns, &name).expect("delete a daemon pod");
+    w.until("every stream stale", |ix| all_in(ix, |s| matches!(s, StreamState::Stale { .. }))).await;
+    let took = frozen_at.elapsed();
+    // The deadline is 15 s from the last thing heard (at most a bookmark period before the
+    // freeze); the rest is slack for a loaded machine.
+    assert!(took < Duration::from_secs(15 + 10), "stale only after {took:?}");
+    for (kind, state) in w.states() {
+        let StreamState::Stale { since } = state else { unreachable!() };
+        assert!(
+            since <= frozen_secs && since >= frozen_secs - 3,
+            "{kind:?}: last heard at {since}, froze at {frozen_secs}"
+        );
+    }
+
+    sim.faults.set_frozen(false);
+    w.until("all streams live after the thaw", |ix| all_in(ix, |s| *s == StreamState::Live)).await;
+    w.converge(&sim.store, "after a freeze").await;
+}
+
+/// Chaos soak, bounded (about 50 s): while a churn task changes the cluster (node labels,
+/// node creations, pod deletions), the faults are applied one after another — dropped
+/// watches, 410 on resume, a 503 burst with Retry-After, added latency, a freeze long enough
+/// to go stale, and a restart that drops every connection and forgets the watch history.
+/// Then the churn stops and the index must equal the simulator's truth (read from its store,
+/// independently of the watches), every stream must be live, and every stream must have been
+/// reported stale during the freeze.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chaos_soak_the_index_ends_equal_to_the_truth_and_the_freeze_read_stale() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let sim = start_sim("small").await;
+    let mut w = live_with_fast_bookmarks(&sim).await;
+
+    let churning = Arc::new(AtomicBool::new(true));
+    let churn = tokio::spawn({
+        let store = sim.store.clone();
+        let churning = churning.clone();
+        let (nodes, _) = store.list(Kind::Node, None);
+        let names: Vec<String> = nodes.iter().map(|s| s.obj.name().to_string()).collect();
+        let t0 = now(&sim);
+        async move {
+            let mut i = 0usize;
+            while churning.load(Ordering::SeqCst) {
+                let node = &names[i % names.len()];
+                let _ = store.modify::<sim::store::StoreError>(Kind::Node, "", node, |o| {
+                    o.meta_mut().labels.get_or_insert_with(Default::default).insert("soak".into(), i.to_string());
+                    Ok(())
+                });
+                if i.is_multiple_of(10) {
+                    let _ = store.create(new_node(&store, &format!("soak-{i}")), t0.clone());
+                }
+                if i.is_multiple_of(7) {
+                    let (pods, _) = store.list(Kind::Pod, None);
+                    if let Some(p) = pods.iter().find(|s| {
+                        s.obj.meta().labels.as_ref().is_some_and(|l| l.contains_key("pod-template-generation"))
+                    }) {
+                        let _ = store.delete(Kind::Pod, p.obj.namespace(), p.obj.name());
+                    }
+                }
+                i += 1;
+                tokio::time::sleep(Duration::from_millis(150)).await;
+            }
+        }
+    });
+    // Pump for `d`, recording whether every stream was stale at some point.
+    async fn pump_for(w: &mut Watching, d: Duration, all_stale: &mut bool) {
+        let end = tokio::time::Instant::now() + d;
+        while tokio::time::Instant::now() < end {
+            w.pump(Duration::from_millis(100)).await;
+            *all_stale |= all_in(&w.index, |s| matches!(s, StreamState::Stale { .. }));
+        }
+    }
+    let mut stale_before_freeze = false;
+    sim.faults.drop_watches();
+    pump_for(&mut w, Duration::from_secs(2), &mut stale_before_freeze).await;
+    sim.faults.force_gone(4);
+    sim.faults.drop_watches();
+    pump_for(&mut w, Duration::from_secs(3), &mut stale_before_freeze).await;
+    sim.faults.burst(5, 503, 1);
+    pump_for(&mut w, Duration::from_secs(3), &mut stale_before_freeze).await;
+    sim.faults.set_latency(Duration::from_millis(300));
+    pump_for(&mut w, Duration::from_secs(3), &mut stale_before_freeze).await;
+    sim.faults.set_latency(Duration::ZERO);
+    assert!(!stale_before_freeze, "no stream may read stale while the server answers: {:?}", w.states());
+    // Let the streams learn the bookmark cadence again after the re-lists.
+    pump_for(&mut w, Duration::from_secs(3), &mut stale_before_freeze).await;
+
+    sim.faults.set_frozen(true);
+    let mut stale_in_freeze = false;
+    let end = tokio::time::Instant::now() + Duration::from_secs(25);
+    while !stale_in_freeze && tokio::time::Instant::now() < end {
+        pump_for(&mut w, Duration::from_millis(500), &mut stale_in_freeze).await;
+    }
+    sim.faults.set_frozen(false);
+    assert!(stale_in_freeze, "every stream reads stale during the freeze: {:?}", w.states());
+
+    pump_for(&mut w, Duration::from_secs(3), &mut stale_before_freeze).await;
+    sim.store.compact();
+    sim.faults.restart(Duration::from_secs(1));
+    pump_for(&mut w, Duration::from_secs(4), &mut stale_before_freeze).await;
+
+    churning.store(false, Ordering::SeqCst);
+    churn.await.expect("the churn task");
+    w.converge(&sim.store, "after the soak").await;
+    w.until("all streams live after the soak", |ix| all_in(ix, |s| *s == StreamState::Live)).await;
+}

@@ -24,10 +24,16 @@ pub fn fmt_age(secs: Secs) -> String {
 pub fn stream_parts(app: &App) -> Vec<(String, Slot)> {
     let mut parts = Vec::new();
     let mut syncing = Vec::new();
+    let mut stale = Vec::new();
+    let mut stale_since = Secs::MAX;
     for kind in StreamKind::ALL {
         match app.index.stream_state(kind) {
             StreamState::Live => {}
             StreamState::Syncing => syncing.push(kind.plural()),
+            StreamState::Stale { since } => {
+                stale.push(kind.plural());
+                stale_since = stale_since.min(*since);
+            }
             StreamState::Reconnecting { since, error } => parts.push((
                 format!("{} reconnecting {} ({})", kind.plural(), fmt_age(app.now - since), first_line(error, 40)),
                 Slot::StreamReconnecting,
@@ -36,6 +42,11 @@ pub fn stream_parts(app: &App) -> Vec<(String, Slot)> {
                 parts.push((format!("{}: {}", kind.plural(), first_line(error, 60)), Slot::StreamFailed))
             }
         }
+    }
+    if !stale.is_empty() {
+        // The age is the oldest stream's: how long ago the server was last heard at all.
+        let text = format!("stale for {} ({})", fmt_age(app.now - stale_since), stale.join(", "));
+        parts.insert(0, (text, Slot::StreamReconnecting));
     }
     if !syncing.is_empty() {
         parts.insert(0, (format!("syncing {}", syncing.join(", ")), Slot::StreamReconnecting));
@@ -51,7 +62,30 @@ pub fn stream_parts(app: &App) -> Vec<(String, Slot)> {
         };
         parts.push((text, Slot::StreamLive));
     }
+    for kind in StreamKind::ALL {
+        let skipped = app.index.undecodable(kind);
+        if let Some((key, error)) = skipped.iter().next() {
+            let name =
+                if key.namespace.is_empty() { key.name.clone() } else { format!("{}/{}", key.namespace, key.name) };
+            let text =
+                format!("{} undecodable {} skipped ({name}: {})", skipped.len(), kind.plural(), first_line(error, 40));
+            parts.push((text, Slot::StreamReconnecting));
+        }
+    }
     parts
+}
+
+/// How long the data of the oldest stream that stopped hearing from the server (stale or
+/// reconnecting after it was listed) has not been updated; None when every stream is fine.
+pub fn stale_for(app: &App) -> Option<Secs> {
+    StreamKind::ALL
+        .into_iter()
+        .filter_map(|kind| match app.index.stream_state(kind) {
+            StreamState::Stale { since } | StreamState::Reconnecting { since, .. } => Some(app.now - since),
+            _ => None,
+        })
+        .max()
+        .filter(|_| app.index.synced())
 }
 
 /// The first line of `s`, cut to `max` columns (ASCII ellipsis: it goes in the header).

@@ -9,9 +9,11 @@
 //! is a warning and the defaults (it is rewritten on the next change), never a failure.
 //!
 //! Precedence at start (applied by `run.rs` and [`apply_settings`]):
-//! - context: `--context` > the remembered context, if the kubeconfig still has it > the
-//!   kubeconfig's `current-context`;
-//! - namespace: `-n NS` > `-A` (all namespaces) > the remembered namespace > all namespaces;
+//! - context: `--context` > the kubeconfig's `current-context`, as kubectl and the headless
+//!   commands do: the UI never starts somewhere else than `kubectl` would act. The remembered
+//!   context is only where the context picker's selection starts;
+//! - namespace: `-n NS` > `-A` (all namespaces) > the remembered namespace, when it was
+//!   remembered with the context we start on > all namespaces;
 //! - theme: `--theme` > `NO_COLOR` > the remembered theme > `config.toml`'s `theme`;
 //! - sort, grouping, problems-only: the remembered value > the built-in default.
 //!
@@ -177,26 +179,22 @@ pub fn save(path: &Path, state: &State) -> Result<(), String> {
     })
 }
 
-/// The cluster flags to start with: the remembered context and namespace fill in what no flag
-/// names (see the module doc for the order). `contexts` are the kubeconfig's: a remembered
-/// context it no longer has is dropped with a warning. Returns the flags and the warnings.
-pub fn start_args(args: &ClusterArgs, remembered: &State, contexts: &[ContextInfo]) -> (ClusterArgs, Vec<String>) {
+/// The cluster flags to start with: the remembered namespace fills in when no flag names one
+/// and it was remembered with the context we start on (see the module doc for the order).
+/// `contexts` are the kubeconfig's.
+pub fn start_args(args: &ClusterArgs, remembered: &State, contexts: &[ContextInfo]) -> ClusterArgs {
     let mut out = args.clone();
-    let mut warnings = Vec::new();
-    if args.context.is_none()
-        && let Some(ctx) = &remembered.context
-    {
-        if contexts.iter().any(|c| &c.name == ctx) {
-            out.context = Some(ctx.clone());
-        } else {
-            warnings
-                .push(format!("the last context {ctx:?} is no longer in the kubeconfig; using its current context"));
-        }
-    }
-    if args.namespace.is_none() && !args.all_namespaces {
+    let starting = args.context.clone().or_else(|| contexts.iter().find(|c| c.current).map(|c| c.name.clone()));
+    let same_context = match (&remembered.context, &starting) {
+        (Some(r), Some(s)) => r == s,
+        // Nothing remembered about the context: the namespace was remembered without one.
+        (None, _) => true,
+        (Some(_), None) => false,
+    };
+    if args.namespace.is_none() && !args.all_namespaces && same_context {
         out.namespace = remembered.namespace.clone();
     }
-    (out, warnings)
+    out
 }
 
 /// Apply the remembered UI settings to a new app. `theme_fixed`: `--theme` or `NO_COLOR`
@@ -204,6 +202,7 @@ pub fn start_args(args: &ClusterArgs, remembered: &State, contexts: &[ContextInf
 /// no longer apply (a theme file removed since, an unknown sort).
 pub fn apply_settings(app: &mut App, state: &State, theme_fixed: bool) -> Vec<String> {
     let mut warnings = Vec::new();
+    app.remembered_context = state.context.clone();
     if let Some(s) = &state.sort {
         match sort_from_name(s) {
             Some(sort) => app.sort = sort,
@@ -298,29 +297,27 @@ mod tests {
     }
 
     #[test]
-    fn remembered_target_applies_only_where_no_flag_decides() {
+    fn the_kubeconfig_current_context_wins_and_the_remembered_namespace_needs_its_context() {
         let remembered =
             State { context: Some("prod".into()), namespace: Some("kube-system".into()), ..State::default() };
-        let contexts = [ctx("dev"), ctx("prod")];
-        let (args, warnings) = start_args(&ClusterArgs::default(), &remembered, &contexts);
+        let current = ContextInfo { current: true, ..ctx("dev") };
+        // Like kubectl: the current context, not the remembered one; its namespace was not
+        // remembered with "dev", so all namespaces.
+        let args = start_args(&ClusterArgs::default(), &remembered, &[current.clone(), ctx("prod")]);
+        assert_eq!((args.context.as_deref(), args.namespace.as_deref()), (None, None));
+        // Started on the remembered context (it is current, or named by --context): its namespace.
+        let on_prod = ClusterArgs { context: Some("prod".into()), ..ClusterArgs::default() };
+        let args = start_args(&on_prod, &remembered, &[current.clone(), ctx("prod")]);
         assert_eq!((args.context.as_deref(), args.namespace.as_deref()), (Some("prod"), Some("kube-system")));
-        assert!(warnings.is_empty());
+        let prod_current = ContextInfo { current: true, ..ctx("prod") };
+        let args = start_args(&ClusterArgs::default(), &remembered, &[ctx("dev"), prod_current]);
+        assert_eq!(args.namespace.as_deref(), Some("kube-system"));
 
         let flags =
-            ClusterArgs { context: Some("dev".into()), namespace: Some("web".into()), ..ClusterArgs::default() };
-        let (args, _) = start_args(&flags, &remembered, &contexts);
-        assert_eq!((args.context.as_deref(), args.namespace.as_deref()), (Some("dev"), Some("web")));
-
-        let all = ClusterArgs { all_namespaces: true, ..ClusterArgs::default() };
-        assert_eq!(start_args(&all, &remembered, &contexts).0.namespace, None, "-A beats the remembered namespace");
-    }
-
-    #[test]
-    fn remembered_context_gone_from_the_kubeconfig_is_dropped_with_a_warning() {
-        let remembered = State { context: Some("old".into()), ..State::default() };
-        let (args, warnings) = start_args(&ClusterArgs::default(), &remembered, &[ctx("dev")]);
-        assert_eq!(args.context, None);
-        assert!(warnings.len() == 1 && warnings[0].contains("old"), "{warnings:?}");
+            ClusterArgs { context: Some("prod".into()), namespace: Some("web".into()), ..ClusterArgs::default() };
+        assert_eq!(start_args(&flags, &remembered, std::slice::from_ref(&current)).namespace.as_deref(), Some("web"));
+        let all = ClusterArgs { all_namespaces: true, context: Some("prod".into()), ..ClusterArgs::default() };
+        assert_eq!(start_args(&all, &remembered, &[current]).namespace, None, "-A beats the remembered namespace");
     }
 
     #[test]

@@ -127,6 +127,7 @@ pub fn open(app: &mut App, kind: PickerKind) -> Vec<Effect> {
 /// Fill the context picker.
 pub fn contexts(app: &mut App, result: Result<Vec<ContextInfo>, String>) {
     let current = app.context.clone();
+    let remembered = app.remembered_context.clone();
     let Some(p) = picker_mut(app, PickerKind::Context) else { return };
     p.loading = false;
     match result {
@@ -145,7 +146,14 @@ pub fn contexts(app: &mut App, result: Result<Vec<ContextInfo>, String>) {
                     label: c.name,
                 })
                 .collect();
-            p.selected = p.visible().iter().position(|i| i.current).unwrap_or(0);
+            // The last session's context first (Enter goes back to it), else the one in use.
+            let visible = p.visible();
+            let remembered = remembered.as_deref();
+            p.selected = visible
+                .iter()
+                .position(|i| matches!(&i.choice, Choice::Context(c) if Some(c.as_str()) == remembered))
+                .or_else(|| visible.iter().position(|i| i.current))
+                .unwrap_or(0);
         }
         Err(e) => p.error = Some(e),
     }

@@ -153,6 +153,10 @@ pub struct App {
     pub fleet_closed: bool,
     /// What RBAC allows per namespace, and whether a protected context was unlocked.
     pub access: super::access::Access,
+    /// The context of the last session (`state.toml`): where the context picker's selection
+    /// starts, so Enter goes back to it. Never where the UI starts (that is the kubeconfig's
+    /// current context or `--context`, as for kubectl and the headless commands).
+    pub remembered_context: Option<String>,
     /// Something visible changed since the last render.
     pub dirty: bool,
     pub quit: bool,
@@ -199,6 +203,7 @@ impl App {
             next_id: 0,
             fleet_closed: false,
             access: super::access::Access::default(),
+            remembered_context: None,
             dirty: true,
             quit: false,
             clock_key: String::new(),

@@ -194,6 +194,9 @@ struct StreamBook {
     listed: bool,
     /// Between `Init` and `InitDone`: objects applied now are marked as seen.
     in_init: bool,
+    /// Objects the server sent that did not decode, with the decoder's error; left out of the
+    /// index, reported until a re-list or a decodable version of the same object.
+    undecodable: BTreeMap<ObjKey, String>,
 }
 
 fn kind_idx(kind: StreamKind) -> usize {
@@ -257,7 +260,8 @@ impl Default for Index {
 
 impl Index {
     pub fn new() -> Index {
-        let book = || StreamBook { state: StreamState::Syncing, listed: false, in_init: false };
+        let book =
+            || StreamBook { state: StreamState::Syncing, listed: false, in_init: false, undecodable: BTreeMap::new() };
         Index {
             strings: Interner::new(),
             nodes: Vec::new(),
@@ -311,6 +315,17 @@ impl Index {
                 book.state = state;
                 true
             }
+            FleetEvent::Undecodable { kind, key, error } => {
+                // The object's earlier version (if any) no longer describes it.
+                let _removed = match kind {
+                    StreamKind::Nodes => self.delete_node(&key),
+                    StreamKind::DaemonSets => self.delete_ds(&key),
+                    StreamKind::Revisions => self.delete_rev(&key),
+                    StreamKind::Pods => self.delete_pod(&key),
+                };
+                self.streams[kind_idx(kind)].undecodable.insert(key, error);
+                true
+            }
         };
         if changed {
             self.generation += 1;
@@ -342,6 +357,7 @@ impl Index {
         let k = kind_idx(kind);
         match c {
             Change::Init => {
+                self.streams[k].undecodable.clear();
                 if self.streams[k].in_init {
                     // A re-list restarted before finishing: forget what the aborted one marked.
                     self.clear_marks(kind);
@@ -353,7 +369,10 @@ impl Index {
                 let mark = self.streams[k].in_init;
                 apply(self, obj, mark)
             }
-            Change::Delete(key) => delete(self, &key),
+            Change::Delete(key) => {
+                let reported = self.streams[k].undecodable.remove(&key).is_some();
+                delete(self, &key) || reported
+            }
             Change::InitDone => {
                 let swept = if self.streams[k].in_init { self.sweep(kind) } else { false };
                 let book = &mut self.streams[k];
@@ -630,6 +649,11 @@ impl Index {
     /// O(1).
     pub fn stream_state(&self, kind: StreamKind) -> &StreamState {
         &self.streams[kind_idx(kind)].state
+    }
+
+    /// Objects of `kind` left out because they did not decode, with the decoder's error. O(1).
+    pub fn undecodable(&self, kind: StreamKind) -> &BTreeMap<ObjKey, String> {
+        &self.streams[kind_idx(kind)].undecodable
     }
 
     /// Unix seconds of the last event received on any stream: the latest `at` of a `Stream`

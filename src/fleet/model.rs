@@ -195,8 +195,13 @@ impl StreamKind {
 pub enum StreamState {
     /// Listing for the first time; no data yet.
     Syncing,
-    /// Listed and watching.
+    /// Listed and watching, and the server was heard (an event, a bookmark, an answer) within
+    /// the stream's idle deadline.
     Live,
+    /// Listed, but nothing arrived within the idle deadline: the connection may be dead (a
+    /// partition, a frozen server) and the data may be old. `since` is Unix seconds of the last
+    /// thing heard from the server on this stream.
+    Stale { since: Secs },
     /// The watch broke; the watcher is retrying (it will re-list). `since` is Unix seconds.
     Reconnecting { since: Secs, error: String },
     /// A permanent problem the user must act on (403 from RBAC …); other streams go on.
@@ -210,5 +215,16 @@ pub enum FleetEvent {
     DaemonSet(Change<DsInfo>),
     Revision(Change<RevInfo>),
     Pod(Change<PodInfo>),
-    Stream { kind: StreamKind, state: StreamState, at: Secs },
+    Stream {
+        kind: StreamKind,
+        state: StreamState,
+        at: Secs,
+    },
+    /// An object of `kind` the server sent that does not decode: left out of the index (a
+    /// re-list forgets the report; a later decodable version of it clears it).
+    Undecodable {
+        kind: StreamKind,
+        key: ObjKey,
+        error: String,
+    },
 }

@@ -109,7 +109,7 @@ fn timeout_error(index: &Index, target: &Target, timeout: Duration) -> HeadlessE
                     last_error = format!("; last error: {}", crate::cluster::client::one_line(error));
                 }
             }
-            StreamState::Live | StreamState::Failed { .. } => {}
+            StreamState::Live | StreamState::Stale { .. } | StreamState::Failed { .. } => {}
         }
     }
     HeadlessError::Timeout {

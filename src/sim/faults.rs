@@ -1,11 +1,15 @@
-//! Faults injected into the simulator's HTTP layer, for tests and `daemonscope sim`: drop every
-//! open watch now, answer the next watches with 410 Gone, a burst of 5xx/429 responses, added
-//! latency per request, and the watch bookmark period. Shared as `Arc<Faults>`; every setter
-//! takes `&self` and acts on the next request, never on a request already answered.
+//! Faults injected into the simulator's HTTP layer, for tests and `daemonscope sim` (through
+//! `POST /debug/faults/…`, see `sim::api::control`): drop every open watch now, answer the next
+//! watches with 410 Gone, a burst of 5xx/429 responses, added latency per request, the watch
+//! bookmark period, a freeze (a network partition as clients see it: connections are accepted,
+//! requests are read, nothing is answered and open watches fall silent until the thaw) and a
+//! restart (every connection drops and new ones are closed at once for a downtime). Shared as
+//! `Arc<Faults>`; every setter takes `&self` and acts on the next request, never on a request
+//! already answered.
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 
@@ -20,6 +24,9 @@ pub struct Faults {
     /// A validating admission webhook that does not declare `sideEffects: None`: the API
     /// server then refuses every dry run that would reach it.
     dry_run_webhook: Mutex<Option<String>>,
+    frozen: watch::Sender<bool>,
+    restart_gen: watch::Sender<u64>,
+    down_until: Mutex<Option<Instant>>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -43,6 +50,9 @@ impl Default for Faults {
             latency_ms: AtomicU64::new(0),
             bookmark_ms: AtomicU64::new(DEFAULT_BOOKMARK_PERIOD.as_millis() as u64),
             dry_run_webhook: Mutex::new(None),
+            frozen: watch::Sender::new(false),
+            restart_gen: watch::Sender::new(0),
+            down_until: Mutex::new(None),
         }
     }
 }
@@ -125,6 +135,59 @@ impl Faults {
     pub fn dry_run_webhook(&self) -> Option<String> {
         self.dry_run_webhook.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
+
+    /// Freeze (true) or thaw (false). Frozen: requests wait unanswered and open watches send
+    /// nothing (no events, no bookmarks); on the thaw both go on where they were.
+    pub fn set_frozen(&self, frozen: bool) {
+        self.frozen.send_replace(frozen);
+    }
+
+    pub fn is_frozen(&self) -> bool {
+        *self.frozen.borrow()
+    }
+
+    /// A receiver of the frozen flag (open watches select on it to fall silent at once).
+    pub fn freeze_signal(&self) -> watch::Receiver<bool> {
+        self.frozen.subscribe()
+    }
+
+    /// Return once the simulator is not frozen (at once when it is not).
+    pub async fn thawed(&self) {
+        let mut rx = self.frozen.subscribe();
+        // Err: the sender is gone with the simulator; nothing will ever answer anyway.
+        let _ = rx.wait_for(|f| !*f).await;
+    }
+
+    /// A restart of the API server: every open connection drops now (watches, requests in
+    /// flight), and connections made in the next `downtime` are closed at once.
+    pub fn restart(&self, downtime: Duration) {
+        *self.down_until.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now() + downtime);
+        self.restart_gen.send_modify(|g| *g += 1);
+        self.drop_watches();
+    }
+
+    /// True while a restart's downtime lasts.
+    pub fn is_down(&self) -> bool {
+        self.down_until.lock().unwrap_or_else(|e| e.into_inner()).is_some_and(|t| Instant::now() < t)
+    }
+
+    /// A receiver that changes at every [`Faults::restart`] (connections select on it).
+    pub fn restart_signal(&self) -> watch::Receiver<u64> {
+        self.restart_gen.subscribe()
+    }
+
+    /// The switches as JSON, for `GET /debug/faults`.
+    pub fn describe(&self) -> serde_json::Value {
+        serde_json::json!({
+            "frozen": self.is_frozen(),
+            "down": self.is_down(),
+            "latencyMs": self.latency().as_millis() as u64,
+            "bookmarkPeriodMs": self.bookmark_period().as_millis() as u64,
+            "goneWatches": self.gone.load(Ordering::SeqCst),
+            "burstRemaining": self.burst_remaining(),
+            "dryRunWebhook": self.dry_run_webhook(),
+        })
+    }
 }
 
 #[cfg(test)]
@@ -147,6 +210,32 @@ mod tests {
         f.force_gone(1);
         assert!(f.take_gone());
         assert!(!f.take_gone());
+    }
+
+    #[tokio::test]
+    async fn a_freeze_holds_until_the_thaw() {
+        let f = std::sync::Arc::new(Faults::new());
+        f.thawed().await;
+        f.set_frozen(true);
+        let g = f.clone();
+        let waiter = tokio::spawn(async move { g.thawed().await });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(!waiter.is_finished(), "a frozen simulator answers nothing");
+        f.set_frozen(false);
+        assert!(tokio::time::timeout(Duration::from_secs(5), waiter).await.is_ok());
+    }
+
+    #[test]
+    fn a_restart_drops_watches_and_is_down_for_its_downtime() {
+        let f = Faults::new();
+        let mut drops = f.drop_signal();
+        let mut restarts = f.restart_signal();
+        f.restart(Duration::from_secs(60));
+        assert!(f.is_down());
+        assert!(drops.has_changed().unwrap_or(false) && restarts.has_changed().unwrap_or(false));
+        let _ = (drops.borrow_and_update(), restarts.borrow_and_update());
+        f.restart(Duration::ZERO);
+        assert!(!f.is_down());
     }
 
     #[test]

@@ -76,10 +76,14 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         l2.push(Span::styled("  ", dim));
     }
     if !any {
-        l2.push(Span::styled(
-            format!("{} no problem cells  ", glyphs.state(CellState::Ready)),
-            theme.state_style(CellState::Ready).patch(bg_of(h)),
-        ));
+        match problems_unknown(app) {
+            // A stream the verdicts depend on is denied: no problems seen is not no problems.
+            Some(text) => l2.push(Span::styled(format!("? {text}  "), theme.style(Slot::StreamReconnecting))),
+            None => l2.push(Span::styled(
+                format!("{} no problem cells  ", glyphs.state(CellState::Ready)),
+                theme.state_style(CellState::Ready).patch(bg_of(h)),
+            )),
+        }
     }
     let fill = |mut spans: Vec<Span<'static>>| {
         // Paint the whole line in the header style, not just the text.
@@ -88,6 +92,23 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         Line::from(spans)
     };
     f.render_widget(Paragraph::new(vec![fill(l1), fill(l2)]), area);
+}
+
+/// Why the absence of problem cells proves nothing: a stream the cells are built from could
+/// not be listed (its own message, in the header too, says which permission would fix it).
+fn problems_unknown(app: &App) -> Option<String> {
+    use crate::fleet::model::{StreamKind, StreamState};
+    let denied: Vec<&str> = [StreamKind::Nodes, StreamKind::DaemonSets, StreamKind::Pods]
+        .into_iter()
+        .filter(|&k| matches!(app.index.stream_state(k), StreamState::Failed { .. }))
+        .map(StreamKind::plural)
+        .collect();
+    if denied.is_empty() {
+        return None;
+    }
+    let unplaced = app.index.unplaced_pods();
+    let pods = if unplaced > 0 { format!(", {unplaced} daemon pods not shown") } else { String::new() };
+    Some(format!("problems unknown: cannot list {}{pods}", denied.join(", ")))
 }
 
 fn bg_of(s: Style) -> Style {

@@ -52,6 +52,11 @@ fn legend(app: &App, buf: &mut Buffer, area: Rect) {
             *x = nx;
         }
     };
+    // The matrix itself says when what it shows may be old, not only the header.
+    if let Some(age) = crate::app::clock::stale_for(app) {
+        let text = format!(" data stale for {} ", crate::app::clock::fmt_age(age));
+        put(buf, &text, theme.style(Slot::StreamReconnecting), &mut x);
+    }
     let pos = format!(
         " row {}/{} col {}/{} ",
         // Positions count group headers too: counting only nodes would walk every row per frame.

@@ -8,6 +8,7 @@
 //! `watch`, `write` (create/update/delete/patch), `strategic` (strategic merge patch), `podlog`
 //! (`pods/log`), `table` (server-side `meta.k8s.io/v1` Table printing for kubectl), `tls`.
 
+pub mod control;
 pub mod discovery;
 pub mod list;
 pub mod podlog;
@@ -127,6 +128,11 @@ pub async fn serve(listener: TcpListener, state: Arc<ApiState>, tls: Option<toki
                 continue;
             }
         };
+        if state.faults.is_down() {
+            // Restarting: the connection is closed before a byte is read.
+            drop(tcp);
+            continue;
+        }
         let _ = tcp.set_nodelay(true);
         let state = state.clone();
         let tls = tls.clone();
@@ -147,6 +153,7 @@ where
     I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
 {
     let shutdown = state.shutdown.clone();
+    let mut restart = state.faults.restart_signal();
     let svc = hyper::service::service_fn(move |req: Request<Incoming>| {
         let state = state.clone();
         async move { Ok::<_, Infallible>(handle(state, req).await) }
@@ -164,6 +171,8 @@ where
             conn.as_mut().graceful_shutdown();
             let _ = conn.await;
         }
+        // A simulated restart drops the connection without a goodbye, as a dying server does.
+        _ = restart.changed() => {}
     }
 }
 
@@ -286,9 +295,24 @@ async fn route(state: Arc<ApiState>, req: Request<Incoming>) -> Result<Resp, Api
     // A self review is a POST that stores nothing: not a mutation.
     state.stats.count(verb, is_mutating(&method) && rbac::review_kind(&path).is_none());
 
+    // The fault switches themselves are exempt from the faults (a freeze must be thawable).
+    if path == control::PATH || path.starts_with(control::PREFIX) {
+        let caller = authenticate(&state, req.headers())?;
+        return control::serve(&state, caller, &method, &path, &query);
+    }
+
     let latency = state.faults.latency();
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
+    }
+
+    if state.faults.is_frozen() {
+        tokio::select! {
+            _ = state.shutdown.cancelled() => {
+                return Err(ApiError::new(503, "ServiceUnavailable", "the simulator is shutting down"));
+            }
+            _ = state.faults.thawed() => {}
+        }
     }
 
     let caller = authenticate(&state, req.headers())?;

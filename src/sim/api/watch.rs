@@ -220,12 +220,25 @@ impl Watcher {
         let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let tx = self.tx.clone();
+        let faults = self.state.faults.clone();
+        let mut frozen = faults.freeze_signal();
         loop {
             tokio::select! {
                 biased;
                 _ = shutdown.cancelled() => return,
                 _ = dropped.changed() => return,
                 _ = tx.closed() => return,
+                // A partition: the connection stays open and says nothing until the thaw;
+                // events meanwhile wait in the broadcast buffer (or overflow it, which ends
+                // the watch after the thaw, as a lagging one does).
+                _ = async { drop(frozen.wait_for(|f| *f).await) } => {
+                    tokio::select! {
+                        _ = shutdown.cancelled() => return,
+                        _ = dropped.changed() => return,
+                        _ = tx.closed() => return,
+                        _ = faults.thawed() => {}
+                    }
+                }
                 _ = &mut deadline => {
                     // The apiserver sends a last bookmark before closing a timed-out watch.
                     if self.opts.bookmarks && self.drain(&mut rx) {
