@@ -706,3 +706,111 @@ fn the_cursor_columns_full_name_never_runs_into_its_neighbours_name() {
         .any(|l| l.split("a-fluent-bit").nth(1).is_some_and(|after| after.chars().next().is_some_and(|c| c != ' ')));
     assert!(!glued, "the cursor column's name runs into its neighbour's:\n{t}");
 }
+
+/// Two nodes, two DaemonSets everywhere, both on revision `v2` (`v1` before): n-one runs both
+/// pods on `v1` (two outdated cells), n-two runs `a` on `v2` and has no `b` pod (one missing).
+fn severity_fleet() -> Vec<FleetEvent> {
+    let mut ev = vec![FleetEvent::Node(Change::Init)];
+    ev.push(node("n-one", "cpu", true, false, vec![]));
+    ev.push(node("n-two", "cpu", true, false, vec![]));
+    ev.push(FleetEvent::Node(Change::InitDone));
+    ev.push(FleetEvent::DaemonSet(Change::Init));
+    ev.push(ds("kube-system", "a", &[]));
+    ev.push(ds("kube-system", "b", &[]));
+    ev.push(FleetEvent::DaemonSet(Change::InitDone));
+    ev.push(FleetEvent::Revision(Change::Init));
+    for d in ["a", "b"] {
+        for (revision, hash) in [(1, "v1"), (2, "v2")] {
+            ev.push(FleetEvent::Revision(Change::InitItem(daemonscope::fleet::model::RevInfo {
+                namespace: "kube-system".into(),
+                name: format!("{d}-{hash}"),
+                owner: Some(d.into()),
+                revision,
+                hash: hash.into(),
+                created: NOW - 3600,
+                change_cause: None,
+                images: vec![],
+            })));
+        }
+    }
+    ev.push(FleetEvent::Revision(Change::InitDone));
+    ev.push(FleetEvent::Pod(Change::Init));
+    for (d, n, hash) in [("a", "n-one", "v1"), ("b", "n-one", "v1"), ("a", "n-two", "v2")] {
+        let FleetEvent::Pod(Change::InitItem(mut p)) = pod("kube-system", d, n, "Running", true, 0) else {
+            unreachable!()
+        };
+        p.revision_hash = Some(hash.into());
+        p.template_generation = None;
+        ev.push(FleetEvent::Pod(Change::InitItem(p)));
+    }
+    ev.push(FleetEvent::Pod(Change::InitDone));
+    for kind in StreamKind::ALL {
+        ev.push(FleetEvent::Stream { kind, state: StreamState::Live, at: NOW });
+    }
+    ev
+}
+
+fn severity_app() -> App {
+    let mut app = App::new(Index::new(), AppOptions::default());
+    update(&mut app, Msg::Tick(NOW));
+    update(&mut app, Msg::Resize(100, 30));
+    update(&mut app, Msg::Fleet(severity_fleet()));
+    let state = |n: &str, d: &str| {
+        let node = app.index.node_ids().into_iter().find(|id| app.index.node(*id).is_some_and(|v| v.name == n));
+        let ds = app.index.ds_ids().into_iter().find(|id| app.index.ds(*id).is_some_and(|v| v.name == d));
+        app.index.cell(node.expect("node"), ds.expect("ds")).state
+    };
+    assert_eq!(
+        [state("n-one", "a"), state("n-one", "b"), state("n-two", "a"), state("n-two", "b")],
+        [CellState::Outdated, CellState::Outdated, CellState::Ready, CellState::Missing],
+        "the fleet this test is about"
+    );
+    app
+}
+
+fn cursor_at(app: &App) -> (String, String) {
+    let n = app.index.node(app.cursor_node().expect("node")).expect("node").name.to_string();
+    let d = app.index.ds(app.cursor_ds().expect("ds")).expect("ds").name.to_string();
+    (n, d)
+}
+
+#[test]
+fn sort_by_problems_ranks_one_missing_pod_above_two_outdated() {
+    let mut app = severity_app();
+    let first_row = ui::layout::geometry(app.size, &app).expect("fits").body.y as usize;
+    assert!(screen(&app)[first_row].starts_with("n-one"), "name order first");
+    key(&mut app, KeyCode::Char('o'));
+    assert!(screen(&app)[first_row].starts_with("n-two"), "{}", text(&app));
+}
+
+#[test]
+fn problem_jumps_visit_the_most_severe_cells_first() {
+    let mut app = severity_app();
+    key(&mut app, KeyCode::Home);
+    assert_eq!(cursor_at(&app), ("n-one".into(), "a".into()));
+    // From an outdated cell, `]` walks on through the outdated ones, then wraps to the most
+    // severe tier; from there on the missing cell comes before any outdated one.
+    key(&mut app, KeyCode::Char(']'));
+    assert_eq!(cursor_at(&app), ("n-one".into(), "b".into()));
+    key(&mut app, KeyCode::Char(']'));
+    assert_eq!(cursor_at(&app), ("n-two".into(), "b".into()), "wraps to the missing cell");
+    key(&mut app, KeyCode::Char(']'));
+    assert_eq!(cursor_at(&app), ("n-one".into(), "a".into()), "then the outdated, in reading order");
+    key(&mut app, KeyCode::Char('['));
+    assert_eq!(cursor_at(&app), ("n-two".into(), "b".into()), "[ walks back");
+    // From a healthy cell, `]` goes to the most severe cell first, although the outdated
+    // cells come first in reading order.
+    move_cursor_to(&mut app, "n-two", "a");
+    key(&mut app, KeyCode::Char(']'));
+    assert_eq!(cursor_at(&app), ("n-two".into(), "b".into()));
+}
+
+#[test]
+fn header_lists_counts_most_severe_first() {
+    let app = severity_app();
+    let t = text(&app);
+    let header = t.lines().nth(1).expect("second header line");
+    let missing = header.find("1 missing").unwrap_or_else(|| panic!("{header}"));
+    let outdated = header.find("2 outdated").unwrap_or_else(|| panic!("{header}"));
+    assert!(missing < outdated, "{header}");
+}

@@ -14,7 +14,6 @@ use super::keymap::{Action, Ctx};
 use super::msg::{Effect, Level, Msg, Report, Target};
 use super::state::{App, FilterPrompt, Layer};
 use super::view::RowEntry;
-use crate::fleet::CellState;
 use crate::theme::Slot;
 
 /// Apply one message. Marks `app.dirty` when something visible changed.
@@ -446,39 +445,48 @@ fn close(app: &mut App) -> Vec<Effect> {
     Vec::new()
 }
 
-/// Move to the next (or previous) problem cell in reading order over the shown rows and
-/// columns, wrapping around. Rows without problems are skipped by their counter, so the scan
-/// touches cells only on rows that have some. O(rows + problem rows × columns).
+/// Move to the next (or previous) cell that needs attention, most severe first
+/// (`CellState::severity`): `]` walks the cells of the most severe tier in view in reading
+/// order, then those of the next tier, and wraps; `[` walks back. From a cell that needs none,
+/// `]` goes to the next cell of the most severe tier after the cursor. Rows without such cells
+/// are skipped by their counters: O(rows + problem rows × columns).
 fn jump_problem(app: &mut App, forward: bool) {
-    let rows = app.view.rows.len();
     let cols = app.view.cols.len();
-    if rows == 0 || cols == 0 {
+    if app.view.rows.is_empty() || cols == 0 {
         return;
     }
-    let total = rows * cols;
-    let start = app.cursor.row * cols + app.cursor.col;
-    let mut step = 1;
-    while step <= total {
-        let pos = if forward { (start + step) % total } else { (start + total - step % total) % total };
-        let (r, c) = (pos / cols, pos % cols);
-        let RowEntry::Node(node) = app.view.rows[r] else {
-            // Skip the whole header row.
-            step += if forward { cols - c } else { c + 1 };
-            continue;
-        };
-        if app.index.node(node).is_none_or(|n| n.problems == 0) {
-            step += if forward { cols - c } else { c + 1 };
+    let mut cells: Vec<(usize, usize)> = Vec::new();
+    for (r, entry) in app.view.rows.iter().enumerate() {
+        let RowEntry::Node(node) = *entry else { continue };
+        if app.index.node(node).is_none_or(|n| n.tiers == [0; 4]) {
             continue;
         }
-        let state: CellState = app.index.cell(node, app.view.cols[c]).state;
-        if state.is_problem() {
-            app.cursor.row = r;
-            app.cursor.col = c;
-            app.clamp_cursor(1);
-            app.dirty = true;
-            return;
+        for (c, &ds) in app.view.cols.iter().enumerate() {
+            if let Some(tier) = app.index.cell(node, ds).state.severity().tier() {
+                cells.push((tier, r * cols + c));
+            }
         }
-        step += 1;
     }
-    app.notify("no problem cells in view", Level::Info);
+    cells.sort_unstable();
+    let Some(&top) = cells.first() else {
+        app.notify("no problem cells in view", Level::Info);
+        return;
+    };
+    let here = app.cursor.row * cols + app.cursor.col;
+    let here_tier = match (app.cursor_node(), app.cursor_ds()) {
+        (Some(n), Some(d)) => app.index.cell(n, d).state.severity().tier(),
+        _ => None,
+    };
+    let key = (here_tier.unwrap_or(top.0), here);
+    let target = if forward {
+        cells.iter().find(|c| **c > key).or(cells.first())
+    } else {
+        cells.iter().rev().find(|c| **c < key).or(cells.last())
+    };
+    if let Some(&(_, pos)) = target {
+        app.cursor.row = pos / cols;
+        app.cursor.col = pos % cols;
+        app.clamp_cursor(1);
+        app.dirty = true;
+    }
 }

@@ -68,6 +68,9 @@ pub struct NodeView<'a> {
     pub created: Secs,
     /// Problem cells on this row (states where `CellState::is_problem`).
     pub problems: u32,
+    /// Cells on this row per severity tier, indexed by `Severity::tier` (most severe first):
+    /// comparing two rows' arrays ranks them by severity, then count.
+    pub tiers: [u32; 4],
 }
 
 /// Read view of a DaemonSet column.
@@ -164,6 +167,7 @@ struct NodeRec {
     info: NodeInfo,
     name_sym: Sym,
     problems: u32,
+    tiers: [u32; 4],
     seen: bool,
 }
 
@@ -471,6 +475,7 @@ impl Index {
             labels: &node.info.labels,
             created: node.info.created,
             problems: node.problems,
+            tiers: node.tiers,
         })
     }
 

@@ -55,7 +55,8 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
     l2.extend(stream_spans(app));
     l2.push(Span::styled(format!(" {bar} "), dim));
     let mut any = false;
-    for state in CellState::ALL {
+    // Most severe first, so a narrow terminal cuts the least severe.
+    for state in CellState::BY_SEVERITY {
         let n = s.cells[state.idx()];
         if n == 0 || !(state.is_problem() || state == CellState::Terminating) {
             continue;
