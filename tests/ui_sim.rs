@@ -196,11 +196,12 @@ async fn mixed_filter_problems_and_sort() {
     assert!(problem_nodes > 0);
     key(app, KeyCode::Char('p'));
 
-    // Sort by problems: the first row has the most problem cells.
+    // Sort by problems: the first row has the most severe problems (cells per severity tier,
+    // most severe tier first, compared in that order).
     key(app, KeyCode::Char('o'));
     key(app, KeyCode::Home);
-    let first = app.index.node(app.cursor_node().expect("row")).expect("node").problems;
-    let max = app.index.node_ids().into_iter().filter_map(|id| app.index.node(id)).map(|n| n.problems).max();
+    let first = app.index.node(app.cursor_node().expect("row")).expect("node").tiers;
+    let max = app.index.node_ids().into_iter().filter_map(|id| app.index.node(id)).map(|n| n.tiers).max();
     assert_eq!(Some(first), max);
     let name = cursor_names(app).0;
     let body_y = ui::layout::geometry(app.size, app).expect("fits").body.y as usize;
