@@ -814,3 +814,25 @@ fn header_lists_counts_most_severe_first() {
     let outdated = header.find("2 outdated").unwrap_or_else(|| panic!("{header}"));
     assert!(missing < outdated, "{header}");
 }
+
+#[test]
+fn a_wide_footer_shows_every_key_and_says_help() {
+    let mut app = app_sized(200, 30);
+    move_cursor_to(&mut app, "node-alpha", "gpu-exporter");
+    let footer = screen(&app)[29].clone();
+    for item in ["l logs", "d restart", "Enter detail", "/ filter", "] next", "o sort", "g group", "? help", "q quit"] {
+        assert!(footer.contains(item), "{item:?} in {footer:?}");
+    }
+    assert!(!footer.contains("more"), "{footer:?}");
+}
+
+#[test]
+fn at_80x24_the_footer_keeps_logs_and_restart_and_ends_with_more() {
+    let mut app = app_sized(80, 24);
+    move_cursor_to(&mut app, "node-alpha", "gpu-exporter");
+    let footer = screen(&app)[23].clone();
+    for item in ["l logs", "d restart", "Enter detail", "/ filter", "q quit"] {
+        assert!(footer.contains(item), "{item:?} in {footer:?}");
+    }
+    assert!(footer.trim_end().ends_with("? more"), "{footer:?}");
+}
