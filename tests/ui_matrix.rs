@@ -836,3 +836,62 @@ fn at_80x24_the_footer_keeps_logs_and_restart_and_ends_with_more() {
     }
     assert!(footer.trim_end().ends_with("? more"), "{footer:?}");
 }
+
+/// The rows of the detail panel's box on screen (between its top and bottom borders).
+fn detail_box(app: &App) -> Vec<String> {
+    let g = ui::layout::geometry(app.size, app).expect("fits");
+    let d = g.detail.expect("detail panel open");
+    screen(app)[(d.y + 1) as usize..(d.y + d.height - 1) as usize].to_vec()
+}
+
+#[test]
+fn the_detail_panel_takes_the_keys_on_tab_scrolls_and_folds_labels() {
+    let mut app = app_sized(80, 24);
+    move_cursor_to(&mut app, "node-alpha", "gpu-exporter");
+    key(&mut app, KeyCode::Enter);
+    let before = detail_box(&app);
+    // The state line, the why and the pod come first.
+    assert!(before[0].contains("failing") && before[0].contains("gpu-exporter on node-alpha"), "{before:#?}");
+    assert!(before[1].contains("Pod"), "{before:#?}");
+    let cursor = app.cursor.clone();
+
+    // Tab gives the panel the keys: PgDn and j scroll it.
+    key(&mut app, KeyCode::Tab);
+    assert!(text(&app).contains("keys here"), "{}", text(&app));
+    for _ in 0..3 {
+        key(&mut app, KeyCode::PageDown);
+    }
+    key(&mut app, KeyCode::Char('j'));
+    assert_eq!(app.cursor, cursor, "PgDn and j scroll the panel, not the matrix");
+    let scrolled = detail_box(&app);
+    assert_ne!(scrolled, before, "the panel scrolled");
+    let joined = scrolled.join("\n");
+    assert!(joined.contains("DaemonSet") || joined.contains("images"), "the end of the panel: {joined}");
+
+    // The labels are folded to a count; f shows them.
+    let all = |app: &mut App| {
+        key(app, KeyCode::PageUp);
+        key(app, KeyCode::PageUp);
+        key(app, KeyCode::PageUp);
+        let mut seen = Vec::new();
+        for _ in 0..40 {
+            seen.extend(detail_box(app));
+            key(app, KeyCode::Char('j'));
+        }
+        seen.join("\n")
+    };
+    let folded = all(&mut app);
+    assert!(folded.contains("2 labels (f shows them)"), "{folded}");
+    assert!(!folded.contains("pool=gpu"), "{folded}");
+    key(&mut app, KeyCode::Char('f'));
+    let open = all(&mut app);
+    assert!(open.contains("pool=gpu") && open.contains("kubernetes.io/hostname=node-alpha"), "{open}");
+
+    // Tab gives the keys back: j moves the cursor again.
+    key(&mut app, KeyCode::Tab);
+    key(&mut app, KeyCode::Char('j'));
+    assert_ne!(app.cursor, cursor, "j moves the matrix again");
+    // Esc closes the panel (and its focus).
+    key(&mut app, KeyCode::Esc);
+    assert!(!app.detail_open() && !app.detail.focused);
+}

@@ -128,6 +128,13 @@ actions! {
     LogsClear => "logs.clear",
     LogsLayout => "logs.layout",
     LogsFocus => "logs.focus",
+    // The detail panel, while it has the keys.
+    DetailFocus => "detail.focus",
+    DetailDown => "detail.down",
+    DetailUp => "detail.up",
+    DetailPageDown => "detail.page_down",
+    DetailPageUp => "detail.page_up",
+    DetailLabels => "detail.labels",
     // The log pane's container picker.
     ContainersUp => "containers.up",
     ContainersDown => "containers.down",
@@ -171,6 +178,7 @@ pub enum Ctx {
     Roll,
     Logs,
     Containers,
+    Detail,
 }
 
 impl Ctx {
@@ -186,6 +194,7 @@ impl Ctx {
         Ctx::Roll,
         Ctx::Logs,
         Ctx::Containers,
+        Ctx::Detail,
     ];
 
     /// The help-screen heading of a layer's table (the matrix has its own sections).
@@ -202,6 +211,7 @@ impl Ctx {
             Ctx::Roll => "Node-by-node roll (N)",
             Ctx::Logs => "Log pane (l on a cell, L on a column)",
             Ctx::Containers => "Container picker (c in the log pane)",
+            Ctx::Detail => "Detail panel (Enter; Tab gives it the keys, other keys still reach the matrix)",
         }
     }
 }
@@ -471,6 +481,13 @@ const DEFAULTS: &[DefaultRow] = &[
     (Ctx::Containers, Action::ContainersBottom, &["end"], "last container", Layer, Always, None),
     (Ctx::Containers, Action::ContainersSelect, &["enter"], "stream the selected container", Layer, Always, Some("stream it")),
     (Ctx::Containers, Action::ContainersCancel, &["esc"], "cancel", Layer, Always, Some("cancel")),
+
+    (Ctx::Detail, Action::DetailFocus, &["tab"], "keys to the detail panel / back to the matrix", Layer, Always, Some("matrix")),
+    (Ctx::Detail, Action::DetailDown, &["down", "j"], "scroll down", Layer, Always, Some("scroll")),
+    (Ctx::Detail, Action::DetailUp, &["up", "k"], "scroll up", Layer, Always, None),
+    (Ctx::Detail, Action::DetailPageDown, &["pgdn", "space"], "page down", Layer, Always, None),
+    (Ctx::Detail, Action::DetailPageUp, &["pgup"], "page up", Layer, Always, None),
+    (Ctx::Detail, Action::DetailLabels, &["f"], "fold / unfold the node's labels", Layer, Always, Some("labels")),
 ];
 
 /// The effective key table of this run.

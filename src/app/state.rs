@@ -156,6 +156,27 @@ pub struct App {
     pub quit: bool,
     /// The clock-dependent text on screen (ages); a tick marks dirty only when it changes.
     pub(crate) clock_key: String,
+    /// Focus, scroll and folds of the detail panel.
+    pub detail: DetailPane,
+}
+
+/// The detail panel's own state (the panel itself is [`Layer::Detail`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DetailPane {
+    /// The panel has the keys (Tab): j/k/PgUp/PgDn scroll it instead of moving the cursor.
+    pub focused: bool,
+    /// Lines scrolled, for the cell in `at` only: another cell starts at the top.
+    pub scroll: u16,
+    pub at: Option<(NodeId, DsId)>,
+    /// The node's labels in full (folded to a count by default).
+    pub labels_open: bool,
+}
+
+impl DetailPane {
+    /// The scroll for the cell under the cursor.
+    pub fn scroll_for(&self, at: Option<(NodeId, DsId)>) -> u16 {
+        if at.is_some() && self.at == at { self.scroll } else { 0 }
+    }
 }
 
 impl App {
@@ -198,6 +219,7 @@ impl App {
             fleet_closed: false,
             dirty: true,
             quit: false,
+            detail: DetailPane::default(),
             clock_key: String::new(),
         };
         app.relayout();
@@ -297,6 +319,11 @@ impl App {
 
     pub fn cursor_ds(&self) -> Option<DsId> {
         self.view.cols.get(self.cursor.col).copied()
+    }
+
+    /// The cursor's (node, DaemonSet) cell.
+    pub fn cursor_cell(&self) -> Option<(NodeId, DsId)> {
+        Some((self.cursor_node()?, self.cursor_ds()?))
     }
 
     /// Rows and columns of the matrix viewport (at least 1 each).

@@ -186,11 +186,17 @@ fn layer_key(app: &mut App, depth: usize, key: KeyEvent) -> Option<Vec<Effect>> 
     let ctx = app.layers[depth].ctx();
     let action = ctx.and_then(|c| app.keymap.lookup(c, &key));
     let top = depth + 1 == app.layers.len();
+    if matches!(app.layers[depth], Layer::Detail) && detail_key(app, &key) {
+        return Some(Vec::new());
+    }
     match &app.layers[depth] {
         Layer::Detail | Layer::Status(_) => {
             let matrix = app.keymap.action_for(&key);
             let toggles = matches!(app.layers[depth], Layer::Detail) && matrix == Some(Action::ToggleDetail);
             if matrix == Some(Action::Close) || toggles {
+                if matches!(app.layers[depth], Layer::Detail) {
+                    app.detail.focused = false;
+                }
                 app.layers.remove(depth);
                 app.relayout();
                 app.ensure_visible();
@@ -233,6 +239,32 @@ fn layer_key(app: &mut App, depth: usize, key: KeyEvent) -> Option<Vec<Effect>> 
         }),
         Layer::Containers(_) => Some(action.map(|a| super::logs::containers_action(app, a)).unwrap_or_default()),
     }
+}
+
+/// The detail panel's keys: Tab gives it the keys (and back); while it has them, its table
+/// scrolls it and folds the labels. `true` when the key was the panel's.
+fn detail_key(app: &mut App, key: &KeyEvent) -> bool {
+    let Some(action) = app.keymap.lookup(Ctx::Detail, key) else { return false };
+    let at = app.cursor_cell();
+    let d = &mut app.detail;
+    if d.at != at {
+        d.at = at;
+        d.scroll = 0;
+    }
+    // The panel clamps at its end when it draws; this bound only keeps the number sane.
+    const MAX_SCROLL: u16 = 1000;
+    match action {
+        Action::DetailFocus => d.focused = !d.focused,
+        _ if !d.focused => return false,
+        Action::DetailDown => d.scroll = d.scroll.saturating_add(1).min(MAX_SCROLL),
+        Action::DetailUp => d.scroll = d.scroll.saturating_sub(1),
+        Action::DetailPageDown => d.scroll = d.scroll.saturating_add(10).min(MAX_SCROLL),
+        Action::DetailPageUp => d.scroll = d.scroll.saturating_sub(10),
+        Action::DetailLabels => d.labels_open = !d.labels_open,
+        _ => return false,
+    }
+    app.dirty = true;
+    true
 }
 
 fn help_key(app: &mut App, action: Option<Action>) {
@@ -345,6 +377,7 @@ fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
         Action::Home => move_rows(app, -(app.view.rows.len() as isize)),
         Action::End => move_rows(app, app.view.rows.len() as isize),
         Action::ToggleDetail => {
+            app.detail.focused = false;
             if !app.remove_layers(|l| matches!(l, Layer::Detail)) {
                 // Below every modal layer: the detail panel shows under a dialog.
                 app.layers.insert(0, Layer::Detail);

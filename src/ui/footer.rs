@@ -97,6 +97,7 @@ const MORE_LABEL: &str = "more";
 pub fn active_ctx(app: &App) -> Ctx {
     for layer in app.layers.iter().rev() {
         match layer {
+            Layer::Detail if app.detail.focused => return Ctx::Detail,
             Layer::Detail | Layer::Status(_) => continue,
             Layer::Logs(l) if !l.has_focus() => continue,
             other => return other.ctx().unwrap_or(Ctx::Matrix),
@@ -129,6 +130,16 @@ pub fn items(app: &App) -> Vec<(String, String, Place)> {
                 let Some(b) = app.keymap.binding(action) else { continue };
                 if let (Some(k), Some(l)) = (b.keys.iter().find(|k| !shadowed.contains(k)), b.footer) {
                     out.push((k.to_string(), l.to_string(), Place::Always));
+                }
+            }
+            return out;
+        }
+        Ctx::Detail => {
+            // The other keys still reach the matrix: offer closing, help and quit too.
+            let mut out: Vec<_> = app.keymap.table(Ctx::Detail).filter_map(|b| label(b, Place::Always)).collect();
+            for action in [Action::Close, Action::Help, Action::Quit] {
+                if let Some(b) = app.keymap.binding(action) {
+                    out.extend(label(b, Place::Always));
                 }
             }
             return out;
