@@ -895,3 +895,58 @@ fn the_detail_panel_takes_the_keys_on_tab_scrolls_and_folds_labels() {
     key(&mut app, KeyCode::Esc);
     assert!(!app.detail_open() && !app.detail.focused);
 }
+
+/// One node and `names` DaemonSets (everywhere, no pods).
+fn app_with_columns(names: &[String], w: u16, h: u16, ascii: bool) -> App {
+    let mut ev = vec![FleetEvent::Node(Change::Init), node("node-alpha", "cpu", true, false, vec![])];
+    ev.push(FleetEvent::Node(Change::InitDone));
+    ev.push(FleetEvent::DaemonSet(Change::Init));
+    for name in names {
+        ev.push(ds("kube-system", name, &[]));
+    }
+    ev.push(FleetEvent::DaemonSet(Change::InitDone));
+    let mut app = App::new(Index::new(), AppOptions { ascii, ..AppOptions::default() });
+    update(&mut app, Msg::Tick(NOW));
+    update(&mut app, Msg::Resize(w, h));
+    update(&mut app, Msg::Fleet(ev));
+    app
+}
+
+fn column_header_lines(app: &App) -> Vec<String> {
+    let g = ui::layout::geometry(app.size, app).expect("fits");
+    screen(app)[g.colhead.y as usize..(g.colhead.y + g.colhead.height) as usize].to_vec()
+}
+
+#[test]
+fn column_names_use_the_width_that_is_there() {
+    let names: Vec<String> = [
+        "aws-ebs-csi-node-driver",
+        "nvidia-device-plugin",
+        "node-local-dns-cache",
+        "datadog-agent-cluster",
+        "fluent-bit-forwarder",
+        "prometheus-node-exporter",
+    ]
+    .map(String::from)
+    .to_vec();
+    // 200 columns, six DaemonSets: every name in full, not cut to a few characters.
+    let app = app_with_columns(&names, 200, 30, false);
+    let heads = column_header_lines(&app).join("\n");
+    for name in &names {
+        assert!(heads.contains(name.as_str()), "{name} in full:\n{heads}");
+    }
+    assert!(!heads.contains('…'), "{heads}");
+}
+
+#[test]
+fn cut_column_names_in_ascii_end_with_a_mark_that_is_no_state_glyph() {
+    let names: Vec<String> = (0..30).map(|i| format!("daemonset-with-a-long-name-{i:02}")).collect();
+    let app = app_with_columns(&names, 80, 24, true);
+    let heads = column_header_lines(&app).join("\n");
+    assert!(heads.contains("daemonset-with-a-long-name-00"), "the cursor column in full:\n{heads}");
+    assert!(heads.contains("daemons*"), "cut names end with the ASCII cut mark:\n{heads}");
+    // The mark is no ASCII state glyph (`~`, the old mark, is not-ready's).
+    let glyphs = app.theme().glyph_set(true);
+    assert!(CellState::ALL.iter().all(|s| glyphs.state(*s) != "*"));
+    assert!(!heads.contains('~'), "{heads}");
+}

@@ -1,10 +1,11 @@
 //! The matrix: a row per node, a column per DaemonSet, virtualised in both directions (only
 //! the rows and columns inside the viewport are looked up in the index).
 //!
-//! Column headers: cells are 3 columns wide, far too narrow for names, so the names are
-//! staggered over the header lines: column `i` writes its name on line `i % lines`, starting
-//! right above the column, and may run until the next column that uses the same line (9
-//! characters with 3 lines). The cursor column's name is drawn last, in full, and the legend
+//! Column headers: cells are 3 columns wide (up to 8 when the columns leave room), far too
+//! narrow for names, so the names are staggered over the header lines: column `i` writes its
+//! name on line `i % lines`, starting right above the column, and may run until the next
+//! visible column that uses the same line (8 characters with 3 lines of 3-wide cells), the last
+//! ones to the right edge. The cursor column's name is drawn last, in full, and the legend
 //! line above repeats it with its namespace and counts. The label column of the header shows
 //! the sort, grouping and filter in force.
 //!
@@ -17,7 +18,7 @@ use ratatui::layout::Rect;
 use ratatui::style::Style;
 use unicode_width::UnicodeWidthStr;
 
-use super::layout::{CELL_WIDTH, Geometry};
+use super::layout::Geometry;
 use super::{fit_end, fit_middle};
 use crate::app::App;
 use crate::app::view::RowEntry;
@@ -127,7 +128,9 @@ fn column_headers(app: &App, buf: &mut Buffer, g: &Geometry) {
         let Some(ds) = app.index.ds(app.view.cols[ci]) else { continue };
         let x = g.col_x(j);
         let line = ci % lines;
-        let room = ((lines as u16 * CELL_WIDTH).saturating_sub(1)).min(right.saturating_sub(x)) as usize;
+        // Until the next visible column that writes on the same line, or the right edge.
+        let next = if j + lines < range.len() { g.col_x(j + lines) } else { right };
+        let room = next.saturating_sub(x).saturating_sub(1).max(1) as usize;
         if ci == app.cursor.col {
             cursor_name = Some((x, line, ds.name.to_string()));
             continue;
