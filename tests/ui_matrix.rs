@@ -950,3 +950,79 @@ fn cut_column_names_in_ascii_end_with_a_mark_that_is_no_state_glyph() {
     assert!(CellState::ALL.iter().all(|s| glyphs.state(*s) != "*"));
     assert!(!heads.contains('~'), "{heads}");
 }
+
+#[test]
+fn quitting_with_a_roll_running_asks_first() {
+    let mut app = app_sized(100, 30);
+    assert!(key(&mut app, KeyCode::Char('x')).is_empty());
+    app.task = Some(daemonscope::app::actions::RunningTask {
+        id: 7,
+        session: app.session,
+        label: "roll security/falco".into(),
+        done: 1,
+        total: 4,
+        message: String::new(),
+    });
+    let effects = key(&mut app, KeyCode::Char('q'));
+    assert!(effects.is_empty() && !app.quit, "{effects:?}");
+    let notice = app.notice.as_ref().map(|n| n.text.clone()).unwrap_or_default();
+    assert_eq!(notice, "roll security/falco is running (1/4): q again quits and stops it");
+    let footer = screen(&app)[29].clone();
+    assert!(footer.contains("roll security/falco is running"), "{footer}");
+    let effects = key(&mut app, KeyCode::Char('q'));
+    assert!(app.quit && effects.iter().any(|e| matches!(e, Effect::Quit)), "{effects:?}");
+}
+
+#[test]
+fn an_unbound_key_says_where_the_help_is_once() {
+    let mut app = app_sized(100, 30);
+    key(&mut app, KeyCode::Char('x'));
+    assert!(text(&app).contains("press ? for help"), "{}", text(&app));
+    app.notice = None;
+    key(&mut app, KeyCode::Char('x'));
+    assert!(!text(&app).contains("press ? for help"), "only once");
+}
+
+#[test]
+fn help_explains_the_bottom_row_the_row_markers_and_severity() {
+    let mut app = app_sized(100, 30);
+    key(&mut app, KeyCode::Char('?'));
+    let help: Vec<String> = ui::help::lines(&app).iter().map(|l| l.to_string()).collect();
+    let all = help.join("\n");
+    for needle in [
+        "Bottom row: ready-desired",
+        "follows the filter and problems only",
+        "readiness Unknown: the kubelet stopped posting status",
+        "has taints",
+        "missing, failing > pending, not-ready, misscheduled > terminating > outdated",
+    ] {
+        assert!(all.contains(needle), "{needle:?} in help:\n{all}");
+    }
+}
+
+/// The text of the ready-desired row under DaemonSet `ds`.
+fn total_under(app: &App, ds: &str) -> String {
+    let g = ui::layout::geometry(app.size, app).expect("fits");
+    let col = app.view.cols.iter().position(|id| app.index.ds(*id).is_some_and(|d| d.name == ds)).expect("column");
+    let j = col - app.cursor.col_offset;
+    let row: Vec<char> = screen(app)[g.totals.y as usize].chars().collect();
+    let x = g.col_x(j) as usize;
+    row[x..x + 3].iter().collect::<String>().trim().to_string()
+}
+
+#[test]
+fn the_ready_desired_row_follows_the_row_filter() {
+    // kube-proxy: ready on alpha and bravo, missing on delta (charlie is not eligible).
+    let mut app = app_sized(100, 30);
+    assert_eq!(total_under(&app, "kube-proxy"), "-1");
+    key(&mut app, KeyCode::Char('/'));
+    chars(&mut app, "node-alpha");
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(app.view.node_rows, 1);
+    assert_eq!(total_under(&app, "kube-proxy"), glyph(&app, CellState::Ready), "{}", text(&app));
+    key(&mut app, KeyCode::Esc);
+    key(&mut app, KeyCode::Char('/'));
+    chars(&mut app, "node-delta");
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(total_under(&app, "kube-proxy"), "-1", "{}", text(&app));
+}

@@ -158,6 +158,10 @@ pub struct App {
     pub(crate) clock_key: String,
     /// Focus, scroll and folds of the detail panel.
     pub detail: DetailPane,
+    /// Quit was pressed while this task ran, and asked first: the next quit goes.
+    pub quit_asked: Option<u64>,
+    /// An unbound key said once where the help is; it is not said again.
+    pub help_hinted: bool,
 }
 
 /// The detail panel's own state (the panel itself is [`Layer::Detail`]).
@@ -220,6 +224,8 @@ impl App {
             dirty: true,
             quit: false,
             detail: DetailPane::default(),
+            quit_asked: None,
+            help_hinted: false,
             clock_key: String::new(),
         };
         app.relayout();

@@ -174,10 +174,15 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
 }
 
 /// Say why a key does nothing when it is a mutating key removed by `--readonly`.
+/// Or, once per run, where the help is when a key means nothing here.
 fn unbound(app: &mut App, ctx: Ctx, key: &KeyEvent) {
     if let Some(action) = app.keymap.removed(ctx, key) {
         let what = app.keymap.description(action);
         app.notify(format!("read-only mode: {what} is not available"), Level::Warn);
+    } else if ctx == Ctx::Matrix && !app.help_hinted && !matches!(key.code, KeyCode::Modifier(_) | KeyCode::Null) {
+        app.help_hinted = true;
+        let text = format!("press {} for help", app.keymap.first_key(Action::Help));
+        app.notify(text, Level::Info);
     }
 }
 
@@ -427,6 +432,21 @@ fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
             app.dirty = true;
         }
         Action::Quit => {
+            // A running batch or roll stops with the program: ask once (Ctrl-C never asks).
+            if let Some(task) = &app.task
+                && app.quit_asked != Some(task.id)
+            {
+                app.quit_asked = Some(task.id);
+                let text = format!(
+                    "{} is running ({}/{}): {} again quits and stops it",
+                    task.label,
+                    task.done,
+                    task.total,
+                    app.keymap.first_key(Action::Quit)
+                );
+                app.notify(text, Level::Warn);
+                return Vec::new();
+            }
             app.quit = true;
             return vec![Effect::Quit];
         }

@@ -560,6 +560,14 @@ impl Index {
         }
     }
 
+    /// The state of one cell alone (no pod lookup). Unknown ids read as not-eligible. O(1).
+    pub fn cell_state(&self, node: NodeId, ds: DsId) -> CellState {
+        if self.nodes.get(node.0 as usize).and_then(Option::as_ref).is_none() {
+            return CellState::NotEligible;
+        }
+        self.cell_ref(ds.0, node.0).map_or(CellState::NotEligible, |c| c.state)
+    }
+
     /// Should-run decision of a cell: (should run, may continue running). O(1).
     pub fn cell_decision(&self, node: NodeId, ds: DsId) -> Option<(bool, bool)> {
         let _ = self.nodes.get(node.0 as usize)?.as_ref()?;

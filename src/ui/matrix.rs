@@ -280,14 +280,30 @@ fn totals(app: &App, buf: &mut Buffer, g: &Geometry) {
         label_w,
         theme.style(Slot::DetailKey),
     );
+    // With rows filtered out (the filter, problems only) the row counts the rows shown, so it
+    // agrees with the cells above it: O(shown rows) per visible column, only then.
+    let filtered = (app.view.node_rows as u32) < app.index.summary().nodes;
     for (j, ci) in visible_cols(app, g).enumerate() {
-        let Some(ds) = app.index.ds(app.view.cols[ci]) else { continue };
-        let ready = ds.counts[CellState::Ready.idx()] + ds.counts[CellState::Outdated.idx()];
+        let id = app.view.cols[ci];
+        let Some(ds) = app.index.ds(id) else { continue };
+        let (ready, desired) = if filtered {
+            let shown = app.view.rows.iter().filter_map(|r| match r {
+                RowEntry::Node(n) => Some(*n),
+                _ => None,
+            });
+            shown.fold((0u32, 0u32), |(ready, desired), n| {
+                let state = app.index.cell_state(n, id);
+                let runs = app.index.cell_decision(n, id).is_some_and(|(should_run, _)| should_run);
+                (ready + u32::from(matches!(state, CellState::Ready | CellState::Outdated)), desired + u32::from(runs))
+            })
+        } else {
+            (ds.counts[CellState::Ready.idx()] + ds.counts[CellState::Outdated.idx()], ds.desired_by_predicate)
+        };
         let x = g.col_x(j);
-        if ready >= ds.desired_by_predicate {
+        if ready >= desired {
             buf.set_string(x + 1, area.y, glyphs.state(CellState::Ready), theme.style(Slot::Totals));
         } else {
-            let short = ds.desired_by_predicate - ready;
+            let short = desired - ready;
             let text = if short > 99 { ">99".to_string() } else { format!("{:>3}", format!("-{short}")) };
             buf.set_string(x, area.y, text, theme.style(Slot::TotalsShort));
         }
