@@ -376,7 +376,9 @@ fn readonly_help_and_keys_omit_mutations() {
     update(&mut app, Msg::Tick(NOW + 60));
     key(&mut app, KeyCode::Char('?'));
     let t = text(&app);
-    assert!(!t.contains("restart the cursor pod"), "{t}");
+    // No binding line for it (the message history may quote the notice above).
+    assert!(!t.contains("[restart_pod]"), "{t}");
+    assert!(t.contains("[toggle_detail]"), "binding lines end with the action's name:\n{t}");
     assert!(t.contains("Read-only mode"), "{t}");
 }
 
@@ -1025,4 +1027,17 @@ fn the_ready_desired_row_follows_the_row_filter() {
     chars(&mut app, "node-delta");
     key(&mut app, KeyCode::Enter);
     assert_eq!(total_under(&app, "kube-proxy"), "-1", "{}", text(&app));
+}
+
+#[test]
+fn help_lists_the_recent_messages_with_their_age() {
+    let mut app = app_sized(100, 30);
+    key(&mut app, KeyCode::Char(']'));
+    key(&mut app, KeyCode::Char('o'));
+    update(&mut app, Msg::Tick(NOW + 75));
+    key(&mut app, KeyCode::Char('?'));
+    let all: Vec<String> = ui::help::lines(&app).iter().map(|l| l.to_string()).collect();
+    let at = all.iter().position(|l| l == "Messages (newest first)").expect("a messages section");
+    assert!(all[at + 1].contains("sort: problems"), "{all:#?}");
+    assert!(all[at + 1].contains(&format!("{} ago", ui::fmt_age(75))), "{}", all[at + 1]);
 }

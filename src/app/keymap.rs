@@ -407,7 +407,7 @@ const DEFAULTS: &[DefaultRow] = &[
     (Ctx::Matrix, Action::ContextPicker, &["c"], "switch kubeconfig context", App, Always, None),
     (Ctx::Matrix, Action::NamespacePicker, &["n"], "switch namespace scope", App, Always, None),
     (Ctx::Matrix, Action::NextTheme, &["t"], "next theme", App, Always, None),
-    (Ctx::Matrix, Action::Help, &["?"], "help (this screen)", App, Always, Some("help")),
+    (Ctx::Matrix, Action::Help, &["?"], "help (this screen) and the recent messages with their times", App, Always, Some("help")),
     (Ctx::Matrix, Action::Quit, &["q", "ctrl-c"], "quit", App, Always, Some("quit")),
     (Ctx::Matrix, Action::Close, &["esc"], "close the topmost panel, then clear the filter", App, WithLayer, Some("close")),
 

@@ -162,7 +162,13 @@ pub struct App {
     pub quit_asked: Option<u64>,
     /// An unbound key said once where the help is; it is not said again.
     pub help_hinted: bool,
+    /// The last [`MESSAGE_HISTORY`] footer messages (when, level, text), oldest first: the
+    /// help screen lists them, so a notice that vanished can still be read.
+    pub messages: std::collections::VecDeque<(Secs, Level, String)>,
 }
+
+/// Footer messages kept for the help screen.
+pub const MESSAGE_HISTORY: usize = 50;
 
 /// The detail panel's own state (the panel itself is [`Layer::Detail`]).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -226,6 +232,7 @@ impl App {
             detail: DetailPane::default(),
             quit_asked: None,
             help_hinted: false,
+            messages: std::collections::VecDeque::new(),
             clock_key: String::new(),
         };
         app.relayout();
@@ -375,6 +382,10 @@ impl App {
             Level::Warn => 8,
             Level::Error => 15,
         };
+        if self.messages.len() == MESSAGE_HISTORY {
+            self.messages.pop_front();
+        }
+        self.messages.push_back((self.now, level, text.clone()));
         self.notice = Some(Notice { text, level, until: self.now.saturating_add(secs) });
         self.dirty = true;
     }

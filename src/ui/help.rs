@@ -46,6 +46,20 @@ pub fn lines(app: &App) -> Vec<Line<'static>> {
     if app.readonly {
         out.push(Line::styled("Read-only mode: keys that change the cluster are removed.", theme.style(Slot::Notice)));
     }
+    if !app.messages.is_empty() {
+        out.push(Line::styled("Messages (newest first)", title));
+        for (at, level, message) in app.messages.iter().rev() {
+            let slot = match level {
+                crate::app::Level::Info => Slot::Help,
+                crate::app::Level::Warn => Slot::Notice,
+                crate::app::Level::Error => Slot::Error,
+            };
+            out.push(Line::from(vec![
+                Span::styled(format!("  {:>8} ago  ", super::fmt_age(app.now.saturating_sub(*at))), key),
+                Span::styled(message.clone(), theme.style(slot)),
+            ]));
+        }
+    }
     let row = |b: &crate::app::keymap::Binding| {
         let keys = if b.keys.is_empty() { "(unbound)".to_string() } else { keys_text(&b.keys) };
         Line::from(vec![
