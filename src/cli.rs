@@ -210,6 +210,14 @@ pub struct CheckArgs {
     /// Do not count pods younger than this many seconds as problems (they may still be starting).
     #[arg(long, default_value_t = 0, value_name = "SECONDS")]
     pub grace: u64,
+    /// Cell states that fail the check, comma-separated: missing, failing, pending, not-ready,
+    /// misscheduled, terminating, outdated [default: missing,failing,pending,not-ready,misscheduled].
+    #[arg(long = "fail-on", value_name = "STATES", value_delimiter = ',', value_parser = crate::headless::check::parse_fail_state)]
+    pub fail_on: Vec<crate::fleet::CellState>,
+    /// Also fail on cells outdated for longer than this (e.g. 90m, 6h, 2d, 1h30m): a rollout
+    /// that stalls, or an OnDelete DaemonSet whose pods nobody deleted.
+    #[arg(long = "max-outdated-age", value_name = "DURATION", value_parser = crate::headless::check::parse_duration)]
+    pub max_outdated_age: Option<u64>,
     /// Give up syncing after this many seconds.
     #[arg(long, default_value_t = 60)]
     pub timeout: u64,

@@ -69,9 +69,10 @@ pub fn is_clean(s: &str) -> bool {
     !s.chars().any(is_hostile)
 }
 
-/// The ellipsis for cut text (`~` in ASCII mode).
+/// The ellipsis for cut text (`*` in ASCII mode: no ASCII glyph set may use it for a state or
+/// a marker, so a cut name never reads as a cell; `~`, the obvious choice, is not-ready).
 pub fn ellipsis(ascii: bool) -> char {
-    if ascii { '~' } else { '…' }
+    if ascii { '*' } else { '…' }
 }
 
 /// Cut `s` to at most `width` terminal columns with a trailing ellipsis.

@@ -120,7 +120,9 @@ impl Glyphs {
     fn from_map(map: &BTreeMap<String, String>, table: &str, ascii: bool) -> Result<Glyphs, ThemeError> {
         let get = |k: &str| -> Result<String, ThemeError> {
             let g = map.get(k).ok_or_else(|| ThemeError::Missing(format!("[{table}] {k}")))?;
-            if g.width() != 1 || g.chars().any(char::is_control) || (ascii && !g.is_ascii()) {
+            // The ASCII ellipsis marks cut names; as a glyph it would read as a cell.
+            let is_cut_mark = ascii && g.chars().eq(std::iter::once(crate::text::ellipsis(true)));
+            if g.width() != 1 || g.chars().any(char::is_control) || (ascii && !g.is_ascii()) || is_cut_mark {
                 return Err(ThemeError::BadGlyph { key: format!("[{table}] {k}"), glyph: g.clone() });
             }
             Ok(g.clone())
@@ -146,7 +148,7 @@ pub enum ThemeError {
     Toml(String),
     #[error("{0} is not defined")]
     Missing(String),
-    #[error("{key} = {glyph:?} must be exactly one terminal column (and ASCII in [ascii])")]
+    #[error("{key} = {glyph:?} must be exactly one terminal column (and ASCII in [ascii], not the cut mark *)")]
     BadGlyph { key: String, glyph: String },
     #[error("slot {slot}: unknown colour {colour:?} (use a name like light-red, #rrggbb or 0-255)")]
     BadColour { slot: String, colour: String },
@@ -366,6 +368,14 @@ mod tests {
                 assert_eq!(g.len(), 9, "theme {name}: every state needs its own glyph");
             }
         }
+    }
+
+    #[test]
+    fn the_ascii_cut_mark_is_no_glyph() {
+        let text = BUILTIN[0].1.replacen("\"not-ready\" = \"~\"", "\"not-ready\" = \"*\"", 1);
+        assert_ne!(text, BUILTIN[0].1, "the default theme's ASCII not-ready glyph is ~");
+        let err = Theme::parse(&text).expect_err("* is the ASCII cut mark");
+        assert!(matches!(err, ThemeError::BadGlyph { ref key, .. } if key == "[ascii] not-ready"), "{err:?}");
     }
 
     #[test]

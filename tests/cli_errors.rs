@@ -120,7 +120,7 @@ fn help_lists_the_commands_and_exits_0() {
     let out = sb.run(&["check", "--help"]);
     assert_eq!(out.status.code(), Some(0));
     let text = String::from_utf8_lossy(&out.stdout);
-    for word in ["--ignore-ds", "--ignore-node-label", "--grace", "--timeout"] {
+    for word in ["--ignore-ds", "--ignore-node-label", "--grace", "--timeout", "--fail-on", "--max-outdated-age"] {
         assert!(text.contains(word), "{word} in check --help:\n{text}");
     }
 }
@@ -235,4 +235,17 @@ fn logs_go_to_the_state_dir_and_never_hold_the_token() {
     let log = std::fs::read_to_string(state.join("logs").join("daemonscope.log")).expect("log file written");
     assert!(log.contains("cannot reach http://127.0.0.1:1"), "the error is logged too:\n{log}");
     assert!(!log.contains("very-secret-token"), "token in the log:\n{log}");
+}
+
+#[test]
+fn check_rejects_an_unknown_fail_on_state_and_a_duration_without_unit() {
+    let sb = Sandbox::new();
+    let out = sb.run(&["check", "--fail-on", "missing,broken"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("unknown state \"broken\"") && stderr.contains("missing, failing, pending"), "{stderr}");
+    let out = sb.run(&["check", "--max-outdated-age", "90"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("invalid duration \"90\""), "{stderr}");
 }

@@ -372,6 +372,8 @@ fn check_args(ignore_ds: &[&str], labels: &[&str], grace: u64) -> CheckArgs {
         ignore_node_label: labels.iter().map(|s| s.to_string()).collect(),
         grace,
         timeout: 60,
+        fail_on: Vec::new(),
+        max_outdated_age: None,
     }
 }
 
@@ -390,8 +392,10 @@ fn check_lists_every_problem_cell_as_four_fields() {
 #[test]
 fn check_ignore_ds_removes_its_lines() {
     let index = fleet();
-    let all = problems(&index, &CheckFilter::from_args(&check_args(&[], &[], 0)), NOW);
-    let some = problems(&index, &CheckFilter::from_args(&check_args(&["logs", "kube-system/proxy"], &[], 0)), NOW);
+    let every = |ignore: &[&str]| CheckArgs { fail_on: CellState::ALL.to_vec(), ..check_args(ignore, &[], 0) };
+    let all = problems(&index, &CheckFilter::from_args(&every(&[])), NOW);
+    let some = problems(&index, &CheckFilter::from_args(&every(&["logs", "kube-system/proxy"])), NOW);
+    assert!(!some.is_empty(), "agent's cells remain");
     assert!(some.len() < all.len());
     assert!(some.iter().all(|p| p.daemonset == "monitoring/agent"), "{some:#?}");
 }
@@ -411,4 +415,84 @@ fn check_grace_hides_young_pods_only() {
     // The ContainerCreating agent pod is 10 s old: still starting, not a problem yet.
     assert!(!found.iter().any(|p| p.state == CellState::Pending), "{found:#?}");
     assert!(found.iter().any(|p| p.state == CellState::Failing), "old crash loops stay");
+}
+
+/// The fleet's cells that need attention, worked out by hand from `fleet()`'s story: logs has
+/// no pod on general-1 (missing); proxy crash-loops on gpu-1 (failing); logs' pod on gpu-1 is
+/// ContainerCreating (pending); general-2 is NotReady with the node controller's unreachable
+/// NoSchedule taint, which no DaemonSet tolerates by default, so the proxy and agent pods still
+/// on it are misscheduled; agent's pod on general-1 runs revision a1 of two (outdated).
+#[test]
+fn check_fails_on_everything_but_outdated_by_default_most_severe_first() {
+    let index = fleet();
+    let found = problems(&index, &CheckFilter::from_args(&check_args(&[], &[], 0)), NOW);
+    let got: Vec<(&str, &str, &str)> =
+        found.iter().map(|p| (p.node.as_str(), p.daemonset.as_str(), p.state.name())).collect();
+    assert_eq!(
+        got,
+        [
+            ("general-1", "kube-system/logs", "missing"),
+            ("gpu-1", "kube-system/proxy", "failing"),
+            ("gpu-1", "kube-system/logs", "pending"),
+            ("general-2", "kube-system/proxy", "misscheduled"),
+            ("general-2", "monitoring/agent", "misscheduled"),
+        ]
+    );
+    let report = daemonscope::headless::check::report(&index, &CheckFilter::from_args(&check_args(&[], &[], 0)), NOW);
+    assert_eq!(
+        report.summary(),
+        "5 failing cells on 3 nodes (missing 1, failing 1, pending 1, misscheduled 2); not failing: outdated 1"
+    );
+}
+
+#[test]
+fn check_fail_on_outdated_and_max_outdated_age() {
+    let index = fleet();
+    let only_outdated = CheckArgs { fail_on: vec![CellState::Outdated], ..check_args(&[], &[], 0) };
+    let found = problems(&index, &CheckFilter::from_args(&only_outdated), NOW);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!((found[0].node.as_str(), found[0].daemonset.as_str()), ("general-1", "monitoring/agent"));
+    // Revision a2 and the a1 pod were both created a day before NOW: outdated for 86 400 s.
+    assert_eq!(found[0].outdated_for, Some(86_400));
+    assert!(found[0].reason.ends_with(", outdated for 24h"), "{}", found[0].reason);
+
+    let aged = |max: u64| CheckArgs {
+        fail_on: vec![CellState::Missing],
+        max_outdated_age: Some(max),
+        ..check_args(&[], &[], 0)
+    };
+    let within = problems(&index, &CheckFilter::from_args(&aged(86_400)), NOW);
+    assert!(!within.iter().any(|p| p.state == CellState::Outdated), "not longer than a day: {within:#?}");
+    let beyond = problems(&index, &CheckFilter::from_args(&aged(86_399)), NOW);
+    assert_eq!(beyond.iter().filter(|p| p.state == CellState::Outdated).count(), 1, "{beyond:#?}");
+    assert_eq!(beyond[0].state, CellState::Missing, "most severe first");
+}
+
+#[test]
+fn wide_lists_the_most_severe_problems_first() {
+    let text = table_text(&fleet(), false, true, None);
+    let lines: Vec<&str> = text.lines().collect();
+    let header = lines.iter().position(|l| l.starts_with("NODE") && l.contains("REASON")).expect("problem header");
+    let states: Vec<&str> =
+        lines[header + 1..].iter().map(|l| l.split_whitespace().nth(2).expect("state column")).collect();
+    assert_eq!(states, ["missing", "failing", "pending", "misscheduled", "misscheduled", "outdated"], "{text}");
+}
+
+#[test]
+fn problems_only_table_keeps_the_full_tables_column_numbers() {
+    // A DaemonSet that runs nowhere (its selector matches no node) sorts first and has no
+    // problem: the full table numbers it 1, logs 2, proxy 3, agent 4.
+    let mut index = fleet();
+    index.apply(FleetEvent::DaemonSet(Change::Apply(ds("kube-system", "aaa-unused", &[("pool", "none")], 0))));
+    let full = table_text(&index, false, false, None);
+    for needle in ["1  kube-system/aaa-unused", "2  kube-system/logs", "3  kube-system/proxy", "4  monitoring/agent"] {
+        assert!(full.contains(needle), "{needle} in\n{full}");
+    }
+    let problems_only = table_text(&index, true, false, None);
+    assert!(!problems_only.contains("aaa-unused"), "{problems_only}");
+    for needle in ["2  kube-system/logs", "3  kube-system/proxy", "4  monitoring/agent"] {
+        assert!(problems_only.contains(needle), "{needle} in\n{problems_only}");
+    }
+    let header = problems_only.lines().find(|l| l.starts_with("NODE")).expect("matrix header");
+    assert_eq!(header.split_whitespace().collect::<Vec<_>>(), ["NODE", "2", "3", "4", "STATUS"], "{problems_only}");
 }

@@ -291,12 +291,152 @@ fn check_mixed_exits_1_with_one_line_per_problem() {
         let fields: Vec<&str> = line.split('\t').collect();
         assert_eq!(fields.len(), 4, "{line:?}");
         let state = daemonscope::fleet::CellState::parse(fields[2]).expect("state name");
-        assert!(state.is_problem(), "{line}");
+        assert!(state.is_problem() && state != daemonscope::fleet::CellState::Outdated, "{line}");
     }
     assert!(lines.iter().any(|l| l.starts_with("general-03\tmonitoring/datadog-agent\tfailing\t")), "{lines:#?}");
     assert!(lines.iter().any(|l| l.starts_with("gpu-02\tkube-system/nvidia-device-plugin\tmissing\t")), "{lines:#?}");
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("problem cells"), "{stderr}");
+    assert!(stderr.starts_with("daemonscope: ") && stderr.contains(" failing cells on "), "{stderr}");
+}
+
+/// The (node, "ns/daemonset") cells of mixed that are outdated and nothing worse, read from the
+/// server with kube's typed API by Kubernetes' rule: the pod's `controller-revision-hash` is
+/// not the hash of its DaemonSet's newest ControllerRevision, while the pod is Ready, not being
+/// deleted, on a Ready node (anything else is a worse state than outdated).
+async fn outdated_truth(client: kube::Client) -> BTreeSet<(String, String)> {
+    use k8s_openapi::api::apps::v1::ControllerRevision;
+    let revs: Api<ControllerRevision> = Api::all(client.clone());
+    let mut newest: BTreeMap<String, (i64, String)> = BTreeMap::new();
+    for r in revs.list(&ListParams::default()).await.expect("list revisions") {
+        let Some(owner) = r.metadata.owner_references.unwrap_or_default().into_iter().find(|o| o.kind == "DaemonSet")
+        else {
+            continue;
+        };
+        let key = format!("{}/{}", r.metadata.namespace.unwrap_or_default(), owner.name);
+        let hash = r.metadata.labels.unwrap_or_default().get("controller-revision-hash").cloned().unwrap_or_default();
+        let revision = r.revision.unwrap_or_default();
+        if newest.get(&key).is_none_or(|(rev, _)| *rev < revision) {
+            newest.insert(key, (revision, hash));
+        }
+    }
+    let nodes: Api<Node> = Api::all(client.clone());
+    let ready_nodes: BTreeSet<String> = nodes
+        .list(&ListParams::default())
+        .await
+        .expect("list nodes")
+        .into_iter()
+        .filter(|n| {
+            n.status
+                .as_ref()
+                .and_then(|s| s.conditions.as_ref())
+                .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
+        })
+        .filter_map(|n| n.metadata.name)
+        .collect();
+    let pods: Api<Pod> = Api::all(client);
+    let mut out = BTreeSet::new();
+    for p in pods.list(&ListParams::default().labels("controller-revision-hash")).await.expect("list pods") {
+        let Some(owner) =
+            p.metadata.owner_references.clone().unwrap_or_default().into_iter().find(|o| o.kind == "DaemonSet")
+        else {
+            continue;
+        };
+        let key = format!("{}/{}", p.metadata.namespace.clone().unwrap_or_default(), owner.name);
+        let hash = p.metadata.labels.clone().unwrap_or_default().get("controller-revision-hash").cloned();
+        let node = p.spec.as_ref().and_then(|s| s.node_name.clone()).unwrap_or_default();
+        let ready = p
+            .status
+            .as_ref()
+            .and_then(|s| s.conditions.as_ref())
+            .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"));
+        let old = newest.get(&key).is_some_and(|(_, h)| Some(h) != hash.as_ref());
+        if old && ready && p.metadata.deletion_timestamp.is_none() && ready_nodes.contains(&node) {
+            out.insert((node, key));
+        }
+    }
+    out
+}
+
+fn cells_of(lines: &[String]) -> Vec<(String, String, String)> {
+    lines
+        .iter()
+        .map(|l| {
+            let f: Vec<&str> = l.split('\t').collect();
+            assert_eq!(f.len(), 4, "{l:?}");
+            (f[0].to_string(), f[1].to_string(), f[2].to_string())
+        })
+        .collect()
+}
+
+/// `check` on the mixed story: by default outdated cells do not fail (they are counted in the
+/// summary), `--fail-on outdated` fails on exactly those, and the summary comes first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_fail_on_chooses_what_fails_on_mixed() {
+    let cluster = SimCluster::start(common::sim::frozen("mixed")).await;
+    let run_check = |args: &[&str]| {
+        let mut cmd = cluster.daemonscope();
+        cmd.arg("check").args(args);
+        async move { tokio::task::spawn_blocking(move || cmd.output().expect("run daemonscope")).await.expect("join") }
+    };
+    // The clock is frozen, but on a loaded machine the simulator may still settle a pod while
+    // the checks run: compare only runs the server's truth was the same before and after.
+    let client = cluster.sim.client().await.expect("client");
+    let mut stable = None;
+    for _ in 0..5 {
+        let before = outdated_truth(client.clone()).await;
+        let default = run_check(&[]).await;
+        let outdated = run_check(&["--fail-on", "outdated"]).await;
+        let after = outdated_truth(client.clone()).await;
+        if before == after {
+            stable = Some((default, outdated, after));
+            break;
+        }
+    }
+    let (default, outdated, truth) = stable.expect("the simulator's outdated cells stayed the same over a run");
+    let others =
+        run_check(&["--fail-on", "outdated", "--ignore-ds", "falco", "--ignore-ds", "logging/fluent-bit"]).await;
+    cluster.sim.shutdown().await;
+
+    // mixed.toml: falco (OnDelete, half updated) and fluent-bit (a rollout 30% through) run
+    // older revisions on some nodes; no other DaemonSet has an update in flight.
+    assert!(truth.iter().any(|(_, ds)| ds == "security/falco"), "{truth:#?}");
+    assert!(truth.iter().all(|(_, ds)| ds == "security/falco" || ds == "logging/fluent-bit"), "{truth:#?}");
+
+    // Default: exit 1 for the crash loops, the image pull and the rejected creations, none of
+    // them outdated; missing first (most severe), and the summary line counts the outdated.
+    assert_eq!(default.status.code(), Some(1));
+    let lines = cells_of(&check_lines(&default));
+    assert!(lines.iter().all(|(_, _, state)| state != "outdated"), "{lines:#?}");
+    for (node, ds, state) in [
+        ("gpu-02", "kube-system/nvidia-device-plugin", "missing"),
+        ("gpu-04", "kube-system/nvidia-device-plugin", "missing"),
+        ("general-03", "monitoring/datadog-agent", "failing"),
+        ("general-11", "monitoring/datadog-agent", "failing"),
+        ("general-22", "monitoring/datadog-agent", "failing"),
+        ("infra-01", "kube-system/ebs-csi-node", "failing"),
+    ] {
+        assert!(lines.contains(&(node.into(), ds.into(), state.into())), "{node} {ds} {state} in {lines:#?}");
+    }
+    assert_eq!(lines[0].2, "missing", "{lines:#?}");
+    let stderr = String::from_utf8_lossy(&default.stderr);
+    let summary = stderr.lines().next().expect("a summary line");
+    assert!(summary.starts_with(&format!("daemonscope: {} failing cells on ", lines.len())), "{stderr}");
+    assert!(summary.contains(&format!("not failing: outdated {}", truth.len())), "{stderr} (truth: {})", truth.len());
+
+    // --fail-on outdated: exactly the outdated cells, nothing else.
+    assert_eq!(outdated.status.code(), Some(1), "{}", String::from_utf8_lossy(&outdated.stderr));
+    let got: BTreeSet<(String, String)> = cells_of(&check_lines(&outdated))
+        .into_iter()
+        .map(|(node, ds, state)| {
+            assert_eq!(state, "outdated");
+            (node, ds)
+        })
+        .collect();
+    assert_eq!(got, truth);
+
+    // Without the two DaemonSets that have older revisions out there, nothing is outdated.
+    assert_eq!(others.status.code(), Some(0), "{}", String::from_utf8_lossy(&others.stderr));
+    assert!(others.stdout.is_empty() && others.stderr.is_empty());
 }
 
 #[test]

@@ -248,7 +248,8 @@ proptest! {
         let mut strings = Vec::new();
         json_strings(&json, &mut strings);
         assert_terminal_safe("snapshot -o json (every decoded string)", &strings.join(" "));
-        let filter = CheckFilter { ignore_ds: vec![], ignore_node_label: vec![], grace: 0 };
+        // Every state fails, so every cell with a reason is printed.
+        let filter = CheckFilter { fail_on: daemonscope::fleet::CellState::ALL.to_vec(), ..CheckFilter::default() };
         for p in problems(&app.index, &filter, NOW) {
             assert_terminal_safe("check", &p.line().replace('\t', " "));
         }

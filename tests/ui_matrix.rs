@@ -376,7 +376,9 @@ fn readonly_help_and_keys_omit_mutations() {
     update(&mut app, Msg::Tick(NOW + 60));
     key(&mut app, KeyCode::Char('?'));
     let t = text(&app);
-    assert!(!t.contains("restart the cursor pod"), "{t}");
+    // No binding line for it (the message history may quote the notice above).
+    assert!(!t.contains("[restart_pod]"), "{t}");
+    assert!(t.contains("[toggle_detail]"), "binding lines end with the action's name:\n{t}");
     assert!(t.contains("Read-only mode"), "{t}");
 }
 
@@ -705,4 +707,337 @@ fn the_cursor_columns_full_name_never_runs_into_its_neighbours_name() {
         .lines()
         .any(|l| l.split("a-fluent-bit").nth(1).is_some_and(|after| after.chars().next().is_some_and(|c| c != ' ')));
     assert!(!glued, "the cursor column's name runs into its neighbour's:\n{t}");
+}
+
+/// Two nodes, two DaemonSets everywhere, both on revision `v2` (`v1` before): n-one runs both
+/// pods on `v1` (two outdated cells), n-two runs `a` on `v2` and has no `b` pod (one missing).
+fn severity_fleet() -> Vec<FleetEvent> {
+    let mut ev = vec![FleetEvent::Node(Change::Init)];
+    ev.push(node("n-one", "cpu", true, false, vec![]));
+    ev.push(node("n-two", "cpu", true, false, vec![]));
+    ev.push(FleetEvent::Node(Change::InitDone));
+    ev.push(FleetEvent::DaemonSet(Change::Init));
+    ev.push(ds("kube-system", "a", &[]));
+    ev.push(ds("kube-system", "b", &[]));
+    ev.push(FleetEvent::DaemonSet(Change::InitDone));
+    ev.push(FleetEvent::Revision(Change::Init));
+    for d in ["a", "b"] {
+        for (revision, hash) in [(1, "v1"), (2, "v2")] {
+            ev.push(FleetEvent::Revision(Change::InitItem(daemonscope::fleet::model::RevInfo {
+                namespace: "kube-system".into(),
+                name: format!("{d}-{hash}"),
+                owner: Some(d.into()),
+                revision,
+                hash: hash.into(),
+                created: NOW - 3600,
+                change_cause: None,
+                images: vec![],
+            })));
+        }
+    }
+    ev.push(FleetEvent::Revision(Change::InitDone));
+    ev.push(FleetEvent::Pod(Change::Init));
+    for (d, n, hash) in [("a", "n-one", "v1"), ("b", "n-one", "v1"), ("a", "n-two", "v2")] {
+        let FleetEvent::Pod(Change::InitItem(mut p)) = pod("kube-system", d, n, "Running", true, 0) else {
+            unreachable!()
+        };
+        p.revision_hash = Some(hash.into());
+        p.template_generation = None;
+        ev.push(FleetEvent::Pod(Change::InitItem(p)));
+    }
+    ev.push(FleetEvent::Pod(Change::InitDone));
+    for kind in StreamKind::ALL {
+        ev.push(FleetEvent::Stream { kind, state: StreamState::Live, at: NOW });
+    }
+    ev
+}
+
+fn severity_app() -> App {
+    let mut app = App::new(Index::new(), AppOptions::default());
+    update(&mut app, Msg::Tick(NOW));
+    update(&mut app, Msg::Resize(100, 30));
+    update(&mut app, Msg::Fleet(severity_fleet()));
+    let state = |n: &str, d: &str| {
+        let node = app.index.node_ids().into_iter().find(|id| app.index.node(*id).is_some_and(|v| v.name == n));
+        let ds = app.index.ds_ids().into_iter().find(|id| app.index.ds(*id).is_some_and(|v| v.name == d));
+        app.index.cell(node.expect("node"), ds.expect("ds")).state
+    };
+    assert_eq!(
+        [state("n-one", "a"), state("n-one", "b"), state("n-two", "a"), state("n-two", "b")],
+        [CellState::Outdated, CellState::Outdated, CellState::Ready, CellState::Missing],
+        "the fleet this test is about"
+    );
+    app
+}
+
+fn cursor_at(app: &App) -> (String, String) {
+    let n = app.index.node(app.cursor_node().expect("node")).expect("node").name.to_string();
+    let d = app.index.ds(app.cursor_ds().expect("ds")).expect("ds").name.to_string();
+    (n, d)
+}
+
+#[test]
+fn sort_by_problems_ranks_one_missing_pod_above_two_outdated() {
+    let mut app = severity_app();
+    let first_row = ui::layout::geometry(app.size, &app).expect("fits").body.y as usize;
+    assert!(screen(&app)[first_row].starts_with("n-one"), "name order first");
+    key(&mut app, KeyCode::Char('o'));
+    assert!(screen(&app)[first_row].starts_with("n-two"), "{}", text(&app));
+}
+
+#[test]
+fn problem_jumps_visit_the_most_severe_cells_first() {
+    let mut app = severity_app();
+    key(&mut app, KeyCode::Home);
+    assert_eq!(cursor_at(&app), ("n-one".into(), "a".into()));
+    // From an outdated cell, `]` walks on through the outdated ones, then wraps to the most
+    // severe tier; from there on the missing cell comes before any outdated one.
+    key(&mut app, KeyCode::Char(']'));
+    assert_eq!(cursor_at(&app), ("n-one".into(), "b".into()));
+    key(&mut app, KeyCode::Char(']'));
+    assert_eq!(cursor_at(&app), ("n-two".into(), "b".into()), "wraps to the missing cell");
+    key(&mut app, KeyCode::Char(']'));
+    assert_eq!(cursor_at(&app), ("n-one".into(), "a".into()), "then the outdated, in reading order");
+    key(&mut app, KeyCode::Char('['));
+    assert_eq!(cursor_at(&app), ("n-two".into(), "b".into()), "[ walks back");
+    // From a healthy cell, `]` goes to the most severe cell first, although the outdated
+    // cells come first in reading order.
+    move_cursor_to(&mut app, "n-two", "a");
+    key(&mut app, KeyCode::Char(']'));
+    assert_eq!(cursor_at(&app), ("n-two".into(), "b".into()));
+}
+
+#[test]
+fn header_lists_counts_most_severe_first() {
+    let app = severity_app();
+    let t = text(&app);
+    let header = t.lines().nth(1).expect("second header line");
+    let missing = header.find("1 missing").unwrap_or_else(|| panic!("{header}"));
+    let outdated = header.find("2 outdated").unwrap_or_else(|| panic!("{header}"));
+    assert!(missing < outdated, "{header}");
+}
+
+#[test]
+fn a_wide_footer_shows_every_key_and_says_help() {
+    let mut app = app_sized(200, 30);
+    move_cursor_to(&mut app, "node-alpha", "gpu-exporter");
+    let footer = screen(&app)[29].clone();
+    for item in ["l logs", "d restart", "Enter detail", "/ filter", "] next", "o sort", "g group", "? help", "q quit"] {
+        assert!(footer.contains(item), "{item:?} in {footer:?}");
+    }
+    assert!(!footer.contains("more"), "{footer:?}");
+}
+
+#[test]
+fn at_80x24_the_footer_keeps_logs_and_restart_and_ends_with_more() {
+    let mut app = app_sized(80, 24);
+    move_cursor_to(&mut app, "node-alpha", "gpu-exporter");
+    let footer = screen(&app)[23].clone();
+    for item in ["l logs", "d restart", "Enter detail", "/ filter", "q quit"] {
+        assert!(footer.contains(item), "{item:?} in {footer:?}");
+    }
+    assert!(footer.trim_end().ends_with("? more"), "{footer:?}");
+}
+
+/// The rows of the detail panel's box on screen (between its top and bottom borders).
+fn detail_box(app: &App) -> Vec<String> {
+    let g = ui::layout::geometry(app.size, app).expect("fits");
+    let d = g.detail.expect("detail panel open");
+    screen(app)[(d.y + 1) as usize..(d.y + d.height - 1) as usize].to_vec()
+}
+
+#[test]
+fn the_detail_panel_takes_the_keys_on_tab_scrolls_and_folds_labels() {
+    let mut app = app_sized(80, 24);
+    move_cursor_to(&mut app, "node-alpha", "gpu-exporter");
+    key(&mut app, KeyCode::Enter);
+    let before = detail_box(&app);
+    // The state line, the why and the pod come first.
+    assert!(before[0].contains("failing") && before[0].contains("gpu-exporter on node-alpha"), "{before:#?}");
+    assert!(before[1].contains("Pod"), "{before:#?}");
+    let cursor = app.cursor.clone();
+
+    // Tab gives the panel the keys: PgDn and j scroll it.
+    key(&mut app, KeyCode::Tab);
+    assert!(text(&app).contains("keys here"), "{}", text(&app));
+    for _ in 0..3 {
+        key(&mut app, KeyCode::PageDown);
+    }
+    key(&mut app, KeyCode::Char('j'));
+    assert_eq!(app.cursor, cursor, "PgDn and j scroll the panel, not the matrix");
+    let scrolled = detail_box(&app);
+    assert_ne!(scrolled, before, "the panel scrolled");
+    let joined = scrolled.join("\n");
+    assert!(joined.contains("DaemonSet") || joined.contains("images"), "the end of the panel: {joined}");
+
+    // The labels are folded to a count; f shows them.
+    let all = |app: &mut App| {
+        key(app, KeyCode::PageUp);
+        key(app, KeyCode::PageUp);
+        key(app, KeyCode::PageUp);
+        let mut seen = Vec::new();
+        for _ in 0..40 {
+            seen.extend(detail_box(app));
+            key(app, KeyCode::Char('j'));
+        }
+        seen.join("\n")
+    };
+    let folded = all(&mut app);
+    assert!(folded.contains("2 labels (f shows them)"), "{folded}");
+    assert!(!folded.contains("pool=gpu"), "{folded}");
+    key(&mut app, KeyCode::Char('f'));
+    let open = all(&mut app);
+    assert!(open.contains("pool=gpu") && open.contains("kubernetes.io/hostname=node-alpha"), "{open}");
+
+    // Tab gives the keys back: j moves the cursor again.
+    key(&mut app, KeyCode::Tab);
+    key(&mut app, KeyCode::Char('j'));
+    assert_ne!(app.cursor, cursor, "j moves the matrix again");
+    // Esc closes the panel (and its focus).
+    key(&mut app, KeyCode::Esc);
+    assert!(!app.detail_open() && !app.detail.focused);
+}
+
+/// One node and `names` DaemonSets (everywhere, no pods).
+fn app_with_columns(names: &[String], w: u16, h: u16, ascii: bool) -> App {
+    let mut ev = vec![FleetEvent::Node(Change::Init), node("node-alpha", "cpu", true, false, vec![])];
+    ev.push(FleetEvent::Node(Change::InitDone));
+    ev.push(FleetEvent::DaemonSet(Change::Init));
+    for name in names {
+        ev.push(ds("kube-system", name, &[]));
+    }
+    ev.push(FleetEvent::DaemonSet(Change::InitDone));
+    let mut app = App::new(Index::new(), AppOptions { ascii, ..AppOptions::default() });
+    update(&mut app, Msg::Tick(NOW));
+    update(&mut app, Msg::Resize(w, h));
+    update(&mut app, Msg::Fleet(ev));
+    app
+}
+
+fn column_header_lines(app: &App) -> Vec<String> {
+    let g = ui::layout::geometry(app.size, app).expect("fits");
+    screen(app)[g.colhead.y as usize..(g.colhead.y + g.colhead.height) as usize].to_vec()
+}
+
+#[test]
+fn column_names_use_the_width_that_is_there() {
+    let names: Vec<String> = [
+        "aws-ebs-csi-node-driver",
+        "nvidia-device-plugin",
+        "node-local-dns-cache",
+        "datadog-agent-cluster",
+        "fluent-bit-forwarder",
+        "prometheus-node-exporter",
+    ]
+    .map(String::from)
+    .to_vec();
+    // 200 columns, six DaemonSets: every name in full, not cut to a few characters.
+    let app = app_with_columns(&names, 200, 30, false);
+    let heads = column_header_lines(&app).join("\n");
+    for name in &names {
+        assert!(heads.contains(name.as_str()), "{name} in full:\n{heads}");
+    }
+    assert!(!heads.contains('…'), "{heads}");
+}
+
+#[test]
+fn cut_column_names_in_ascii_end_with_a_mark_that_is_no_state_glyph() {
+    let names: Vec<String> = (0..30).map(|i| format!("daemonset-with-a-long-name-{i:02}")).collect();
+    let app = app_with_columns(&names, 80, 24, true);
+    let heads = column_header_lines(&app).join("\n");
+    assert!(heads.contains("daemonset-with-a-long-name-00"), "the cursor column in full:\n{heads}");
+    assert!(heads.contains("daemons*"), "cut names end with the ASCII cut mark:\n{heads}");
+    // The mark is no ASCII state glyph (`~`, the old mark, is not-ready's).
+    let glyphs = app.theme().glyph_set(true);
+    assert!(CellState::ALL.iter().all(|s| glyphs.state(*s) != "*"));
+    assert!(!heads.contains('~'), "{heads}");
+}
+
+#[test]
+fn quitting_with_a_roll_running_asks_first() {
+    let mut app = app_sized(100, 30);
+    assert!(key(&mut app, KeyCode::Char('x')).is_empty());
+    app.task = Some(daemonscope::app::actions::RunningTask {
+        id: 7,
+        session: app.session,
+        label: "roll security/falco".into(),
+        done: 1,
+        total: 4,
+        message: String::new(),
+    });
+    let effects = key(&mut app, KeyCode::Char('q'));
+    assert!(effects.is_empty() && !app.quit, "{effects:?}");
+    let notice = app.notice.as_ref().map(|n| n.text.clone()).unwrap_or_default();
+    assert_eq!(notice, "roll security/falco is running (1/4): q again quits and stops it");
+    let footer = screen(&app)[29].clone();
+    assert!(footer.contains("roll security/falco is running"), "{footer}");
+    let effects = key(&mut app, KeyCode::Char('q'));
+    assert!(app.quit && effects.iter().any(|e| matches!(e, Effect::Quit)), "{effects:?}");
+}
+
+#[test]
+fn an_unbound_key_says_where_the_help_is_once() {
+    let mut app = app_sized(100, 30);
+    key(&mut app, KeyCode::Char('x'));
+    assert!(text(&app).contains("press ? for help"), "{}", text(&app));
+    app.notice = None;
+    key(&mut app, KeyCode::Char('x'));
+    assert!(!text(&app).contains("press ? for help"), "only once");
+}
+
+#[test]
+fn help_explains_the_bottom_row_the_row_markers_and_severity() {
+    let mut app = app_sized(100, 30);
+    key(&mut app, KeyCode::Char('?'));
+    let help: Vec<String> = ui::help::lines(&app).iter().map(|l| l.to_string()).collect();
+    let all = help.join("\n");
+    for needle in [
+        "Bottom row: ready-desired",
+        "follows the filter and problems only",
+        "readiness Unknown: the kubelet stopped posting status",
+        "has taints",
+        "missing, failing > pending, not-ready, misscheduled > terminating > outdated",
+    ] {
+        assert!(all.contains(needle), "{needle:?} in help:\n{all}");
+    }
+}
+
+/// The text of the ready-desired row under DaemonSet `ds`.
+fn total_under(app: &App, ds: &str) -> String {
+    let g = ui::layout::geometry(app.size, app).expect("fits");
+    let col = app.view.cols.iter().position(|id| app.index.ds(*id).is_some_and(|d| d.name == ds)).expect("column");
+    let j = col - app.cursor.col_offset;
+    let row: Vec<char> = screen(app)[g.totals.y as usize].chars().collect();
+    let x = g.col_x(j) as usize;
+    row[x..x + 3].iter().collect::<String>().trim().to_string()
+}
+
+#[test]
+fn the_ready_desired_row_follows_the_row_filter() {
+    // kube-proxy: ready on alpha and bravo, missing on delta (charlie is not eligible).
+    let mut app = app_sized(100, 30);
+    assert_eq!(total_under(&app, "kube-proxy"), "-1");
+    key(&mut app, KeyCode::Char('/'));
+    chars(&mut app, "node-alpha");
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(app.view.node_rows, 1);
+    assert_eq!(total_under(&app, "kube-proxy"), glyph(&app, CellState::Ready), "{}", text(&app));
+    key(&mut app, KeyCode::Esc);
+    key(&mut app, KeyCode::Char('/'));
+    chars(&mut app, "node-delta");
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(total_under(&app, "kube-proxy"), "-1", "{}", text(&app));
+}
+
+#[test]
+fn help_lists_the_recent_messages_with_their_age() {
+    let mut app = app_sized(100, 30);
+    key(&mut app, KeyCode::Char(']'));
+    key(&mut app, KeyCode::Char('o'));
+    update(&mut app, Msg::Tick(NOW + 75));
+    key(&mut app, KeyCode::Char('?'));
+    let all: Vec<String> = ui::help::lines(&app).iter().map(|l| l.to_string()).collect();
+    let at = all.iter().position(|l| l == "Messages (newest first)").expect("a messages section");
+    assert!(all[at + 1].contains("sort: problems"), "{all:#?}");
+    assert!(all[at + 1].contains(&format!("{} ago", ui::fmt_age(75))), "{}", all[at + 1]);
 }

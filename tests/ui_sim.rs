@@ -196,11 +196,12 @@ async fn mixed_filter_problems_and_sort() {
     assert!(problem_nodes > 0);
     key(app, KeyCode::Char('p'));
 
-    // Sort by problems: the first row has the most problem cells.
+    // Sort by problems: the first row has the most severe problems (cells per severity tier,
+    // most severe tier first, compared in that order).
     key(app, KeyCode::Char('o'));
     key(app, KeyCode::Home);
-    let first = app.index.node(app.cursor_node().expect("row")).expect("node").problems;
-    let max = app.index.node_ids().into_iter().filter_map(|id| app.index.node(id)).map(|n| n.problems).max();
+    let first = app.index.node(app.cursor_node().expect("row")).expect("node").tiers;
+    let max = app.index.node_ids().into_iter().filter_map(|id| app.index.node(id)).map(|n| n.tiers).max();
     assert_eq!(Some(first), max);
     let name = cursor_names(app).0;
     let body_y = ui::layout::geometry(app.size, app).expect("fits").body.y as usize;
@@ -219,6 +220,44 @@ async fn mixed_at_80x24_with_help_and_too_small() {
     key(app, KeyCode::Esc);
     update(app, Msg::Resize(59, 14));
     assert!(text(app).contains("too small"));
+}
+
+/// At 80×24 on mixed: the second header line keeps a count for every state that occurs (the
+/// terminal is too narrow for all their names), and the footer over a pod keeps the keys that
+/// matter most and says `? more` for the ones it had to leave out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mixed_at_80x24_header_keeps_every_count_and_footer_the_keys_that_matter() {
+    let mut c = connect(80, 24).await;
+    let app = &mut c.app;
+    let lines = screen(app);
+    let summary = app.index.summary().clone();
+    let glyphs = app.theme().glyph_set(app.ascii).clone();
+    let shown: Vec<CellState> = CellState::BY_SEVERITY
+        .into_iter()
+        .filter(|s| summary.cells[s.idx()] > 0 && (s.is_problem() || *s == CellState::Terminating))
+        .collect();
+    // mixed.toml has a missing, a failing and an outdated cell at least (rejected creations, a
+    // crash loop, the OnDelete DaemonSet): outdated, the least severe, comes last.
+    for s in [CellState::Missing, CellState::Failing, CellState::Outdated] {
+        assert!(shown.contains(&s), "{s:?} in mixed");
+    }
+    let mut at = 0;
+    for s in &shown {
+        let count = format!("{} {}", glyphs.state(*s), summary.cells[s.idx()]);
+        let found =
+            lines[1][at..].find(&count).unwrap_or_else(|| panic!("{count:?} after column {at} in {:?}", lines[1]));
+        at += found + count.len();
+    }
+    assert!(lines[1].contains(&format!("{} missing", summary.cells[CellState::Missing.idx()])), "{}", lines[1]);
+    assert!(lines[0].contains(&format!("pods {}", summary.pods)), "{}", lines[0]);
+
+    cursor_to_state(app, "datadog-agent", CellState::Failing);
+    let footer = screen(app)[23].clone();
+    for item in ["l logs", "d restart", "Enter detail", "/ filter", "q quit"] {
+        assert!(footer.contains(item), "{item:?} in {footer:?}");
+    }
+    assert!(footer.trim_end().ends_with("? more"), "{footer:?}");
+    assert!(!footer.contains("? help"), "{footer:?}");
 }
 
 /// The real event loop (not just `update`) against the simulator: input from a channel, the

@@ -129,6 +129,13 @@ actions! {
     LogsClear => "logs.clear",
     LogsLayout => "logs.layout",
     LogsFocus => "logs.focus",
+    // The detail panel, while it has the keys.
+    DetailFocus => "detail.focus",
+    DetailDown => "detail.down",
+    DetailUp => "detail.up",
+    DetailPageDown => "detail.page_down",
+    DetailPageUp => "detail.page_up",
+    DetailLabels => "detail.labels",
     // The log pane's container picker.
     ContainersUp => "containers.up",
     ContainersDown => "containers.down",
@@ -173,6 +180,7 @@ pub enum Ctx {
     Roll,
     Logs,
     Containers,
+    Detail,
 }
 
 impl Ctx {
@@ -188,6 +196,7 @@ impl Ctx {
         Ctx::Roll,
         Ctx::Logs,
         Ctx::Containers,
+        Ctx::Detail,
     ];
 
     /// The help-screen heading of a layer's table (the matrix has its own sections).
@@ -204,6 +213,7 @@ impl Ctx {
             Ctx::Roll => "Node-by-node roll (N)",
             Ctx::Logs => "Log pane (l on a cell, L on a column)",
             Ctx::Containers => "Container picker (c in the log pane)",
+            Ctx::Detail => "Detail panel (Enter; Tab gives it the keys, other keys still reach the matrix)",
         }
     }
 }
@@ -383,9 +393,9 @@ const DEFAULTS: &[DefaultRow] = &[
     (Ctx::Matrix, Action::ToggleDetail, &["enter"], "detail panel on/off", Inspect, Always, Some("detail")),
     (Ctx::Matrix, Action::Filter, &["/"], "filter rows and columns (Esc clears)", Find, Always, Some("filter")),
     (Ctx::Matrix, Action::ToggleProblems, &["p"], "problems only on/off", Find, Always, Some("problems")),
-    (Ctx::Matrix, Action::NextProblem, &["]"], "next problem cell", Find, Always, Some("next")),
-    (Ctx::Matrix, Action::PrevProblem, &["["], "previous problem cell", Find, Always, None),
-    (Ctx::Matrix, Action::CycleSort, &["o"], "cycle sort: name, problems, age", Find, Always, Some("sort")),
+    (Ctx::Matrix, Action::NextProblem, &["]"], "next problem cell (most severe first)", Find, Always, Some("next")),
+    (Ctx::Matrix, Action::PrevProblem, &["["], "previous problem cell (most severe first)", Find, Always, None),
+    (Ctx::Matrix, Action::CycleSort, &["o"], "cycle sort: name, problems (most severe first), age", Find, Always, Some("sort")),
     (Ctx::Matrix, Action::GroupBy, &["g"], "group rows by a node label", Find, Always, Some("group")),
     (Ctx::Matrix, Action::Logs, &["l"], "logs of the cursor pod", Inspect, WithPod, Some("logs")),
     (Ctx::Matrix, Action::LogsDaemonSet, &["L"], "logs of the whole DaemonSet (column)", Inspect, WithColumn, None),
@@ -400,7 +410,7 @@ const DEFAULTS: &[DefaultRow] = &[
     (Ctx::Matrix, Action::ContextPicker, &["c"], "switch kubeconfig context", App, Always, None),
     (Ctx::Matrix, Action::NamespacePicker, &["n"], "switch namespace scope", App, Always, None),
     (Ctx::Matrix, Action::NextTheme, &["t"], "next theme", App, Always, None),
-    (Ctx::Matrix, Action::Help, &["?"], "help (this screen)", App, Always, Some("help")),
+    (Ctx::Matrix, Action::Help, &["?"], "help (this screen) and the recent messages with their times", App, Always, Some("help")),
     (Ctx::Matrix, Action::Quit, &["q", "ctrl-c"], "quit", App, Always, Some("quit")),
     (Ctx::Matrix, Action::Close, &["esc"], "close the topmost panel, then clear the filter", App, WithLayer, Some("close")),
 
@@ -474,6 +484,13 @@ const DEFAULTS: &[DefaultRow] = &[
     (Ctx::Containers, Action::ContainersBottom, &["end"], "last container", Layer, Always, None),
     (Ctx::Containers, Action::ContainersSelect, &["enter"], "stream the selected container", Layer, Always, Some("stream it")),
     (Ctx::Containers, Action::ContainersCancel, &["esc"], "cancel", Layer, Always, Some("cancel")),
+
+    (Ctx::Detail, Action::DetailFocus, &["tab"], "keys to the detail panel / back to the matrix", Layer, Always, Some("matrix")),
+    (Ctx::Detail, Action::DetailDown, &["down", "j"], "scroll down", Layer, Always, Some("scroll")),
+    (Ctx::Detail, Action::DetailUp, &["up", "k"], "scroll up", Layer, Always, None),
+    (Ctx::Detail, Action::DetailPageDown, &["pgdn", "space"], "page down", Layer, Always, None),
+    (Ctx::Detail, Action::DetailPageUp, &["pgup"], "page up", Layer, Always, None),
+    (Ctx::Detail, Action::DetailLabels, &["f"], "fold / unfold the node's labels", Layer, Always, Some("labels")),
 ];
 
 /// The effective key table of this run.

@@ -13,6 +13,9 @@ pub const MIN_WIDTH: u16 = 60;
 pub const MIN_HEIGHT: u16 = 15;
 /// Each matrix cell: a space, the state glyph, and the restart marker (or a space).
 pub const CELL_WIDTH: u16 = 3;
+/// Cells widen up to this when every column fits with room to spare, so the staggered names
+/// above them get that room too instead of being cut to a few characters.
+pub const MAX_CELL_WIDTH: u16 = 8;
 /// The detail panel goes to the right when the terminal is at least this wide.
 pub const SIDE_DETAIL_MIN_WIDTH: u16 = 130;
 pub const SIDE_DETAIL_WIDTH: u16 = 56;
@@ -31,6 +34,8 @@ pub struct Geometry {
     pub detail: Option<Rect>,
     /// Width of the sticky node-label column (inside `body`, `colhead`, `totals`).
     pub label_width: u16,
+    /// Width of a matrix cell: `CELL_WIDTH`, more when the columns leave room.
+    pub cell_width: u16,
     pub visible_rows: usize,
     pub visible_cols: usize,
 }
@@ -38,7 +43,7 @@ pub struct Geometry {
 impl Geometry {
     /// X of the visible column `j` (0 = first visible).
     pub fn col_x(&self, j: usize) -> u16 {
-        self.body.x + self.label_width + j as u16 * CELL_WIDTH
+        self.body.x + self.label_width + j as u16 * self.cell_width
     }
 }
 
@@ -78,7 +83,10 @@ pub fn geometry(size: (u16, u16), app: &App) -> Option<Geometry> {
     // Node name + space + three flag columns + space; bounded so cells keep most of the width.
     let wanted = app.view.max_name as u16 + 5;
     let label_width = wanted.clamp(14, 42.min(right * 2 / 5));
-    let visible_cols = (right.saturating_sub(label_width) / CELL_WIDTH) as usize;
+    let avail = right.saturating_sub(label_width);
+    let ncols = (app.view.cols.len() as u16).max(1);
+    let cell_width = (avail / ncols).clamp(CELL_WIDTH, MAX_CELL_WIDTH);
+    let visible_cols = (avail / cell_width) as usize;
     Some(Geometry {
         header,
         legend,
@@ -88,6 +96,7 @@ pub fn geometry(size: (u16, u16), app: &App) -> Option<Geometry> {
         footer,
         detail,
         label_width,
+        cell_width,
         visible_rows: body_h as usize,
         visible_cols,
     })

@@ -22,5 +22,5 @@ pub mod view;
 
 pub use keymap::{Action, Ctx, Keymap};
 pub use msg::{Effect, Level, Msg, Target};
-pub use state::{App, AppOptions, Cursor, FilterPrompt, Layer, Notice};
+pub use state::{App, AppOptions, Cursor, DetailPane, FilterPrompt, Layer, Notice};
 pub use update::update;

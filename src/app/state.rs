@@ -162,6 +162,37 @@ pub struct App {
     pub quit: bool,
     /// The clock-dependent text on screen (ages); a tick marks dirty only when it changes.
     pub(crate) clock_key: String,
+    /// Focus, scroll and folds of the detail panel.
+    pub detail: DetailPane,
+    /// Quit was pressed while this task ran, and asked first: the next quit goes.
+    pub quit_asked: Option<u64>,
+    /// An unbound key said once where the help is; it is not said again.
+    pub help_hinted: bool,
+    /// The last [`MESSAGE_HISTORY`] footer messages (when, level, text), oldest first: the
+    /// help screen lists them, so a notice that vanished can still be read.
+    pub messages: std::collections::VecDeque<(Secs, Level, String)>,
+}
+
+/// Footer messages kept for the help screen.
+pub const MESSAGE_HISTORY: usize = 50;
+
+/// The detail panel's own state (the panel itself is [`Layer::Detail`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DetailPane {
+    /// The panel has the keys (Tab): j/k/PgUp/PgDn scroll it instead of moving the cursor.
+    pub focused: bool,
+    /// Lines scrolled, for the cell in `at` only: another cell starts at the top.
+    pub scroll: u16,
+    pub at: Option<(NodeId, DsId)>,
+    /// The node's labels in full (folded to a count by default).
+    pub labels_open: bool,
+}
+
+impl DetailPane {
+    /// The scroll for the cell under the cursor.
+    pub fn scroll_for(&self, at: Option<(NodeId, DsId)>) -> u16 {
+        if at.is_some() && self.at == at { self.scroll } else { 0 }
+    }
 }
 
 impl App {
@@ -206,6 +237,10 @@ impl App {
             remembered_context: None,
             dirty: true,
             quit: false,
+            detail: DetailPane::default(),
+            quit_asked: None,
+            help_hinted: false,
+            messages: std::collections::VecDeque::new(),
             clock_key: String::new(),
         };
         app.relayout();
@@ -307,6 +342,11 @@ impl App {
         self.view.cols.get(self.cursor.col).copied()
     }
 
+    /// The cursor's (node, DaemonSet) cell.
+    pub fn cursor_cell(&self) -> Option<(NodeId, DsId)> {
+        Some((self.cursor_node()?, self.cursor_ds()?))
+    }
+
     /// Rows and columns of the matrix viewport (at least 1 each).
     pub fn viewport(&self) -> (usize, usize) {
         match &self.geometry {
@@ -350,6 +390,10 @@ impl App {
             Level::Warn => 8,
             Level::Error => 15,
         };
+        if self.messages.len() == MESSAGE_HISTORY {
+            self.messages.pop_front();
+        }
+        self.messages.push_back((self.now, level, text.clone()));
         self.notice = Some(Notice { text, level, until: self.now.saturating_add(secs) });
         self.dirty = true;
     }

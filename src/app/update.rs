@@ -14,7 +14,6 @@ use super::keymap::{Action, Ctx};
 use super::msg::{Effect, Level, Msg, Report, Target};
 use super::state::{App, FilterPrompt, Layer};
 use super::view::RowEntry;
-use crate::fleet::CellState;
 use crate::theme::Slot;
 
 /// Apply one message. Marks `app.dirty` when something visible changed.
@@ -182,10 +181,15 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
 }
 
 /// Say why a key does nothing when it is a mutating key removed by `--readonly`.
+/// Or, once per run, where the help is when a key means nothing here.
 fn unbound(app: &mut App, ctx: Ctx, key: &KeyEvent) {
     if let Some(action) = app.keymap.removed(ctx, key) {
         let what = app.keymap.description(action);
         app.notify(format!("read-only mode: {what} is not available"), Level::Warn);
+    } else if ctx == Ctx::Matrix && !app.help_hinted && !matches!(key.code, KeyCode::Modifier(_) | KeyCode::Null) {
+        app.help_hinted = true;
+        let text = format!("press {} for help", app.keymap.first_key(Action::Help));
+        app.notify(text, Level::Info);
     }
 }
 
@@ -194,11 +198,17 @@ fn layer_key(app: &mut App, depth: usize, key: KeyEvent) -> Option<Vec<Effect>> 
     let ctx = app.layers[depth].ctx();
     let action = ctx.and_then(|c| app.keymap.lookup(c, &key));
     let top = depth + 1 == app.layers.len();
+    if matches!(app.layers[depth], Layer::Detail) && detail_key(app, &key) {
+        return Some(Vec::new());
+    }
     match &app.layers[depth] {
         Layer::Detail | Layer::Status(_) => {
             let matrix = app.keymap.action_for(&key);
             let toggles = matches!(app.layers[depth], Layer::Detail) && matrix == Some(Action::ToggleDetail);
             if matrix == Some(Action::Close) || toggles {
+                if matches!(app.layers[depth], Layer::Detail) {
+                    app.detail.focused = false;
+                }
                 app.layers.remove(depth);
                 app.relayout();
                 app.ensure_visible();
@@ -242,6 +252,32 @@ fn layer_key(app: &mut App, depth: usize, key: KeyEvent) -> Option<Vec<Effect>> 
         }),
         Layer::Containers(_) => Some(action.map(|a| super::logs::containers_action(app, a)).unwrap_or_default()),
     }
+}
+
+/// The detail panel's keys: Tab gives it the keys (and back); while it has them, its table
+/// scrolls it and folds the labels. `true` when the key was the panel's.
+fn detail_key(app: &mut App, key: &KeyEvent) -> bool {
+    let Some(action) = app.keymap.lookup(Ctx::Detail, key) else { return false };
+    let at = app.cursor_cell();
+    let d = &mut app.detail;
+    if d.at != at {
+        d.at = at;
+        d.scroll = 0;
+    }
+    // The panel clamps at its end when it draws; this bound only keeps the number sane.
+    const MAX_SCROLL: u16 = 1000;
+    match action {
+        Action::DetailFocus => d.focused = !d.focused,
+        _ if !d.focused => return false,
+        Action::DetailDown => d.scroll = d.scroll.saturating_add(1).min(MAX_SCROLL),
+        Action::DetailUp => d.scroll = d.scroll.saturating_sub(1),
+        Action::DetailPageDown => d.scroll = d.scroll.saturating_add(10).min(MAX_SCROLL),
+        Action::DetailPageUp => d.scroll = d.scroll.saturating_sub(10),
+        Action::DetailLabels => d.labels_open = !d.labels_open,
+        _ => return false,
+    }
+    app.dirty = true;
+    true
 }
 
 fn help_key(app: &mut App, action: Option<Action>) {
@@ -357,6 +393,7 @@ fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
         Action::Home => move_rows(app, -(app.view.rows.len() as isize)),
         Action::End => move_rows(app, app.view.rows.len() as isize),
         Action::ToggleDetail => {
+            app.detail.focused = false;
             if !app.remove_layers(|l| matches!(l, Layer::Detail)) {
                 // Below every modal layer: the detail panel shows under a dialog.
                 app.layers.insert(0, Layer::Detail);
@@ -406,6 +443,21 @@ fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
             app.dirty = true;
         }
         Action::Quit => {
+            // A running batch or roll stops with the program: ask once (Ctrl-C never asks).
+            if let Some(task) = &app.task
+                && app.quit_asked != Some(task.id)
+            {
+                app.quit_asked = Some(task.id);
+                let text = format!(
+                    "{} is running ({}/{}): {} again quits and stops it",
+                    task.label,
+                    task.done,
+                    task.total,
+                    app.keymap.first_key(Action::Quit)
+                );
+                app.notify(text, Level::Warn);
+                return Vec::new();
+            }
             app.quit = true;
             return vec![Effect::Quit];
         }
@@ -458,39 +510,48 @@ fn close(app: &mut App) -> Vec<Effect> {
     Vec::new()
 }
 
-/// Move to the next (or previous) problem cell in reading order over the shown rows and
-/// columns, wrapping around. Rows without problems are skipped by their counter, so the scan
-/// touches cells only on rows that have some. O(rows + problem rows × columns).
+/// Move to the next (or previous) cell that needs attention, most severe first
+/// (`CellState::severity`): `]` walks the cells of the most severe tier in view in reading
+/// order, then those of the next tier, and wraps; `[` walks back. From a cell that needs none,
+/// `]` goes to the next cell of the most severe tier after the cursor. Rows without such cells
+/// are skipped by their counters: O(rows + problem rows × columns).
 fn jump_problem(app: &mut App, forward: bool) {
-    let rows = app.view.rows.len();
     let cols = app.view.cols.len();
-    if rows == 0 || cols == 0 {
+    if app.view.rows.is_empty() || cols == 0 {
         return;
     }
-    let total = rows * cols;
-    let start = app.cursor.row * cols + app.cursor.col;
-    let mut step = 1;
-    while step <= total {
-        let pos = if forward { (start + step) % total } else { (start + total - step % total) % total };
-        let (r, c) = (pos / cols, pos % cols);
-        let RowEntry::Node(node) = app.view.rows[r] else {
-            // Skip the whole header row.
-            step += if forward { cols - c } else { c + 1 };
-            continue;
-        };
-        if app.index.node(node).is_none_or(|n| n.problems == 0) {
-            step += if forward { cols - c } else { c + 1 };
+    let mut cells: Vec<(usize, usize)> = Vec::new();
+    for (r, entry) in app.view.rows.iter().enumerate() {
+        let RowEntry::Node(node) = *entry else { continue };
+        if app.index.node(node).is_none_or(|n| n.tiers == [0; 4]) {
             continue;
         }
-        let state: CellState = app.index.cell(node, app.view.cols[c]).state;
-        if state.is_problem() {
-            app.cursor.row = r;
-            app.cursor.col = c;
-            app.clamp_cursor(1);
-            app.dirty = true;
-            return;
+        for (c, &ds) in app.view.cols.iter().enumerate() {
+            if let Some(tier) = app.index.cell(node, ds).state.severity().tier() {
+                cells.push((tier, r * cols + c));
+            }
         }
-        step += 1;
     }
-    app.notify("no problem cells in view", Level::Info);
+    cells.sort_unstable();
+    let Some(&top) = cells.first() else {
+        app.notify("no problem cells in view", Level::Info);
+        return;
+    };
+    let here = app.cursor.row * cols + app.cursor.col;
+    let here_tier = match (app.cursor_node(), app.cursor_ds()) {
+        (Some(n), Some(d)) => app.index.cell(n, d).state.severity().tier(),
+        _ => None,
+    };
+    let key = (here_tier.unwrap_or(top.0), here);
+    let target = if forward {
+        cells.iter().find(|c| **c > key).or(cells.first())
+    } else {
+        cells.iter().rev().find(|c| **c < key).or(cells.last())
+    };
+    if let Some(&(_, pos)) = target {
+        app.cursor.row = pos / cols;
+        app.cursor.col = pos % cols;
+        app.clamp_cursor(1);
+        app.dirty = true;
+    }
 }

@@ -26,7 +26,7 @@ use crate::fleet::{CellState, Index};
 pub enum SortBy {
     #[default]
     Name,
-    /// Most problem cells first.
+    /// Most severe problems first (`CellState::severity`), then most cells of that severity.
     Problems,
     /// Newest node first.
     Age,
@@ -184,6 +184,7 @@ pub fn compute(index: &Index, key: &ViewKey) -> View {
         id: NodeId,
         name: &'a str,
         problems: u32,
+        tiers: [u32; 4],
         created: i64,
         group: Option<&'a str>,
     }
@@ -206,11 +207,13 @@ pub fn compute(index: &Index, key: &ViewKey) -> View {
             continue;
         }
         let group = key.group.as_ref().and_then(|g| n.labels.get(g)).map(String::as_str);
-        rows.push(Row { id, name: n.name, problems: n.problems, created: n.created, group });
+        rows.push(Row { id, name: n.name, problems: n.problems, tiers: n.tiers, created: n.created, group });
     }
     match key.sort {
         SortBy::Name => rows.sort_by(|a, b| a.name.cmp(b.name)),
-        SortBy::Problems => rows.sort_by(|a, b| b.problems.cmp(&a.problems).then_with(|| a.name.cmp(b.name))),
+        // Most severe first, then most cells of that severity: one missing pod outranks any
+        // number of outdated ones (the arrays compare tier by tier, most severe tier first).
+        SortBy::Problems => rows.sort_by(|a, b| b.tiers.cmp(&a.tiers).then_with(|| a.name.cmp(b.name))),
         SortBy::Age => rows.sort_by(|a, b| b.created.cmp(&a.created).then_with(|| a.name.cmp(b.name))),
     }
     let max_name = rows.iter().map(|r| r.name.chars().count()).max().unwrap_or(0);

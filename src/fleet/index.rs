@@ -68,6 +68,9 @@ pub struct NodeView<'a> {
     pub created: Secs,
     /// Problem cells on this row (states where `CellState::is_problem`).
     pub problems: u32,
+    /// Cells on this row per severity tier, indexed by `Severity::tier` (most severe first):
+    /// comparing two rows' arrays ranks them by severity, then count.
+    pub tiers: [u32; 4],
 }
 
 /// Read view of a DaemonSet column.
@@ -164,6 +167,7 @@ struct NodeRec {
     info: NodeInfo,
     name_sym: Sym,
     problems: u32,
+    tiers: [u32; 4],
     seen: bool,
 }
 
@@ -490,6 +494,7 @@ impl Index {
             labels: &node.info.labels,
             created: node.info.created,
             problems: node.problems,
+            tiers: node.tiers,
         })
     }
 
@@ -572,6 +577,14 @@ impl Index {
             pods: u32::from(cell.npods),
             not_eligible: self.reasons.get(cell.reason as usize).and_then(|r| r.0.as_ref()),
         }
+    }
+
+    /// The state of one cell alone (no pod lookup). Unknown ids read as not-eligible. O(1).
+    pub fn cell_state(&self, node: NodeId, ds: DsId) -> CellState {
+        if self.nodes.get(node.0 as usize).and_then(Option::as_ref).is_none() {
+            return CellState::NotEligible;
+        }
+        self.cell_ref(ds.0, node.0).map_or(CellState::NotEligible, |c| c.state)
     }
 
     /// Should-run decision of a cell: (should run, may continue running). O(1).

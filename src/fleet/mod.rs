@@ -22,4 +22,4 @@ pub mod target_node;
 
 pub use index::Index;
 pub use model::FleetEvent;
-pub use state::CellState;
+pub use state::{CellState, Severity};

@@ -62,6 +62,32 @@ impl CellState {
         self as usize
     }
 
+    /// The states most severe first (ties in precedence order): the order of the header's
+    /// counts, `check`'s summary and `snapshot -o wide`'s problem lines.
+    pub const BY_SEVERITY: [CellState; 9] = [
+        CellState::Missing,
+        CellState::Failing,
+        CellState::Pending,
+        CellState::NotReady,
+        CellState::Misscheduled,
+        CellState::Terminating,
+        CellState::Outdated,
+        CellState::Ready,
+        CellState::NotEligible,
+    ];
+
+    /// How much the state needs attention. The one place that says it: sorting by problems,
+    /// problem jumps, the header, `snapshot -o wide` and `check` all read this.
+    pub fn severity(self) -> Severity {
+        match self {
+            CellState::Missing | CellState::Failing => Severity::Down,
+            CellState::Pending | CellState::NotReady | CellState::Misscheduled => Severity::Degraded,
+            CellState::Terminating => Severity::Transient,
+            CellState::Outdated => Severity::Stale,
+            CellState::Ready | CellState::NotEligible => Severity::Fine,
+        }
+    }
+
     /// States that `check` reports and "problems only" shows.
     pub fn is_problem(self) -> bool {
         matches!(
@@ -73,6 +99,40 @@ impl CellState {
                 | CellState::Outdated
                 | CellState::Misscheduled
         )
+    }
+}
+
+/// How much a cell state needs attention, least first (so `Ord` ranks it):
+/// - `Down`: the daemon does not run where it should (missing) or keeps dying (failing);
+/// - `Degraded`: it runs but does not serve yet or should not be there (pending, not-ready,
+///   misscheduled);
+/// - `Transient`: it is going away (terminating), usually resolved by the controller itself;
+/// - `Stale`: it serves, on an older revision (outdated): a rollout to finish, not an outage;
+/// - `Fine`: ready, or not meant to run there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Severity {
+    Fine,
+    Stale,
+    Transient,
+    Degraded,
+    Down,
+}
+
+impl Severity {
+    /// The tiers that need attention, most severe first.
+    pub const TIERS: [Severity; 4] = [Severity::Down, Severity::Degraded, Severity::Transient, Severity::Stale];
+
+    /// Position in [`Severity::TIERS`] (most severe = 0); `None` for `Fine`. Per-tier counter
+    /// arrays use it, so comparing two such arrays lexicographically ranks by severity first,
+    /// then by count.
+    pub fn tier(self) -> Option<usize> {
+        match self {
+            Severity::Down => Some(0),
+            Severity::Degraded => Some(1),
+            Severity::Transient => Some(2),
+            Severity::Stale => Some(3),
+            Severity::Fine => None,
+        }
     }
 }
 
@@ -367,6 +427,35 @@ mod tests {
     //! and of the cell state precedence of DESIGN.md.
 
     use super::*;
+
+    /// The severity table as the issue that introduced it states it: missing, failing >
+    /// pending, not-ready, misscheduled > terminating > outdated > ready, not-eligible.
+    #[test]
+    fn severity_follows_the_stated_table() {
+        use CellState::*;
+        let table = [
+            (Missing, Severity::Down),
+            (Failing, Severity::Down),
+            (Pending, Severity::Degraded),
+            (NotReady, Severity::Degraded),
+            (Misscheduled, Severity::Degraded),
+            (Terminating, Severity::Transient),
+            (Outdated, Severity::Stale),
+            (Ready, Severity::Fine),
+            (NotEligible, Severity::Fine),
+        ];
+        for (state, want) in table {
+            assert_eq!(state.severity(), want, "{state:?}");
+        }
+        assert!(Severity::Down > Severity::Degraded && Severity::Degraded > Severity::Transient);
+        assert!(Severity::Transient > Severity::Stale && Severity::Stale > Severity::Fine);
+        // BY_SEVERITY holds every state once, in the table's order.
+        assert_eq!(CellState::BY_SEVERITY.to_vec(), table.iter().map(|(s, _)| *s).collect::<Vec<_>>());
+        // Tier positions: most severe first, so per-tier count arrays compare by severity.
+        let tiers: Vec<_> = Severity::TIERS.iter().map(|t| t.tier()).collect();
+        assert_eq!(tiers, [Some(0), Some(1), Some(2), Some(3)]);
+        assert_eq!(Severity::Fine.tier(), None);
+    }
 
     fn waiting(r: &str) -> ContainerStatusInput {
         ContainerStatusInput { state: ContainerStateInput::Waiting { reason: r.into() }, ..Default::default() }

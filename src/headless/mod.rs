@@ -160,8 +160,9 @@ pub async fn snapshot(
     Ok(0)
 }
 
-/// `daemonscope check`: sync, then exit 0 when no cell is a problem, 1 (printing one line per
-/// problem) when some are.
+/// `daemonscope check`: sync, then exit 0 when no cell fails (`--fail-on`, `--max-outdated-age`),
+/// 1 when some do: the summary line on stderr first, then one line per failing cell on stdout,
+/// most severe first.
 pub async fn check(
     target: &Target,
     args: &CheckArgs,
@@ -173,26 +174,19 @@ pub async fn check(
         writeln!(err, "daemonscope: warning: {w}")?;
     }
     let filter = check::CheckFilter::from_args(args);
-    let problems = check::problems(&index, &filter, now());
-    let written = problems.iter().try_for_each(|p| writeln!(out, "{}", p.line())).and_then(|()| out.flush());
+    let report = check::report(&index, &filter, now());
+    if report.failing.is_empty() {
+        // Silent on success: a cron job mails whatever a command prints.
+        return Ok(0);
+    }
+    // Before the lines, so a reader of `check 2>&1` (or a mail) sees the verdict first.
+    writeln!(err, "daemonscope: {} (context {})", report.summary(), crate::text::clean(&target.context))?;
+    err.flush()?;
+    let written = report.failing.iter().try_for_each(|p| writeln!(out, "{}", p.line())).and_then(|()| out.flush());
     match written {
         // `check | head`: the reader has seen enough; the exit code must still say "problems".
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
         other => other?,
     }
-    if problems.is_empty() {
-        Ok(0)
-    } else {
-        let nodes: std::collections::BTreeSet<&str> = problems.iter().map(|p| p.node.as_str()).collect();
-        writeln!(
-            err,
-            "daemonscope: {} problem cell{} on {} node{} (context {})",
-            problems.len(),
-            if problems.len() == 1 { "" } else { "s" },
-            nodes.len(),
-            if nodes.len() == 1 { "" } else { "s" },
-            target.context
-        )?;
-        Ok(1)
-    }
+    Ok(1)
 }

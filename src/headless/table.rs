@@ -10,7 +10,7 @@ use unicode_width::UnicodeWidthStr;
 use super::reason::cell_reason;
 use crate::fleet::CellState;
 use crate::fleet::Index;
-use crate::fleet::index::{DsId, NodeId, NodeView};
+use crate::fleet::index::{DsId, DsView, NodeId, NodeView};
 use crate::fleet::model::{NodeReadiness, Secs};
 use crate::theme::Glyphs;
 
@@ -59,7 +59,7 @@ fn truncate(text: &str, max: usize, ascii: bool) -> String {
     if text.width() <= max {
         return text.to_string();
     }
-    let mark = if ascii { "~" } else { "…" };
+    let mark = crate::text::ellipsis(ascii);
     let mut out = String::new();
     let mut used = 0;
     for ch in text.chars() {
@@ -70,7 +70,7 @@ fn truncate(text: &str, max: usize, ascii: bool) -> String {
         out.push(ch);
         used += w;
     }
-    out.push_str(mark);
+    out.push(mark);
     out
 }
 
@@ -106,8 +106,14 @@ pub fn write(index: &Index, opts: &TableOptions<'_>, out: &mut dyn Write) -> std
         .filter(|(r, _)| !opts.problems_only || row_has_problem[*r])
         .map(|(_, n)| n)
         .collect();
-    let dss: Vec<_> =
-        all_ds.iter().enumerate().filter(|(c, _)| !opts.problems_only || col_has_problem[*c]).map(|(_, d)| d).collect();
+    // Each column keeps its number in the full table (1-based), so `--problems` and a full
+    // snapshot name the same DaemonSet by the same number.
+    let dss: Vec<(usize, &(DsId, DsView<'_>))> = all_ds
+        .iter()
+        .enumerate()
+        .filter(|(c, _)| !opts.problems_only || col_has_problem[*c])
+        .map(|(c, d)| (c + 1, d))
+        .collect();
 
     let sep = if opts.ascii { "-" } else { "·" };
     writeln!(
@@ -132,7 +138,7 @@ pub fn write(index: &Index, opts: &TableOptions<'_>, out: &mut dyn Write) -> std
     let legend: Vec<String> =
         CellState::ALL.iter().map(|&s| format!("{} {}", opts.glyphs.state(s), s.name())).collect();
     writeln!(out, "legend: {}", legend.join("  "))?;
-    let counts: Vec<String> = CellState::ALL
+    let counts: Vec<String> = CellState::BY_SEVERITY
         .iter()
         .filter(|s| states[s.idx()] > 0)
         .map(|s| format!("{} {}", s.name(), states[s.idx()]))
@@ -149,7 +155,7 @@ fn write_matrix(
     index: &Index,
     opts: &TableOptions<'_>,
     nodes: &[&(NodeId, NodeView<'_>)],
-    dss: &[&(DsId, crate::fleet::index::DsView<'_>)],
+    dss: &[(usize, &(DsId, DsView<'_>))],
     out: &mut dyn Write,
 ) -> std::io::Result<()> {
     let name_w = nodes.iter().map(|(_, n)| n.name.width()).max().unwrap_or(4).clamp(4, MAX_NODE_COLUMN);
@@ -157,7 +163,7 @@ fn write_matrix(
     let status_w = statuses.iter().map(|s| s.width()).max().unwrap_or(6).max(6);
     // Each DaemonSet column is its glyph and a space; the number in the header is written
     // vertically, one digit per header line, so columns stay two characters wide.
-    let digits = dss.len().to_string().len();
+    let digits = dss.iter().map(|(num, _)| *num).max().unwrap_or(1).to_string().len();
     let fixed = name_w + 2 + 1 + status_w;
     let per_block = match opts.width {
         Some(w) if w > fixed + 2 => ((w - fixed) / 2).max(1),
@@ -165,17 +171,16 @@ fn write_matrix(
         None => dss.len(),
     };
     let mut first = true;
-    for (block_no, block) in dss.chunks(per_block.max(1)).enumerate() {
+    for block in dss.chunks(per_block.max(1)) {
         if !first {
             writeln!(out)?;
         }
         first = false;
-        let base = block_no * per_block;
         for d in 0..digits {
             let label = if d + 1 == digits { pad("NODE", name_w) } else { " ".repeat(name_w) };
             let mut line = format!("{label}  ");
-            for c in 0..block.len() {
-                let num = format!("{:>width$}", base + c + 1, width = digits);
+            for (num, _) in block {
+                let num = format!("{num:>digits$}");
                 line.push(num.as_bytes()[d] as char);
                 line.push(' ');
             }
@@ -186,7 +191,7 @@ fn write_matrix(
         }
         for ((node_id, node), status) in nodes.iter().zip(&statuses) {
             let mut line = format!("{}  ", pad(&truncate(node.name, name_w, opts.ascii), name_w));
-            for (ds_id, _) in block.iter() {
+            for (_, (ds_id, _)) in block.iter() {
                 line.push_str(opts.glyphs.state(index.cell(*node_id, *ds_id).state));
                 line.push(' ');
             }
@@ -197,9 +202,9 @@ fn write_matrix(
     Ok(())
 }
 
-fn write_ds_legend(dss: &[&(DsId, crate::fleet::index::DsView<'_>)], out: &mut dyn Write) -> std::io::Result<()> {
-    let names: Vec<String> = dss.iter().map(|(_, d)| format!("{}/{}", d.namespace, d.name)).collect();
-    let num_w = dss.len().to_string().len().max(1);
+fn write_ds_legend(dss: &[(usize, &(DsId, DsView<'_>))], out: &mut dyn Write) -> std::io::Result<()> {
+    let names: Vec<String> = dss.iter().map(|(_, (_, d))| format!("{}/{}", d.namespace, d.name)).collect();
+    let num_w = dss.iter().map(|(num, _)| *num).max().unwrap_or(1).to_string().len();
     let name_w = names.iter().map(|n| n.width()).max().unwrap_or(9).max(9);
     writeln!(
         out,
@@ -207,12 +212,12 @@ fn write_ds_legend(dss: &[&(DsId, crate::fleet::index::DsView<'_>)], out: &mut d
         "#",
         pad("DAEMONSET", name_w)
     )?;
-    for (i, ((_, d), name)) in dss.iter().zip(&names).enumerate() {
+    for ((num, (_, d)), name) in dss.iter().zip(&names) {
         let rev = d.newest_revision.map_or("-".to_string(), |(r, _)| r.to_string());
         writeln!(
             out,
             "{:>num_w$}  {}  {:>7}  {:>7}  {:>5}  {:>10}  {:>9}  {:>10}  {:>8}",
-            i + 1,
+            num,
             pad(name, name_w),
             d.status.desired,
             d.status.current,
@@ -226,33 +231,39 @@ fn write_ds_legend(dss: &[&(DsId, crate::fleet::index::DsView<'_>)], out: &mut d
     Ok(())
 }
 
-/// `-o wide`: one aligned line per problem cell, with its pod, restarts, age and reason.
+/// `-o wide`: one aligned line per problem cell, with its pod, restarts, age and reason; most
+/// severe first (`CellState::severity`), node-major within a state.
 fn write_problem_lines(
     index: &Index,
     opts: &TableOptions<'_>,
     nodes: &[&(NodeId, NodeView<'_>)],
-    dss: &[&(DsId, crate::fleet::index::DsView<'_>)],
+    dss: &[(usize, &(DsId, DsView<'_>))],
     out: &mut dyn Write,
 ) -> std::io::Result<()> {
-    let mut rows: Vec<[String; 7]> = Vec::new();
+    let mut rows: Vec<(CellState, [String; 7])> = Vec::new();
     for (node_id, node) in nodes {
-        for (ds_id, ds) in dss {
+        for (_, (ds_id, ds)) in dss {
             let cell = index.cell(*node_id, *ds_id);
             if !cell.state.is_problem() {
                 continue;
             }
             let pod = cell.pod.as_ref();
-            rows.push([
-                node.name.to_string(),
-                format!("{}/{}", ds.namespace, ds.name),
-                cell.state.name().to_string(),
-                pod.map_or("-".to_string(), |p| p.name.to_string()),
-                pod.map_or("-".to_string(), |p| p.restarts.to_string()),
-                pod.map_or("-".to_string(), |p| age(opts.now.saturating_sub(p.created))),
-                cell_reason(&cell, ds, node).unwrap_or_else(|| "-".to_string()),
-            ]);
+            rows.push((
+                cell.state,
+                [
+                    node.name.to_string(),
+                    format!("{}/{}", ds.namespace, ds.name),
+                    cell.state.name().to_string(),
+                    pod.map_or("-".to_string(), |p| p.name.to_string()),
+                    pod.map_or("-".to_string(), |p| p.restarts.to_string()),
+                    pod.map_or("-".to_string(), |p| age(opts.now.saturating_sub(p.created))),
+                    cell_reason(&cell, ds, node).unwrap_or_else(|| "-".to_string()),
+                ],
+            ));
         }
     }
+    rows.sort_by_key(|(state, _)| CellState::BY_SEVERITY.iter().position(|s| s == state));
+    let rows: Vec<[String; 7]> = rows.into_iter().map(|(_, row)| row).collect();
     writeln!(out)?;
     if rows.is_empty() {
         writeln!(out, "problems: none")?;
@@ -298,7 +309,7 @@ mod tests {
     #[test]
     fn long_node_names_are_cut_with_a_mark() {
         assert_eq!(truncate("abcdefghij", 6, false), "abcde…");
-        assert_eq!(truncate("abcdefghij", 6, true), "abcde~");
+        assert_eq!(truncate("abcdefghij", 6, true), "abcde*");
         assert_eq!(truncate("abc", 6, false), "abc");
     }
 

@@ -14,23 +14,35 @@ use crate::fleet::CellState;
 use crate::fleet::model::{NodeReadiness, UpdateStrategy};
 use crate::theme::Slot;
 
-/// Labels shown before "… and N more" (the panel is a summary, not `kubectl describe`).
-const MAX_LABELS: usize = 12;
-
 pub fn render(app: &App, f: &mut Frame, area: Rect) {
     let theme = app.theme();
-    let block = Block::default().borders(Borders::ALL).border_style(theme.style(Slot::Border)).title(Span::styled(
+    let title = if app.detail.focused {
         format!(
-            " detail ({}/{} closes) ",
+            " detail: keys here ({}/{} scroll, {} back to the matrix) ",
+            app.keymap.first_key(Action::DetailDown),
+            app.keymap.first_key(Action::DetailUp),
+            app.keymap.first_key(Action::DetailFocus)
+        )
+    } else {
+        format!(
+            " detail ({}/{} closes, {} scrolls) ",
             app.keymap.first_key(Action::ToggleDetail),
-            app.keymap.first_key(Action::Close)
-        ),
+            app.keymap.first_key(Action::Close),
+            app.keymap.first_key(Action::DetailFocus)
+        )
+    };
+    let border = if app.detail.focused { theme.style(Slot::Cursor) } else { theme.style(Slot::Border) };
+    let block = Block::default().borders(Borders::ALL).border_style(border).title(Span::styled(
+        super::fit_end(&title, area.width.saturating_sub(2) as usize, app.ascii),
         theme.style(Slot::DetailTitle),
     ));
     let inner = block.inner(area);
     f.render_widget(Clear, area);
     f.render_widget(block, area);
-    f.render_widget(Paragraph::new(lines(app, inner.width as usize)), inner);
+    let text = lines(app, inner.width as usize);
+    let max_scroll = (text.len() as u16).saturating_sub(inner.height);
+    let scroll = app.detail.scroll_for(app.cursor_cell()).min(max_scroll);
+    f.render_widget(Paragraph::new(text).scroll((scroll, 0)), inner);
 }
 
 struct Out {
@@ -187,11 +199,24 @@ pub fn lines(app: &App, width: usize) -> Vec<Line<'static>> {
             o.kv(if i == 0 { "taints" } else { "" }, t.to_string());
         }
     }
-    for (i, (k, v)) in node.labels.iter().take(MAX_LABELS).enumerate() {
-        o.kv(if i == 0 { "labels" } else { "" }, format!("{k}={v}"));
-    }
-    if node.labels.len() > MAX_LABELS {
-        o.kv("", format!("… and {} more", node.labels.len() - MAX_LABELS));
+    // Folded to a count: a cloud node carries a dozen labels that push the DaemonSet's lines
+    // off a small panel.
+    if app.detail.labels_open {
+        for (i, (k, v)) in node.labels.iter().enumerate() {
+            o.kv(if i == 0 { "labels" } else { "" }, format!("{k}={v}"));
+        }
+    } else if !node.labels.is_empty() {
+        let n = node.labels.len();
+        let how = if app.detail.focused {
+            format!("{} shows them", app.keymap.first_key(Action::DetailLabels))
+        } else {
+            format!(
+                "{} then {} shows them",
+                app.keymap.first_key(Action::DetailFocus),
+                app.keymap.first_key(Action::DetailLabels)
+            )
+        };
+        o.kv("labels", format!("{n} label{} ({how})", if n == 1 { "" } else { "s" }));
     }
 
     o.title("DaemonSet");

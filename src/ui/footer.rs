@@ -27,20 +27,8 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         notice_w = n.text.width() as u16 + 2;
     }
     let budget = area.width.saturating_sub(notice_w.min(area.width / 2)) as usize;
-    // Help, quit and close always get a place; the others fill the rest in keymap order.
-    let all = items(app);
-    let width = |i: &(String, String, bool)| i.0.width() + i.1.width() + 3;
-    let mut used: usize = all.iter().filter(|i| i.2).map(width).sum();
-    let mut shown = vec![false; all.len()];
-    for (k, item) in all.iter().enumerate() {
-        if item.2 {
-            shown[k] = true;
-        } else if used + width(item) <= budget {
-            used += width(item);
-            shown[k] = true;
-        }
-    }
-    for (item, _) in all.iter().zip(&shown).filter(|(_, s)| **s) {
+    let (shown, used) = fit(items(app), budget);
+    for item in &shown {
         spans.push(Span::styled(format!(" {}", item.0), theme.style(Slot::FooterKey)));
         spans.push(Span::styled(format!(" {} ", item.1), theme.style(Slot::Footer)));
     }
@@ -61,10 +49,55 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
     }
 }
 
+/// Which footer items get a place first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Place {
+    /// Help, quit, close: always shown.
+    Always,
+    /// On the matrix, the keys a user needs most: a pod's logs, restarting it, the detail, the
+    /// filter. They get their place before the others.
+    First,
+    /// The rest, in table order, while they fit.
+    Rest,
+}
+
+const FIRST: &[Action] = &[Action::Logs, Action::RestartPod, Action::ToggleDetail, Action::Filter];
+
+/// The items that fit in `budget` columns, in table order, and the width they take: first the
+/// `Always` items, then the `First`, then the rest in table order. When some are left out, the
+/// help item moves to the end, labelled `more`: `?` lists them all.
+pub fn fit(all: Vec<(String, String, Place)>, budget: usize) -> (Vec<(String, String, Place)>, usize) {
+    let width = |i: &(String, String, Place)| i.0.width() + i.1.width() + 3;
+    let mut order: Vec<usize> = (0..all.len()).collect();
+    order.sort_by_key(|&k| all[k].2);
+    let mut used = 0;
+    let mut take = vec![false; all.len()];
+    for k in order {
+        if all[k].2 == Place::Always || used + width(&all[k]) <= budget {
+            used += width(&all[k]);
+            take[k] = true;
+        }
+    }
+    let dropped = take.iter().any(|t| !t);
+    let mut shown: Vec<_> = all.into_iter().zip(take).filter(|(_, t)| *t).map(|(i, _)| i).collect();
+    if dropped && let Some(at) = shown.iter().position(|i| i.1 == HELP_LABEL) {
+        let mut help = shown.remove(at);
+        used = used + MORE_LABEL.width() - help.1.width();
+        help.1 = MORE_LABEL.to_string();
+        shown.push(help);
+    }
+    (shown, used)
+}
+
+/// The help binding's footer label, and what it becomes when keys are left out.
+const HELP_LABEL: &str = "help";
+const MORE_LABEL: &str = "more";
+
 /// The layer whose table the keys go to now: the first from the top that takes keys.
 pub fn active_ctx(app: &App) -> Ctx {
     for layer in app.layers.iter().rev() {
         match layer {
+            Layer::Detail if app.detail.focused => return Ctx::Detail,
             Layer::Detail | Layer::Status(_) => continue,
             Layer::Logs(l) if !l.has_focus() => continue,
             other => return other.ctx().unwrap_or(Ctx::Matrix),
@@ -73,12 +106,13 @@ pub fn active_ctx(app: &App) -> Ctx {
     Ctx::Matrix
 }
 
-/// (keys, label, always shown) for the bindings that apply in the current state, in table order.
-pub fn items(app: &App) -> Vec<(String, String, bool)> {
+/// (keys, label, place) for the bindings that apply in the current state, in table order.
+pub fn items(app: &App) -> Vec<(String, String, Place)> {
     let ctx = active_ctx(app);
-    let label = |b: &crate::app::keymap::Binding, always: bool| {
-        b.footer.filter(|_| !b.keys.is_empty()).map(|l| (keys_text(&b.keys[..1]), l.to_string(), always))
+    let label = |b: &crate::app::keymap::Binding, place: Place| {
+        b.footer.filter(|_| !b.keys.is_empty()).map(|l| (keys_text(&b.keys[..1]), l.to_string(), place))
     };
+    let always = |yes: bool| if yes { Place::Always } else { Place::Rest };
     match ctx {
         Ctx::Matrix => {}
         Ctx::Logs => {
@@ -87,7 +121,7 @@ pub fn items(app: &App) -> Vec<(String, String, bool)> {
                 .keymap
                 .table(Ctx::Logs)
                 .filter(|b| b.applies != Applies::InSplit || split)
-                .filter_map(|b| label(b, b.action == Action::LogsClose))
+                .filter_map(|b| label(b, always(b.action == Action::LogsClose)))
                 .collect();
             // Application keys still work on top of the pane, except those the pane binds
             // itself (`q` closes the pane): show a key that reaches the application.
@@ -95,12 +129,22 @@ pub fn items(app: &App) -> Vec<(String, String, bool)> {
             for action in [Action::Help, Action::Quit] {
                 let Some(b) = app.keymap.binding(action) else { continue };
                 if let (Some(k), Some(l)) = (b.keys.iter().find(|k| !shadowed.contains(k)), b.footer) {
-                    out.push((k.to_string(), l.to_string(), true));
+                    out.push((k.to_string(), l.to_string(), Place::Always));
                 }
             }
             return out;
         }
-        other => return app.keymap.table(other).filter_map(|b| label(b, true)).collect(),
+        Ctx::Detail => {
+            // The other keys still reach the matrix: offer closing, help and quit too.
+            let mut out: Vec<_> = app.keymap.table(Ctx::Detail).filter_map(|b| label(b, Place::Always)).collect();
+            for action in [Action::Close, Action::Help, Action::Quit] {
+                if let Some(b) = app.keymap.binding(action) {
+                    out.extend(label(b, Place::Always));
+                }
+            }
+            return out;
+        }
+        other => return app.keymap.table(other).filter_map(|b| label(b, Place::Always)).collect(),
     }
     let has_pod = match (app.cursor_node(), app.cursor_ds()) {
         (Some(n), Some(d)) => app.index.cell(n, d).pod.is_some(),
@@ -119,6 +163,15 @@ pub fn items(app: &App) -> Vec<(String, String, bool)> {
         })
         // Forbidden here (RBAC, a protected context): not offered; the key and help say why.
         .filter(|b| crate::app::access::denied(app, b.action).is_none())
-        .filter_map(|b| label(b, matches!(b.action, Action::Help | Action::Quit | Action::Close)))
+        .filter_map(|b| {
+            let place = if matches!(b.action, Action::Help | Action::Quit | Action::Close) {
+                Place::Always
+            } else if FIRST.contains(&b.action) {
+                Place::First
+            } else {
+                Place::Rest
+            };
+            label(b, place)
+        })
         .collect()
 }

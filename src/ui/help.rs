@@ -53,6 +53,20 @@ pub fn lines(app: &App) -> Vec<Line<'static>> {
             out.push(Line::styled(format!("Not available here: {what}: {why}"), theme.style(Slot::Error)));
         }
     }
+    if !app.messages.is_empty() {
+        out.push(Line::styled("Messages (newest first)", title));
+        for (at, level, message) in app.messages.iter().rev() {
+            let slot = match level {
+                crate::app::Level::Info => Slot::Help,
+                crate::app::Level::Warn => Slot::Notice,
+                crate::app::Level::Error => Slot::Error,
+            };
+            out.push(Line::from(vec![
+                Span::styled(format!("  {:>8} ago  ", super::fmt_age(app.now.saturating_sub(*at))), key),
+                Span::styled(message.clone(), theme.style(slot)),
+            ]));
+        }
+    }
     let row = |b: &crate::app::keymap::Binding| {
         let keys = if b.keys.is_empty() { "(unbound)".to_string() } else { keys_text(&b.keys) };
         Line::from(vec![
@@ -84,24 +98,46 @@ pub fn lines(app: &App) -> Vec<Line<'static>> {
         Span::styled(format!("  {}  ", glyphs.restarts), theme.style(Slot::Restarts)),
         Span::styled(format!("after the glyph: {} or more restarts", app.config.restart_threshold.max(1)), text),
     ]));
-    out.push(Line::from(vec![
-        Span::styled(
-            format!("  {}{}{} ", glyphs.node_not_ready, glyphs.node_cordoned, glyphs.node_tainted),
-            theme.style(Slot::NodeNotReady),
-        ),
-        Span::styled("after a node name: not ready, cordoned, tainted", text),
-    ]));
-    out.push(Line::styled("Filter (/)", title));
-    for l in [
-        "  key=value      nodes with that label (pool=gpu)",
-        "  node:TEXT      nodes whose name matches TEXT",
-        "  ds:TEXT        DaemonSets whose namespace/name contains TEXT",
-        "  word           a DaemonSet if one's name contains it, else node names",
-        "                 (substring; fuzzy in-order letters when nothing contains it)",
-        "  node terms must all match; DaemonSet terms add columns",
+    out.push(Line::styled("Row markers (after a node name)", title));
+    for (glyph, slot, meaning) in [
+        (&glyphs.node_not_ready, Slot::NodeNotReady, "the node is NotReady"),
+        (&glyphs.node_unknown, Slot::NodeNotReady, "readiness Unknown: the kubelet stopped posting status"),
+        (&glyphs.node_cordoned, Slot::NodeCordoned, "cordoned (spec.unschedulable)"),
+        (&glyphs.node_tainted, Slot::NodeTainted, "has taints (the detail panel lists them)"),
     ] {
-        out.push(Line::styled(l, text));
+        out.push(Line::from(vec![
+            Span::styled(format!("  {glyph}  "), theme.style(slot)),
+            Span::styled(meaning.to_string(), text),
+        ]));
     }
+    let mut section = |heading: &str, body: &[&str]| {
+        out.push(Line::styled(heading.to_string(), title));
+        out.extend(body.iter().map(|l| Line::styled(l.to_string(), text)));
+    };
+    section(
+        "Bottom row: ready-desired",
+        &[
+            "  under each column, how many ready pods (current or outdated) it lacks on the nodes",
+            "  where it should run (-3), or the ready glyph when none; it counts the rows shown,",
+            "  so it follows the filter and problems only. The line above the columns has the",
+            "  cursor DaemonSet's totals.",
+        ],
+    );
+    section(
+        "Severity (problem sort, ] and [ jumps, header)",
+        &["  missing, failing > pending, not-ready, misscheduled > terminating > outdated"],
+    );
+    section(
+        "Filter (/)",
+        &[
+            "  key=value      nodes with that label (pool=gpu)",
+            "  node:TEXT      nodes whose name matches TEXT",
+            "  ds:TEXT        DaemonSets whose namespace/name contains TEXT",
+            "  word           a DaemonSet if one's name contains it, else node names",
+            "                 (substring; fuzzy in-order letters when nothing contains it)",
+            "  node terms must all match; DaemonSet terms add columns",
+        ],
+    );
     out.push(Line::styled(
         "Keys are set in config.toml under [keys] by the name in brackets: restart_pod = \"x\", \"logs.follow\" = \"F\".",
         text,

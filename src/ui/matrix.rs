@@ -1,10 +1,11 @@
 //! The matrix: a row per node, a column per DaemonSet, virtualised in both directions (only
 //! the rows and columns inside the viewport are looked up in the index).
 //!
-//! Column headers: cells are 3 columns wide, far too narrow for names, so the names are
-//! staggered over the header lines: column `i` writes its name on line `i % lines`, starting
-//! right above the column, and may run until the next column that uses the same line (9
-//! characters with 3 lines). The cursor column's name is drawn last, in full, and the legend
+//! Column headers: cells are 3 columns wide (up to 8 when the columns leave room), far too
+//! narrow for names, so the names are staggered over the header lines: column `i` writes its
+//! name on line `i % lines`, starting right above the column, and may run until the next
+//! visible column that uses the same line (8 characters with 3 lines of 3-wide cells), the last
+//! ones to the right edge. The cursor column's name is drawn last, in full, and the legend
 //! line above repeats it with its namespace and counts. The label column of the header shows
 //! the sort, grouping and filter in force.
 //!
@@ -17,7 +18,7 @@ use ratatui::layout::Rect;
 use ratatui::style::Style;
 use unicode_width::UnicodeWidthStr;
 
-use super::layout::{CELL_WIDTH, Geometry};
+use super::layout::Geometry;
 use super::{fit_end, fit_middle};
 use crate::app::App;
 use crate::app::view::RowEntry;
@@ -132,7 +133,9 @@ fn column_headers(app: &App, buf: &mut Buffer, g: &Geometry) {
         let Some(ds) = app.index.ds(app.view.cols[ci]) else { continue };
         let x = g.col_x(j);
         let line = ci % lines;
-        let room = ((lines as u16 * CELL_WIDTH).saturating_sub(1)).min(right.saturating_sub(x)) as usize;
+        // Until the next visible column that writes on the same line, or the right edge.
+        let next = if j + lines < range.len() { g.col_x(j + lines) } else { right };
+        let room = next.saturating_sub(x).saturating_sub(1).max(1) as usize;
         if ci == app.cursor.col {
             cursor_name = Some((x, line, ds.name.to_string()));
             continue;
@@ -282,14 +285,30 @@ fn totals(app: &App, buf: &mut Buffer, g: &Geometry) {
         label_w,
         theme.style(Slot::DetailKey),
     );
+    // With rows filtered out (the filter, problems only) the row counts the rows shown, so it
+    // agrees with the cells above it: O(shown rows) per visible column, only then.
+    let filtered = (app.view.node_rows as u32) < app.index.summary().nodes;
     for (j, ci) in visible_cols(app, g).enumerate() {
-        let Some(ds) = app.index.ds(app.view.cols[ci]) else { continue };
-        let ready = ds.counts[CellState::Ready.idx()] + ds.counts[CellState::Outdated.idx()];
+        let id = app.view.cols[ci];
+        let Some(ds) = app.index.ds(id) else { continue };
+        let (ready, desired) = if filtered {
+            let shown = app.view.rows.iter().filter_map(|r| match r {
+                RowEntry::Node(n) => Some(*n),
+                _ => None,
+            });
+            shown.fold((0u32, 0u32), |(ready, desired), n| {
+                let state = app.index.cell_state(n, id);
+                let runs = app.index.cell_decision(n, id).is_some_and(|(should_run, _)| should_run);
+                (ready + u32::from(matches!(state, CellState::Ready | CellState::Outdated)), desired + u32::from(runs))
+            })
+        } else {
+            (ds.counts[CellState::Ready.idx()] + ds.counts[CellState::Outdated.idx()], ds.desired_by_predicate)
+        };
         let x = g.col_x(j);
-        if ready >= ds.desired_by_predicate {
+        if ready >= desired {
             buf.set_string(x + 1, area.y, glyphs.state(CellState::Ready), theme.style(Slot::Totals));
         } else {
-            let short = ds.desired_by_predicate - ready;
+            let short = desired - ready;
             let text = if short > 99 { ">99".to_string() } else { format!("{:>3}", format!("-{short}")) };
             buf.set_string(x, area.y, text, theme.style(Slot::TotalsShort));
         }

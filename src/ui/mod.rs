@@ -112,6 +112,6 @@ mod tests {
         assert_eq!(fit_middle("ip-10-0-1-23.ec2.internal", 11, false), "ip-10…ernal");
         assert_eq!(fit_middle("short", 10, false), "short");
         assert_eq!(fit_end("kube-proxy", 6, false), "kube-…");
-        assert_eq!(fit_end("kube-proxy", 6, true), "kube-~");
+        assert_eq!(fit_end("kube-proxy", 6, true), "kube-*");
     }
 }

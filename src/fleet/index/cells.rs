@@ -83,12 +83,18 @@ impl Index {
             }
         }
         apply(&mut self.summary.cells[s]);
-        if cell.state.is_problem() {
+        let tier = cell.state.severity().tier();
+        if cell.state.is_problem() || tier.is_some() {
             // A row's or a column's problem count changed: orders that depend on counts
             // (problems-only, sort by problems) must be recomputed; others need not.
             self.problem_generation += 1;
             if let Some(Some(node)) = self.nodes.get_mut(n as usize) {
-                apply(&mut node.problems);
+                if cell.state.is_problem() {
+                    apply(&mut node.problems);
+                }
+                if let Some(t) = tier {
+                    apply(&mut node.tiers[t]);
+                }
             }
         }
     }

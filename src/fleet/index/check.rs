@@ -12,6 +12,7 @@ impl Index {
     pub fn recount_check(&self) -> Result<(), String> {
         let mut summary = Summary::default();
         let mut problems: HashMap<u32, u32> = HashMap::new();
+        let mut tiers: HashMap<u32, [u32; 4]> = HashMap::new();
         let mut sym_holders: HashMap<Sym, u32> = HashMap::new();
         let mut reason_holders: HashMap<u32, u32> = HashMap::new();
         let mut hold = |s: Sym| {
@@ -99,6 +100,9 @@ impl Index {
                 if state.is_problem() {
                     *problems.entry(n as u32).or_default() += 1;
                 }
+                if let Some(t) = state.severity().tier() {
+                    tiers.entry(n as u32).or_default()[t] += 1;
+                }
             }
             if counts != ds.counts || desired != ds.desired {
                 return Err(format!("{name}: counts {:?}/{} expected {counts:?}/{desired}", ds.counts, ds.desired));
@@ -109,6 +113,10 @@ impl Index {
                 let want = problems.get(&(n as u32)).copied().unwrap_or(0);
                 if node.problems != want {
                     return Err(format!("node {}: problems {} expected {want}", node.info.name, node.problems));
+                }
+                let want = tiers.get(&(n as u32)).copied().unwrap_or_default();
+                if node.tiers != want {
+                    return Err(format!("node {}: tiers {:?} expected {want:?}", node.info.name, node.tiers));
                 }
             }
         }

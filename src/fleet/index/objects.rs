@@ -284,7 +284,7 @@ impl Index {
             return true;
         }
         let name_sym = self.strings.intern(&info.name);
-        let rec = NodeRec { info, name_sym, problems: 0, seen: mark };
+        let rec = NodeRec { info, name_sym, problems: 0, tiers: [0; 4], seen: mark };
         let n = match self.node_free.pop() {
             Some(n) => {
                 self.nodes[n as usize] = Some(rec);
