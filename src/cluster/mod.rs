@@ -2,6 +2,7 @@
 //! streams (`watch`, decoding into `wire` types), projections into `fleet::model` (`project`),
 //! mutations (`actions`, the only place that sends one) and log streams (`logs`).
 
+pub mod access;
 pub mod actions;
 pub mod client;
 pub mod executor;

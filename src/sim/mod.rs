@@ -71,9 +71,13 @@ pub const HISTORY_CAP: usize = 50_000;
 /// The scenario name that starts an empty cluster (no scenario file is loaded).
 pub const EMPTY_SCENARIO: &str = "empty";
 
-/// The kubeconfig names of the two users/contexts the simulator writes.
+/// The kubeconfig contexts the simulator writes, one per user in [`api::rbac::USERS`]:
+/// the admin (current), a cluster-wide viewer, a namespace-scoped viewer that cannot read
+/// nodes, and an operator that may delete pods but not patch DaemonSets.
 pub const CONTEXT: &str = "daemonscope-sim";
 pub const READONLY_CONTEXT: &str = "daemonscope-sim-readonly";
+pub const NS_VIEW_CONTEXT: &str = "daemonscope-sim-ns-view";
+pub const OPERATOR_CONTEXT: &str = "daemonscope-sim-operator";
 
 /// Extra knobs for tests and embedders beyond [`SimOptions`].
 #[derive(Clone)]
@@ -98,6 +102,8 @@ pub struct SimHandle {
     pub url: String,
     pub token: String,
     pub readonly_token: String,
+    /// One token per [`api::rbac::USERS`] entry (the first two are `token` and `readonly_token`).
+    pub tokens: Vec<String>,
     /// The CA that signed the server certificate (with TLS).
     pub ca_pem: Option<String>,
     pub store: Arc<Store>,
@@ -176,8 +182,7 @@ pub async fn start_with(opts: SimOptions, cfg: StartConfig) -> anyhow::Result<Si
         store: store.clone(),
         clock: clock.clone(),
         faults: faults.clone(),
-        token: random_token(),
-        readonly_token: random_token(),
+        tokens: api::rbac::USERS.iter().map(|_| random_token()).collect(),
         stats: api::Stats::default(),
         shutdown: shutdown.clone(),
         version,
@@ -187,8 +192,9 @@ pub async fn start_with(opts: SimOptions, cfg: StartConfig) -> anyhow::Result<Si
     let handle = SimHandle {
         addr,
         url,
-        token: state.token.clone(),
-        readonly_token: state.readonly_token.clone(),
+        token: state.tokens[api::rbac::ADMIN].clone(),
+        readonly_token: state.tokens[api::rbac::READONLY].clone(),
+        tokens: state.tokens.clone(),
         ca_pem,
         store,
         clock,
@@ -206,8 +212,8 @@ pub async fn start_with(opts: SimOptions, cfg: StartConfig) -> anyhow::Result<Si
 }
 
 impl SimHandle {
-    /// A kubeconfig (JSON, which is valid YAML) with two contexts: `daemonscope-sim` (full
-    /// token, current) and `daemonscope-sim-readonly`.
+    /// A kubeconfig (JSON, which is valid YAML) with a context per simulator user:
+    /// `daemonscope-sim` (full token, current), `daemonscope-sim-readonly` and the narrower ones.
     pub fn kubeconfig_yaml(&self) -> String {
         self.kubeconfig_with_ca(self.ca_pem.as_deref())
     }
@@ -220,18 +226,26 @@ impl SimHandle {
             cluster["certificate-authority-data"] =
                 serde_json::json!(base64::engine::general_purpose::STANDARD.encode(ca.as_bytes()));
         }
+        let users: Vec<_> = api::rbac::USERS
+            .iter()
+            .zip(&self.tokens)
+            .map(|(u, t)| serde_json::json!({ "name": u.context, "user": { "token": t } }))
+            .collect();
+        let contexts: Vec<_> = api::rbac::USERS
+            .iter()
+            .map(|u| {
+                serde_json::json!({
+                    "name": u.context,
+                    "context": { "cluster": CONTEXT, "user": u.context, "namespace": u.namespace },
+                })
+            })
+            .collect();
         let cfg = serde_json::json!({
             "apiVersion": "v1",
             "kind": "Config",
             "clusters": [{ "name": CONTEXT, "cluster": cluster }],
-            "users": [
-                { "name": CONTEXT, "user": { "token": self.token } },
-                { "name": READONLY_CONTEXT, "user": { "token": self.readonly_token } },
-            ],
-            "contexts": [
-                { "name": CONTEXT, "context": { "cluster": CONTEXT, "user": CONTEXT, "namespace": "default" } },
-                { "name": READONLY_CONTEXT, "context": { "cluster": CONTEXT, "user": READONLY_CONTEXT, "namespace": "default" } },
-            ],
+            "users": users,
+            "contexts": contexts,
             "current-context": CONTEXT,
             "preferences": {},
         });
@@ -255,6 +269,11 @@ impl SimHandle {
         f.write_all(self.kubeconfig_yaml().as_bytes())
             .with_context(|| format!("writing the kubeconfig {}", path.display()))?;
         Ok(())
+    }
+
+    /// A client for one of the simulator's contexts (its user's token and rules).
+    pub async fn context_client(&self, context: &str) -> anyhow::Result<kube::Client> {
+        self.client_for(context, &self.kubeconfig_yaml()).await
     }
 
     async fn client_for(&self, context: &str, kubeconfig: &str) -> anyhow::Result<kube::Client> {

@@ -11,6 +11,7 @@
 pub mod discovery;
 pub mod list;
 pub mod podlog;
+pub mod rbac;
 pub mod selectors;
 pub mod status;
 pub mod strategic;
@@ -45,17 +46,13 @@ pub type Resp = Response<Body>;
 /// Largest request body accepted (the real server's limit is 3 MiB for most requests).
 const MAX_BODY: usize = 3 * 1024 * 1024;
 
-/// The user names the two tokens authenticate as (used in RBAC-like messages).
-pub const USER: &str = "daemonscope";
-pub const READONLY_USER: &str = "daemonscope-readonly";
-
 /// Shared by every request.
 pub struct ApiState {
     pub store: Arc<Store>,
     pub clock: Arc<Clock>,
     pub faults: Arc<Faults>,
-    pub token: String,
-    pub readonly_token: String,
+    /// One bearer token per [`rbac::USERS`] entry, in the same order.
+    pub tokens: Vec<String>,
     pub stats: Stats,
     /// Cancelled at shutdown: watches and log follows end.
     pub shutdown: CancellationToken,
@@ -198,11 +195,14 @@ pub fn json_response(code: u16, body: Bytes) -> Resp {
     r
 }
 
-/// Who is asking.
+/// Who is asking: an index into [`rbac::USERS`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Caller {
-    Full,
-    ReadOnly,
+pub struct Caller(pub usize);
+
+impl Caller {
+    pub fn user(self) -> &'static rbac::User {
+        &rbac::USERS[self.0]
+    }
 }
 
 /// What a path names.
@@ -283,7 +283,8 @@ async fn route(state: Arc<ApiState>, req: Request<Incoming>) -> Result<Resp, Api
     let target = parse_path(&path);
     let watch_flag = query.iter().any(|(k, v)| k == "watch" && (v == "true" || v == "1"));
     let verb = verb_of(&method, target.as_ref().and_then(|t| t.as_ref().ok()), watch_flag);
-    state.stats.count(verb, is_mutating(&method));
+    // A self review is a POST that stores nothing: not a mutation.
+    state.stats.count(verb, is_mutating(&method) && rbac::review_kind(&path).is_none());
 
     let latency = state.faults.latency();
     if !latency.is_zero() {
@@ -305,32 +306,28 @@ async fn route(state: Arc<ApiState>, req: Request<Incoming>) -> Result<Resp, Api
         return Err(e);
     }
 
+    // The self reviews create nothing: they answer who may do what, for the caller only.
+    if let Some(kind) = rbac::review_kind(&path) {
+        if method != Method::POST {
+            return Err(ApiError::method_not_allowed(method.as_str()));
+        }
+        let body = read_body(req.into_body()).await?;
+        return rbac::review(caller.user(), kind, &body);
+    }
+
     let target = match target {
         None => return discovery::serve(&state, &method, &path, req.headers()),
         Some(Err(e)) => return Err(e),
         Some(Ok(t)) => t,
     };
 
-    if is_mutating(&method) && caller == Caller::ReadOnly {
-        return Err(forbidden(verb, &target));
+    if !caller.user().allows(&rbac::attributes(verb, &target)) {
+        return Err(forbidden(caller.user().name, verb, &target));
     }
 
     let headers = req.headers().clone();
     let needs_body = matches!(method, Method::POST | Method::PUT | Method::PATCH | Method::DELETE);
-    let body = if needs_body {
-        match Limited::new(req.into_body(), MAX_BODY).collect().await {
-            Ok(b) => b.to_bytes(),
-            Err(e) => {
-                return Err(if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() {
-                    ApiError::new(413, "RequestEntityTooLarge", "Request entity too large: limit is 3145728")
-                } else {
-                    ApiError::bad_request(format!("reading the request body: {e}"))
-                });
-            }
-        }
-    } else {
-        Bytes::new()
-    };
+    let body = if needs_body { read_body(req.into_body()).await? } else { Bytes::new() };
 
     let ctx = Ctx { state, method, target, query, headers, caller };
     let sub = ctx.target.subresource.clone();
@@ -352,6 +349,18 @@ async fn route(state: Arc<ApiState>, req: Request<Incoming>) -> Result<Resp, Api
     }
 }
 
+/// A request body, at most [`MAX_BODY`] bytes.
+async fn read_body(body: Incoming) -> Result<Bytes, ApiError> {
+    match Limited::new(body, MAX_BODY).collect().await {
+        Ok(b) => Ok(b.to_bytes()),
+        Err(e) => Err(if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() {
+            ApiError::new(413, "RequestEntityTooLarge", "Request entity too large: limit is 3145728")
+        } else {
+            ApiError::bad_request(format!("reading the request body: {e}"))
+        }),
+    }
+}
+
 /// `Authorization: Bearer <token>`; 401 otherwise.
 fn authenticate(state: &ApiState, headers: &http::HeaderMap) -> Result<Caller, ApiError> {
     let token = headers
@@ -360,9 +369,14 @@ fn authenticate(state: &ApiState, headers: &http::HeaderMap) -> Result<Caller, A
         .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
         .map(str::trim);
     match token {
-        Some(t) if ct_eq(t, &state.token) => Ok(Caller::Full),
-        Some(t) if ct_eq(t, &state.readonly_token) => Ok(Caller::ReadOnly),
-        Some(_) => Err(ApiError::unauthorized()),
+        // Compare against every token, so the time taken does not say which one matched.
+        Some(t) => state
+            .tokens
+            .iter()
+            .map(|known| ct_eq(t, known))
+            .enumerate()
+            .fold(None, |found, (i, eq)| found.or(eq.then_some(Caller(i))))
+            .ok_or_else(ApiError::unauthorized),
         // client-go (so kubectl) sends bearer tokens only over https: say so to whoever reads it.
         None => Err(ApiError::new(
             401,
@@ -379,7 +393,7 @@ fn ct_eq(a: &str, b: &str) -> bool {
 
 /// The message the real RBAC authorizer produces (`forbiddenMessage` in
 /// k8s.io/apiserver/pkg/endpoints/handlers/responsewriters/errors.go).
-fn forbidden(verb: &str, t: &Target) -> ApiError {
+fn forbidden(user: &str, verb: &str, t: &Target) -> ApiError {
     let resource = match &t.subresource {
         Some(s) => format!("{}/{s}", t.kind.plural()),
         None => t.kind.plural().to_string(),
@@ -396,7 +410,7 @@ fn forbidden(verb: &str, t: &Target) -> ApiError {
         403,
         "Forbidden",
         format!(
-            "{subject} is forbidden: User \"{READONLY_USER}\" cannot {verb} resource \"{resource}\" in API group \"{}\"{scope}",
+            "{subject} is forbidden: User \"{user}\" cannot {verb} resource \"{resource}\" in API group \"{}\"{scope}",
             t.kind.group()
         ),
     );
@@ -500,7 +514,7 @@ mod tests {
     fn forbidden_message_reads_like_rbac() {
         let t = Target { kind: Kind::Pod, namespace: Some("y".into()), name: Some("x".into()), subresource: None };
         assert_eq!(
-            forbidden("delete", &t).message,
+            forbidden("daemonscope-readonly", "delete", &t).message,
             "pods \"x\" is forbidden: User \"daemonscope-readonly\" cannot delete resource \"pods\" in API group \"\" in the namespace \"y\""
         );
     }
