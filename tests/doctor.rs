@@ -254,3 +254,93 @@ fn in_a_terminal_it_reports_the_size_and_the_terminal_type() {
     assert!(line("colours").starts_with("ok    colours     TERM=xterm-256color"), "{screen}");
     assert_eq!(code, 0, "{screen}");
 }
+
+/// What the real kubectl says the context may do: `kubectl auth can-i VERB RESOURCE`, for all
+/// namespaces (`-A`) or one (`-n NS`).
+fn kubectl_can_i(cluster: &SimCluster, context: &str, verb: &str, resource: &str, namespace: Option<&str>) -> bool {
+    let mut cmd = cluster.kubectl();
+    cmd.args(["--context", context, "auth", "can-i", verb, resource]);
+    match namespace {
+        Some(ns) => cmd.args(["-n", ns]),
+        None => cmd.arg("-A"),
+    };
+    let out = cmd.output().expect("run kubectl auth can-i");
+    let answer = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    match answer.as_str() {
+        "yes" => true,
+        "no" => false,
+        _ => panic!("kubectl auth can-i {verb} {resource}: {answer:?} {}", String::from_utf8_lossy(&out.stderr)),
+    }
+}
+
+/// The RBAC lines doctor should print for `context` (with `-n namespace` when given): the four
+/// watched kinds need list and watch (`fail` when either is denied), pod logs and the two
+/// mutations are informational (`warn`), each answer taken from kubectl.
+fn expected_rbac(cluster: &SimCluster, context: &str, namespace: Option<&str>) -> Vec<(String, String)> {
+    let scope = |cluster_scoped: bool| match (cluster_scoped, namespace) {
+        (true, _) => String::new(),
+        (false, Some(ns)) => format!(" in {ns}"),
+        (false, None) => " in all namespaces".to_string(),
+    };
+    let mut out = Vec::new();
+    for (kubectl_name, shown, cluster_scoped) in [
+        ("nodes", "nodes", true),
+        ("pods", "pods", false),
+        ("daemonsets.apps", "daemonsets", false),
+        ("controllerrevisions.apps", "controllerrevisions", false),
+    ] {
+        let ns = if cluster_scoped { None } else { namespace };
+        let ok = ["list", "watch"].iter().all(|verb| kubectl_can_i(cluster, context, verb, kubectl_name, ns));
+        out.push((if ok { "ok" } else { "fail" }.to_string(), format!("list, watch {shown}{}", scope(cluster_scoped))));
+    }
+    for (verb, kubectl_name, shown) in
+        [("get", "pods/log", "pods/log"), ("delete", "pods", "pods"), ("patch", "daemonsets.apps", "daemonsets")]
+    {
+        let ok = kubectl_can_i(cluster, context, verb, kubectl_name, namespace);
+        out.push((if ok { "ok" } else { "warn" }.to_string(), format!("{verb} {shown}{}", scope(false))));
+    }
+    out
+}
+
+/// doctor's RBAC lines against kubectl's answers for the simulator's narrower users.
+#[tokio::test(flavor = "multi_thread")]
+async fn rbac_lines_agree_with_kubectl_for_narrow_contexts() {
+    let opts = SimOptions { scenario: "mixed".into(), tls: true, frozen: true, ..SimOptions::default() };
+    let cluster = SimCluster::start(opts).await;
+    let cases: [(&str, Option<&str>); 4] = [
+        (daemonscope::sim::NS_VIEW_CONTEXT, None),
+        (daemonscope::sim::NS_VIEW_CONTEXT, Some("monitoring")),
+        (daemonscope::sim::OPERATOR_CONTEXT, None),
+        (daemonscope::sim::READONLY_CONTEXT, Some("kube-system")),
+    ];
+    for (context, namespace) in cases {
+        let report = doctor({
+            let mut cmd = cluster.daemonscope();
+            cmd.args(["--context", context]);
+            if let Some(ns) = namespace {
+                cmd.args(["-n", ns]);
+            }
+            cmd
+        });
+        let want = expected_rbac(&cluster, context, namespace);
+        let got = report.check("rbac");
+        assert_eq!(got.len(), want.len(), "{context} {namespace:?}:\n{}", report.all);
+        for ((status, what), line) in want.iter().zip(&got) {
+            let head = format!("{status:<4}  rbac        {what}");
+            let rest = line
+                .strip_prefix(&head)
+                .unwrap_or_else(|| panic!("{context} {namespace:?}: {line:?}, wanted {head:?}…"));
+            // Allowed: nothing more; denied: which verbs and a fix that names kubectl's check.
+            if status == "ok" {
+                assert_eq!(rest, "", "{line}");
+            } else {
+                assert!(
+                    rest.starts_with(": ") && rest.contains(" denied") && rest.contains("kubectl auth can-i"),
+                    "{line}"
+                );
+            }
+        }
+        let required_denied = want.iter().any(|(status, _)| status == "fail");
+        assert_eq!(report.code, Some(if required_denied { 1 } else { 0 }), "{context} {namespace:?}:\n{}", report.all);
+    }
+}

@@ -370,9 +370,100 @@ async fn server_version(target: &Target) -> Finding {
     }
 }
 
-/// The RBAC lines: what the user may do with the resources daemonscope reads and changes.
-async fn rbac_checks(_target: &Target) -> Vec<Finding> {
-    Vec::new()
+/// The RBAC lines, asked of the server with `SelfSubjectAccessReview`s (what `kubectl auth can-i`
+/// sends), so the answers hold for whatever identity the kubeconfig gives. Required: list and
+/// watch of the four watched kinds (a `fail` without them). Informational (`warn` when denied):
+/// reading pod logs, and the two mutations the actions send.
+async fn rbac_checks(target: &Target) -> Vec<Finding> {
+    use crate::cluster::access::{self, Answer, Question};
+    let ns = target.namespace.as_deref();
+    let reads = access::fleet_reads(ns);
+    let logs = vec![Question::new("get", "", "pods", ns).subresource("log")];
+    let writes = access::action_writes(ns);
+    let all: Vec<Question> = reads.iter().chain(&logs).chain(&writes).cloned().collect();
+    let answers = access::ask_all(&target.client, &all).await;
+    let answer_of = |q: &Question| all.iter().position(|a| a == q).map(|i| answers[i].clone());
+    let mut out = Vec::new();
+    // One line per kind for the reads: "list, watch pods in all namespaces".
+    let mut kinds: Vec<&Question> = Vec::new();
+    for q in &reads {
+        if !kinds.iter().any(|k| k.resource == q.resource) {
+            kinds.push(q);
+        }
+    }
+    for kind in kinds {
+        let questions: Vec<&Question> = reads.iter().filter(|q| q.resource == kind.resource).collect();
+        let verbs: Vec<&str> = questions.iter().map(|q| q.verb).collect();
+        let what = format!("{} {}", verbs.join(", "), without_verb(kind));
+        let answered: Vec<(&Question, Answer)> =
+            questions.iter().map(|q| (*q, answer_of(q).unwrap_or(Answer::Unknown(String::new())))).collect();
+        out.push(rbac_line(&what, &answered, Status::Fail, "the matrix needs it"));
+    }
+    for (q, why) in logs.iter().map(|q| (q, "log panes will not open")).chain(writes.iter().map(|q| {
+        (
+            q,
+            match q.resource {
+                "pods" => "restarting pods will be refused by the server; fine for read-only use",
+                _ => "rollout actions will be refused by the server; fine for read-only use",
+            },
+        )
+    })) {
+        let answer = answer_of(q).unwrap_or(Answer::Unknown(String::new()));
+        out.push(rbac_line(&q.describe(), &[(q, answer)], Status::Warn, why));
+    }
+    out
+}
+
+/// "pods in all namespaces" of "list pods in all namespaces".
+fn without_verb(q: &crate::cluster::access::Question) -> String {
+    let text = q.describe();
+    text.strip_prefix(q.verb).map(|rest| rest.trim_start().to_string()).unwrap_or(text)
+}
+
+/// One RBAC line: `ok` when every verb is allowed; `denied` (with `status`) naming the verbs
+/// denied; `warn` when the server could not answer.
+fn rbac_line(
+    what: &str,
+    answered: &[(&crate::cluster::access::Question, crate::cluster::access::Answer)],
+    status: Status,
+    why: &str,
+) -> Finding {
+    use crate::cluster::access::Answer;
+    let denied: Vec<_> = answered.iter().filter(|(_, a)| matches!(a, Answer::Denied(_))).collect();
+    let unknown: Vec<_> = answered.iter().filter(|(_, a)| matches!(a, Answer::Unknown(_))).collect();
+    if let Some((q, Answer::Unknown(e))) = unknown.first() {
+        return Finding::with(
+            Status::Warn,
+            "rbac",
+            format!("{what}: the server did not answer the access review: {e}"),
+            format!("ask it yourself: {}", q.kubectl()),
+        );
+    }
+    if denied.is_empty() {
+        return Finding::ok("rbac", what.to_string());
+    }
+    let verbs: Vec<&str> = denied.iter().map(|(q, _)| q.verb).collect();
+    let reasons: Vec<String> = denied
+        .iter()
+        .filter_map(|(_, a)| match a {
+            Answer::Denied(r) if !r.is_empty() => Some(r.clone()),
+            _ => None,
+        })
+        .collect();
+    let reason = if reasons.is_empty() { String::new() } else { format!(" ({})", reasons.join("; ")) };
+    // Reading one namespace instead of all is a way out for the reads only.
+    let scoped_hint =
+        if status == Status::Fail && denied.iter().any(|(q, _)| q.namespace.is_none() && q.resource != "nodes") {
+            ", or pass -n NAMESPACE to watch one namespace you may read"
+        } else {
+            ""
+        };
+    Finding::with(
+        status,
+        "rbac",
+        format!("{what}: {} denied{reason} ({why})", verbs.join(" and ")),
+        format!("ask your cluster admin for it{scoped_hint}; check with `{}`", denied[0].0.kubectl()),
+    )
 }
 
 /// The parts of the environment the terminal checks read, so that they can be checked for any.
