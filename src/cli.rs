@@ -5,6 +5,20 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+/// What `--version` prints after the name: the crate version, the git commit it was built from
+/// ("unknown" outside a checkout) and the Kubernetes API version of the k8s-openapi types it was
+/// built against (both from build.rs).
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    "\ncommit ",
+    env!("DAEMONSCOPE_GIT_COMMIT"),
+    "\nbuilt against Kubernetes API ",
+    env!("DAEMONSCOPE_K8S_API"),
+    " (k8s-openapi ",
+    env!("DAEMONSCOPE_K8S_OPENAPI"),
+    ")",
+);
+
 /// The top-level command: the UI, or one of the subcommands.
 ///
 /// Flags belong to the commands they mean something to, so each `--help` lists only those: the
@@ -14,7 +28,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[derive(Parser, Debug, Clone)]
 #[command(
     name = "daemonscope",
-    version,
+    version = VERSION,
+    long_version = VERSION,
     about = "A live node x DaemonSet matrix for Kubernetes fleets",
     long_about = "daemonscope watches Nodes, DaemonSets, ControllerRevisions and DaemonSet pods and shows, \
                   for every node and every DaemonSet, whether the pod that should run there does."
@@ -126,6 +141,12 @@ pub enum Command {
         /// Remove annotations and environment variable values, so the recording can be shared.
         #[arg(long)]
         strip: bool,
+        #[command(flatten)]
+        source: SourceArgs,
+    },
+    /// Check what daemonscope needs on this host: kubeconfig, context, server and its version,
+    /// RBAC, terminal, state directory. One line per check with a fix; exit 1 when one fails.
+    Doctor {
         #[command(flatten)]
         source: SourceArgs,
     },

@@ -13,6 +13,7 @@ use tracing::level_filters::LevelFilter;
 use crate::cli::{Cli, ClusterArgs, Command, SimArgs, SourceArgs};
 use crate::cluster::client::{self, Target};
 use crate::config::{Config, Paths};
+use crate::headless::doctor;
 use crate::sim::{self, SimOptions};
 use crate::theme::ThemeSet;
 
@@ -82,7 +83,7 @@ pub fn main() -> i32 {
             return EXIT_ERROR;
         }
     };
-    tracing::info!(version = env!("CARGO_PKG_VERSION"), command = ?cli.command.as_ref().map(command_name), "start");
+    tracing::info!(version = env!("CARGO_PKG_VERSION"), commit = env!("DAEMONSCOPE_GIT_COMMIT"), command = ?cli.command.as_ref().map(command_name), "start");
     let code = match runtime.block_on(dispatch(cli)) {
         Ok(code) => code,
         Err(failure) => {
@@ -102,6 +103,7 @@ fn command_name(c: &Command) -> &'static str {
         Command::Snapshot { .. } => "snapshot",
         Command::Check { .. } => "check",
         Command::Record { .. } => "record",
+        Command::Doctor { .. } => "doctor",
     }
 }
 
@@ -138,6 +140,27 @@ async fn dispatch(cli: Cli) -> Result<i32, Failure> {
             let _ = writeln!(out, "replay with: daemonscope --demo {}", dir.display());
             Ok(EXIT_OK)
         }
+        Some(Command::Doctor { source }) => {
+            let source = cli.source(&source);
+            let stdout = std::io::stdout();
+            let mut out = std::io::BufWriter::new(stdout.lock());
+            let written = match &source.demo {
+                Some(scenario) => {
+                    let handle = start_demo(scenario).await?;
+                    let yaml = handle.kubeconfig_yaml();
+                    let demo = doctor::Source::Demo { yaml: &yaml, args: &source.cluster };
+                    let written = doctor::doctor(demo, &mut out).await;
+                    stop_sim(handle).await;
+                    written
+                }
+                None => doctor::doctor(doctor::Source::Args(&source.cluster), &mut out).await,
+            };
+            match written {
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Failure(format!("writing output: {e}"))),
+                Err(_) => Ok(EXIT_OK),
+                Ok(code) => Ok(code),
+            }
+        }
         None => run_ui(&cli).await,
     }
 }
@@ -172,16 +195,21 @@ async fn target_for(source: &SourceArgs) -> Result<(Target, Option<sim::SimHandl
 /// over HTTP, with the kubeconfig it generates: the same path a real cluster takes.
 /// A SCENARIO that names a directory or a `.json` file is a recording, replayed as recorded.
 pub async fn demo_target(scenario: &str, cluster: &ClusterArgs) -> Result<(Target, sim::SimHandle), Failure> {
-    let replay = is_recording(Path::new(scenario)).then(|| PathBuf::from(scenario));
-    let what = if replay.is_some() { "recording" } else { "scenario" };
-    let options = SimOptions { scenario: scenario.to_string(), replay, ..SimOptions::default() };
-    let handle = sim::start(options).await.map_err(|e| {
-        Failure(format!("cannot start the demo cluster ({what} {scenario}): {}", client::one_line(&format!("{e:#}"))))
-    })?;
+    let handle = start_demo(scenario).await?;
     let yaml = handle.kubeconfig_yaml();
     let args = ClusterArgs { kubeconfig: None, ..cluster.clone() };
     let target = client::connect_yaml(&yaml, "the demo cluster's kubeconfig", &args).await?;
     Ok((target, handle))
+}
+
+/// The simulator of `--demo SCENARIO` on a free loopback port (not yet connected to).
+async fn start_demo(scenario: &str) -> Result<sim::SimHandle, Failure> {
+    let replay = is_recording(Path::new(scenario)).then(|| PathBuf::from(scenario));
+    let what = if replay.is_some() { "recording" } else { "scenario" };
+    let options = SimOptions { scenario: scenario.to_string(), replay, ..SimOptions::default() };
+    sim::start(options).await.map_err(|e| {
+        Failure(format!("cannot start the demo cluster ({what} {scenario}): {}", client::one_line(&format!("{e:#}"))))
+    })
 }
 
 /// `--demo PATH` replays PATH when it is a directory or a `.json` file (scenario files are TOML).

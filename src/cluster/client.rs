@@ -117,7 +117,7 @@ impl Source {
 
 /// The kubeconfig files to read, in kubectl's order of precedence, or `None` when there are
 /// none (then the in-cluster config is tried). The second value describes what was searched.
-fn kubeconfig_paths(args: &ClusterArgs) -> Result<(Option<Vec<PathBuf>>, String), ClientError> {
+pub fn kubeconfig_paths(args: &ClusterArgs) -> Result<(Option<Vec<PathBuf>>, String), ClientError> {
     if let Some(path) = &args.kubeconfig {
         // An explicit --kubeconfig must exist (kubectl: "stat PATH: no such file").
         if !path.exists() {
@@ -168,7 +168,7 @@ fn read_file(path: &Path) -> Result<Kubeconfig, ClientError> {
 }
 
 /// Read and merge the files (first file to set a value wins, as kubectl does).
-fn load_files(paths: &[PathBuf]) -> Result<Kubeconfig, ClientError> {
+pub fn load_files(paths: &[PathBuf]) -> Result<Kubeconfig, ClientError> {
     let mut merged = Kubeconfig::default();
     for path in paths {
         let next = read_file(path)?;
@@ -224,6 +224,12 @@ pub async fn connect_yaml(yaml: &str, name: &str, args: &ClusterArgs) -> Result<
         }
         other => ClientError::KubeconfigInvalid { path: name.to_string(), detail: one_line(&other.to_string()) },
     })?;
+    connect_kubeconfig(kubeconfig, Source::Inline(name.to_string()), args).await
+}
+
+/// Connect through a kubeconfig already read (by [`load_files`], say), with the same checks and
+/// messages as [`connect`]. `name` is what messages call it.
+pub async fn connect_parsed(kubeconfig: Kubeconfig, name: &str, args: &ClusterArgs) -> Result<Target, ClientError> {
     connect_kubeconfig(kubeconfig, Source::Inline(name.to_string()), args).await
 }
 
@@ -314,7 +320,7 @@ async fn probe(target: &Target) -> Result<(), ClientError> {
 
 /// A namespace given with `-n` must exist; a 403 on reading it is fine (RBAC often allows
 /// pods in a namespace but not `get namespaces`), the watches will tell if it matters.
-async fn check_namespace(target: &Target, ns: &str) -> Result<(), ClientError> {
+pub async fn check_namespace(target: &Target, ns: &str) -> Result<(), ClientError> {
     let api: kube::Api<k8s_openapi::api::core::v1::Namespace> = kube::Api::all(target.client.clone());
     match tokio::time::timeout(PROBE_TIMEOUT, api.get_opt(ns)).await {
         Ok(Ok(Some(_))) => Ok(()),

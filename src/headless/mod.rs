@@ -6,6 +6,7 @@
 //! [`sync`] does I/O.
 
 pub mod check;
+pub mod doctor;
 pub mod json;
 pub mod reason;
 pub mod record;

@@ -63,7 +63,12 @@ impl Sandbox {
 
     /// The built binary, its environment pointed into the sandbox, stdin closed.
     pub fn daemonscope(&self) -> Command {
-        let mut cmd = Command::new(BIN);
+        self.binary(BIN)
+    }
+
+    /// A built binary of this crate (`CARGO_BIN_EXE_…`), as [`Sandbox::daemonscope`] runs the main one.
+    pub fn binary(&self, program: &str) -> Command {
+        let mut cmd = Command::new(program);
         cmd.envs(self.env()).stdin(Stdio::null());
         for var in LEAKY_VARS {
             cmd.env_remove(var);
