@@ -141,14 +141,18 @@ async fn esc_cancels_the_confirmation_and_sends_nothing() {
     let mut s = start("mixed", false).await;
     s.cursor_to("datadog-agent", CellState::Failing);
     let before = s.sim.stats().mutating;
+    let pod = s.cursor_pod().expect("a pod in the cell");
     s.key(KeyCode::Char('d'));
     assert!(matches!(s.app.dialog().map(|d| &d.dialog), Some(Dialog::Confirm { .. })));
+    s.wait_for("the server's dry run", common::ui::dry_run_answered).await;
     s.key(KeyCode::Esc);
     assert!(s.app.dialog().is_none());
     for _ in 0..5 {
         s.pump().await;
     }
-    assert_eq!(s.sim.stats().mutating, before, "Esc must send nothing");
+    // The dry run (`dryRun=All`, which changes nothing) is the only write-verb request.
+    assert_eq!(s.sim.stats().mutating, before + 1, "Esc must send nothing after the dry run");
+    assert_eq!(s.cursor_pod(), Some(pod), "the pod is still there");
     assert!(s.app.notice.as_ref().is_some_and(|n| n.text.contains("nothing sent")), "{:?}", s.app.notice);
 }
 

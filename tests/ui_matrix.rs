@@ -407,9 +407,14 @@ fn too_small_terminal_says_so() {
 fn cursor_actions_return_effects_for_the_cursor_pod() {
     let mut app = app_sized(100, 30);
     move_cursor_to(&mut app, "node-alpha", "gpu-exporter");
-    // `d` opens the confirmation of exactly the DELETE it would send; Esc sends nothing.
+    // `d` opens the confirmation of exactly the DELETE it would send and asks the server for
+    // its dry run of that DELETE (nothing else); Esc sends nothing.
     let fx = key(&mut app, KeyCode::Char('d'));
-    assert!(fx.is_empty(), "{fx:?}");
+    assert!(
+        matches!(&fx[..], [Effect::Cluster(Command::Work { work: Work::DryRun { plans, .. }, .. })]
+            if plans.len() == 1 && plans[0].path == "/api/v1/namespaces/monitoring/pods/gpu-exporter-node-alpha"),
+        "{fx:?}"
+    );
     assert!(text(&app).contains("DELETE /api/v1/namespaces/monitoring/pods/gpu-exporter-node-alpha"), "{}", text(&app));
     assert!(key(&mut app, KeyCode::Esc).is_empty());
     assert!(app.dialog().is_none());

@@ -36,6 +36,8 @@ pub enum Dialog {
         text: String,
         work: Work,
         dry_run: DryRunCheck,
+        /// What it does to the fleet, in words (how many pods on how many nodes, how long).
+        radius: String,
         /// Above the blast-radius threshold or on a protected context: the name to type
         /// instead of `y`.
         typed: Option<Box<TypedName>>,
@@ -302,7 +304,6 @@ fn push_dialog(app: &mut App, dialog: Dialog) {
 fn confirm(app: &mut App, title: String, text: String, work: Work) {
     let dry_run = DryRunCheck { id: app.fresh_id(), state: DryRunState::Unasked };
     let (radius, pods) = blast_radius(app, &work);
-    let text = format!("Blast radius: {radius}\n\n{text}");
     let protected = app.config.is_protected(&app.context);
     let above = pods > app.config.confirm_by_name_above;
     let typed = (protected || above).then(|| {
@@ -315,7 +316,7 @@ fn confirm(app: &mut App, title: String, text: String, work: Work) {
             },
         })
     });
-    push_dialog(app, Dialog::Confirm { title, text, work, dry_run, typed });
+    push_dialog(app, Dialog::Confirm { title, text, work, dry_run, radius, typed });
 }
 
 /// The DaemonSet's name: what a typed confirmation asks for.

@@ -72,13 +72,17 @@ pub fn render(app: &App, layer: &DialogLayer, f: &mut Frame, area: Rect) {
     let text_style = theme.style(Slot::Help);
     let mut fixed_tail = 0;
     let (title, lines): (String, Vec<Line>) = match d {
-        Dialog::Confirm { title, text, dry_run, typed, .. } => {
+        Dialog::Confirm { title, text, dry_run, radius, typed, .. } => {
             let ns = layer.namespace.as_deref().unwrap_or("all namespaces");
             let mut lines: Vec<Line> = vec![
                 Line::from(vec![
                     Span::styled("context ", text_style),
                     Span::styled(layer.context.clone(), theme.style(Slot::Notice).add_modifier(Modifier::BOLD)),
                     Span::styled(format!("  server {}  user {}  scope {ns}", layer.server, layer.user), text_style),
+                ]),
+                Line::from(vec![
+                    Span::styled("Blast radius: ", text_style.add_modifier(Modifier::BOLD)),
+                    Span::styled(radius.clone(), text_style),
                 ]),
                 Line::styled("This will be sent:", text_style.add_modifier(Modifier::BOLD)),
             ];

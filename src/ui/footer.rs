@@ -144,6 +144,13 @@ pub fn items(app: &App) -> Vec<(String, String, Place)> {
             }
             return out;
         }
+        // A confirmation that asks for a name reads text: its letters are not keys.
+        Ctx::Confirm if crate::app::actions::takes_text(app) => {
+            return vec![
+                ("Enter".to_string(), "check the typed name".to_string(), Place::Always),
+                ("Esc".to_string(), "cancel".to_string(), Place::Always),
+            ];
+        }
         other => return app.keymap.table(other).filter_map(|b| label(b, Place::Always)).collect(),
     }
     let has_pod = match (app.cursor_node(), app.cursor_ds()) {
