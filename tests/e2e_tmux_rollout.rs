@@ -14,7 +14,7 @@ use common::tmux::Session;
 #[test]
 fn demo_rollout_restart_is_confirmed_and_the_status_view_sees_it_complete() {
     let sandbox = Sandbox::new();
-    let tmux = Session::daemonscope(140, 40, &sandbox, &["--demo", "small"], &[]);
+    let tmux = Session::daemonscope(140, 48, &sandbox, &["--demo", "small"], &[]);
     tmux.wait_until("the matrix with its pods", Duration::from_secs(60), |s| {
         s.contains("general-03") && s.contains("ready 4/4")
     });

@@ -693,7 +693,15 @@ impl Executor {
         }
         let Some(s) = self.sessions.get_mut(&session) else { return };
         let (Some(client), Some(gw)) = (s.client.clone(), s.gateway.clone()) else {
-            self.refuse(session, &work, "no cluster connection in this run".into());
+            let why = "no cluster connection in this run".to_string();
+            match work {
+                // Questions, not requests: answered "unknown" rather than refused.
+                Work::DryRun { id, .. } => {
+                    let _ = self.tx.send(Report::DryRun { session, id, outcome: DryRunOutcome::Unknown(why) });
+                }
+                Work::CheckAccess { .. } => {}
+                work => self.refuse(session, &work, why),
+            }
             return;
         };
         let send = move |r: Report| {
