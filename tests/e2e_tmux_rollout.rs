@@ -21,9 +21,12 @@ fn demo_rollout_restart_is_confirmed_and_the_status_view_sees_it_complete() {
 
     // The cursor starts on the first column; rollout restart it.
     tmux.send_keys(&["R"]);
-    let screen = tmux.wait_for("confirm on daemonscope-sim: rollout restart", Duration::from_secs(10));
-    assert!(screen.contains("PATCH /apis/apps/v1/namespaces/"), "{screen}");
-    assert!(screen.contains("restartedAt"), "{screen}");
+    // The whole dialog, not just its title: a capture can land while a frame is being written.
+    tmux.wait_until("the confirmation with its request", Duration::from_secs(10), |s| {
+        s.contains("confirm on daemonscope-sim: rollout restart")
+            && s.contains("PATCH /apis/apps/v1/namespaces/")
+            && s.contains("restartedAt")
+    });
     // `y` sends once the server's dry run has answered, in the dialog.
     tmux.wait_for("server dry run: accepted", Duration::from_secs(10));
     tmux.send_keys(&["y"]);
