@@ -94,8 +94,12 @@ pub fn denied_in(app: &App, action: Action, namespace: &str) -> Option<String> {
 
 /// Why `action` is not available where the cursor is, if it is not.
 pub fn denied(app: &App, action: Action) -> Option<String> {
-    let ns = app.cursor_ds().and_then(|d| app.index.ds(d)).map(|d| d.namespace.to_string())?;
-    denied_in(app, action, &ns)
+    denied_in(app, action, &cursor_namespace(app)?)
+}
+
+/// The namespace of the DaemonSet under the cursor.
+fn cursor_namespace(app: &App) -> Option<String> {
+    app.cursor_ds().and_then(|d| app.index.ds(d)).map(|d| d.namespace.to_string())
 }
 
 /// Refuse `action` with a notice when it is not available; true when refused.
@@ -116,9 +120,7 @@ pub fn after_update(app: &mut App) -> Vec<Effect> {
     if app.readonly || app.session == SessionId::NONE || locked(app) {
         return Vec::new();
     }
-    let Some(ns) = app.cursor_ds().and_then(|d| app.index.ds(d)).map(|d| d.namespace.to_string()) else {
-        return Vec::new();
-    };
+    let Some(ns) = cursor_namespace(app) else { return Vec::new() };
     let session = app.session;
     let access = app.access.for_session(session);
     if access.by_ns.contains_key(&ns) {

@@ -409,13 +409,9 @@ pub fn rollout_waves(strategy: &crate::fleet::model::UpdateStrategy, desired: i3
     use crate::fleet::model::UpdateStrategy;
     let UpdateStrategy::RollingUpdate { max_unavailable, max_surge } = strategy else { return None };
     let desired = u32::try_from(desired.max(0)).unwrap_or(0);
-    let scaled = |v: &str| -> u32 {
-        match v.strip_suffix('%') {
-            Some(p) => p.trim().parse::<u32>().map(|p| (desired * p).div_ceil(100)).unwrap_or(0),
-            None => v.trim().parse::<u32>().unwrap_or(0),
-        }
-    };
-    let at_once = scaled(max_unavailable).max(scaled(max_surge)).max(1);
+    use crate::fleet::strategy::{Field, parse_int_or_percent};
+    let scaled = |field, v: &str| parse_int_or_percent(field, v).map(|v| v.scaled(desired)).unwrap_or(0);
+    let at_once = scaled(Field::MaxUnavailable, max_unavailable).max(scaled(Field::MaxSurge, max_surge)).max(1);
     Some((at_once.min(desired.max(1)), desired.div_ceil(at_once)))
 }
 

@@ -53,6 +53,15 @@ impl IntOrPercent {
             IntOrPercent::Int(v) | IntOrPercent::Percent(v) => v,
         }
     }
+
+    /// `GetScaledValueFromIntOrPercent(v, total, roundUp=true)`: a percentage of `total`,
+    /// rounded up, or the number itself (negative values count as 0).
+    pub fn scaled(self, total: u32) -> u32 {
+        match self {
+            IntOrPercent::Int(v) => u32::try_from(v).unwrap_or(0),
+            IntOrPercent::Percent(p) => (total * u32::try_from(p).unwrap_or(0)).div_ceil(100),
+        }
+    }
 }
 
 impl std::fmt::Display for IntOrPercent {

@@ -85,6 +85,7 @@ impl DryRunOutcome {
                 DryRunOutcome::Unsupported(message)
             }
             ActionError::Transport(m) => DryRunOutcome::Unknown(format!("cannot reach the API server: {m}")),
+            ActionError::Timeout { secs, .. } => DryRunOutcome::Unknown(format!("no answer within {secs}s")),
             other => DryRunOutcome::WouldFail(other.to_string()),
         }
     }
@@ -188,10 +189,9 @@ impl Actions {
         if self.readonly {
             return DryRunOutcome::Unknown("read-only mode: no dry run was sent".into());
         }
-        match tokio::time::timeout(REQUEST_DEADLINE, self.send(plan, true)).await {
-            Ok(Ok(_)) => DryRunOutcome::Accepted,
-            Ok(Err(e)) => DryRunOutcome::from_error(e),
-            Err(_) => DryRunOutcome::Unknown(format!("no answer within {}s", REQUEST_DEADLINE.as_secs())),
+        match self.send_within_deadline(plan, true).await {
+            Ok(_) => DryRunOutcome::Accepted,
+            Err(e) => DryRunOutcome::from_error(e),
         }
     }
 
