@@ -148,7 +148,8 @@ async fn a_restart_drops_watches_refuses_during_the_downtime_and_forgets_history
     let mut watch = nodes.watch(&WatchParams::default(), &rv).await.expect("a watch").boxed();
     // A change after `rv`, so that resuming from `rv` needs history.
     touch_a_node(&sim);
-    fault(&client, "restart?downtimeMs=1500").await.expect("restart");
+    // A downtime long enough that a loaded machine still lists inside it.
+    fault(&client, "restart?downtimeMs=6000").await.expect("restart");
     // The open watch ends (the connection dropped).
     let ended = tokio::time::timeout(Duration::from_secs(10), async {
         loop {
@@ -163,7 +164,7 @@ async fn a_restart_drops_watches_refuses_during_the_downtime_and_forgets_history
     // During the downtime the connection is closed before any answer: not an API error.
     let during = nodes.list(&ListParams::default()).await;
     assert!(during.is_err() && api_code(&during).is_none(), "during the downtime: {during:?}");
-    tokio::time::sleep(Duration::from_millis(1800)).await;
+    tokio::time::sleep(Duration::from_millis(6300)).await;
     // The history before the restart is gone: a resume from the old version gets 410.
     let mut resumed = nodes.watch(&WatchParams::default(), &rv).await.expect("a watch after the restart").boxed();
     match tokio::time::timeout(Duration::from_secs(10), resumed.next()).await.expect("an event") {
