@@ -126,6 +126,7 @@ fn pod(i: usize, j: usize, crashing: bool) -> PodInfo {
         restarts: if crashing { 17 } else { 0 },
         last_termination: crashing.then(|| "Error (exit 1)".to_string()),
         last_restart: crashing.then_some(NOW - 30),
+        detail: None,
     }
 }
 

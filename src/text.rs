@@ -75,6 +75,18 @@ pub fn ellipsis(ascii: bool) -> char {
     if ascii { '*' } else { '…' }
 }
 
+/// Cut `s` to at most `max` characters, the last one an ellipsis when something was cut: a
+/// bound on what cluster text (a message, a termination log) may cost in memory.
+pub fn truncate_chars(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        None => s.to_string(),
+        Some(_) => {
+            let keep: String = s.chars().take(max.saturating_sub(1)).collect();
+            format!("{keep}…")
+        }
+    }
+}
+
 /// Cut `s` to at most `width` terminal columns with a trailing ellipsis.
 pub fn fit_end(s: &str, width: usize, ascii: bool) -> String {
     let total: usize = s.chars().map(|c| c.width().unwrap_or(0)).sum();
@@ -100,6 +112,14 @@ pub fn fit_end(s: &str, width: usize, ascii: bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn truncate_chars_keeps_short_text_and_cuts_long_text_to_the_bound() {
+        assert_eq!(truncate_chars("exceeded quota", 14), "exceeded quota");
+        assert_eq!(truncate_chars("exceeded quota", 9), "exceeded…");
+        assert_eq!(truncate_chars("日本語のテキスト", 3), "日本…");
+        assert_eq!(truncate_chars("", 0), "");
+    }
 
     #[test]
     fn plain_text_is_borrowed_unchanged() {

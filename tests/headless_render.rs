@@ -102,6 +102,7 @@ fn pod(ns: &str, p: PodSpec<'_>) -> PodInfo {
         restarts: p.restarts,
         last_termination: if p.restarts > 0 { Some("Error".into()) } else { None },
         last_restart: None,
+        detail: None,
     }
 }
 
@@ -177,7 +178,7 @@ fn state_of(doc: &serde_json::Value, node: &str, ds: &str) -> Option<String> {
 
 fn json_doc(index: &Index, problems_only: bool) -> serde_json::Value {
     let mut buf = Vec::new();
-    json::write(index, "test-ctx", problems_only, &mut buf).expect("write json");
+    json::write(index, "test-ctx", problems_only, NOW, &mut buf).expect("write json");
     let text = String::from_utf8(buf).expect("utf-8");
     assert_eq!(text.lines().count(), 1, "one JSON object on one line");
     serde_json::from_str(&text).expect("valid JSON")
@@ -208,7 +209,10 @@ fn json_has_exactly_the_contract_fields() {
             "updated"
         ]
     );
-    assert_eq!(keys(&doc["cells"][0]), ["daemonset", "node", "pod", "reason", "restarts", "revision", "state"]);
+    assert_eq!(
+        keys(&doc["cells"][0]),
+        ["daemonset", "events", "hint", "node", "pod", "restarts", "revision", "state", "why"]
+    );
     let mut summary_keys: Vec<String> = CellState::ALL.iter().map(|s| s.name().to_string()).collect();
     summary_keys.extend(["daemonsets", "nodes", "pods"].map(String::from));
     summary_keys.sort();
@@ -229,8 +233,8 @@ fn json_orders_nodes_daemonsets_and_cells_stably() {
         .collect();
     assert_eq!(dss, ["kube-system/logs", "kube-system/proxy", "monitoring/agent"]);
     let (mut first, mut again) = (Vec::new(), Vec::new());
-    json::write(&index, "test-ctx", false, &mut first).unwrap();
-    json::write(&index, "test-ctx", false, &mut again).unwrap();
+    json::write(&index, "test-ctx", false, NOW, &mut first).unwrap();
+    json::write(&index, "test-ctx", false, NOW, &mut again).unwrap();
     assert_eq!(first, again, "byte-identical output for an unchanged fleet");
     let text = String::from_utf8(first).unwrap();
     let at = |needle: &str| text.find(needle).unwrap_or_else(|| panic!("{needle} in {text}"));
@@ -253,7 +257,7 @@ fn json_cells_carry_states_reasons_and_revisions() {
     assert_eq!(failing["pod"], "proxy-gpu-1");
     assert_eq!(failing["restarts"], 7);
     assert_eq!(failing["revision"], "p1");
-    assert!(failing["reason"].as_str().unwrap().starts_with("CrashLoopBackOff"), "{failing}");
+    assert!(failing["why"].as_str().unwrap().starts_with("CrashLoopBackOff"), "{failing}");
     let missing = doc["cells"].as_array().unwrap().iter().find(|c| c["state"] == "missing").expect("missing cell");
     assert!(missing["pod"].is_null());
     let agent = doc["daemonsets"].as_array().unwrap().iter().find(|d| d["name"] == "agent").unwrap();

@@ -60,7 +60,10 @@ fn assert_contract_shape(doc: &Value) {
         );
     }
     for c in cells(doc) {
-        assert_eq!(keys(c), set(&["node", "daemonset", "state", "pod", "reason", "restarts", "revision"]));
+        assert_eq!(
+            keys(c),
+            set(&["node", "daemonset", "state", "pod", "why", "hint", "events", "restarts", "revision"])
+        );
         let state = c["state"].as_str().expect("state is a string");
         assert!(daemonscope::fleet::CellState::parse(state).is_some(), "unknown state {state}");
         assert_ne!(state, "not-eligible", "not-eligible cells are left out");
@@ -203,7 +206,7 @@ fn assert_mixed_story(doc: &Value) {
     for node in ["general-03", "general-11", "general-22"] {
         let c = cell(doc, node, "monitoring/datadog-agent").expect("datadog cell");
         assert_eq!(c["state"], "failing", "{c}");
-        assert!(c["reason"].as_str().unwrap().contains("CrashLoopBackOff"), "{c}");
+        assert!(c["why"].as_str().unwrap().contains("CrashLoopBackOff"), "{c}");
         assert!(c["restarts"].as_u64().unwrap() > 0, "{c}");
     }
     // The image pull failure on infra-01.

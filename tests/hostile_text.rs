@@ -1,7 +1,7 @@
 //! Cluster text is hostile: random strings full of escape sequences, C0/C1 controls, DEL and
 //! bidi overrides are put where others write them (node labels and taints, DaemonSet names and
 //! images, a revision's change-cause, a pod's status reason and last termination), projected
-//! by the same functions the watches use, and drawn by `ui::render` on a TestBackend with the
+//! by the same functions the watches use (and Warning events about all three), and drawn by `ui::render` on a TestBackend with the
 //! detail panel, the history dialog and help open, and written by `snapshot` (table, wide, JSON)
 //! and `check`. No hostile character may reach a terminal cell or the output stream.
 
@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use daemonscope::app::{App, AppOptions, Msg, update};
-use daemonscope::cluster::project::{ds_info, node_info_from_k8s, pod_info_from_k8s, rev_info};
+use daemonscope::cluster::project::{ds_info, event_info, node_info_from_k8s, pod_info_from_k8s, rev_info};
 use daemonscope::fleet::Index;
 use daemonscope::fleet::model::{Change, FleetEvent, StreamKind, StreamState};
 use daemonscope::headless::check::{CheckFilter, problems};
@@ -19,8 +19,8 @@ use daemonscope::theme::ThemeSet;
 use daemonscope::ui;
 use k8s_openapi::api::apps::v1::{ControllerRevision, DaemonSet, DaemonSetSpec};
 use k8s_openapi::api::core::v1::{
-    Container, ContainerState, ContainerStateTerminated, ContainerStatus, Node, NodeSpec, Pod, PodSpec, PodStatus,
-    PodTemplateSpec, Taint,
+    Container, ContainerState, ContainerStateTerminated, ContainerStateWaiting, ContainerStatus, Event, Node, NodeSpec,
+    ObjectReference, Pod, PodSpec, PodStatus, PodTemplateSpec, Taint,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta, OwnerReference};
 use k8s_openapi::apimachinery::pkg::runtime::RawExtension;
@@ -136,6 +136,10 @@ fn fleet(evil: &str) -> Vec<FleetEvent> {
             restart_count: 7,
             image: evil.into(),
             image_id: String::new(),
+            state: Some(ContainerState {
+                waiting: Some(ContainerStateWaiting { reason: Some(evil.into()), message: Some(evil.into()) }),
+                ..ContainerState::default()
+            }),
             last_state: Some(ContainerState {
                 terminated: Some(ContainerStateTerminated {
                     reason: Some(evil.into()),
@@ -147,6 +151,7 @@ fn fleet(evil: &str) -> Vec<FleetEvent> {
             }),
             ..ContainerStatus::default()
         }]),
+        message: Some(evil.into()),
         ..PodStatus::default()
     });
 
@@ -163,6 +168,32 @@ fn fleet(evil: &str) -> Vec<FleetEvent> {
     ev.push(FleetEvent::Pod(Change::Init));
     ev.extend(pod_info_from_k8s(&pod).map(|p| FleetEvent::Pod(Change::InitItem(p))));
     ev.push(FleetEvent::Pod(Change::InitDone));
+    // Warning events with hostile reasons and messages about the DaemonSet, the pod and the node.
+    ev.push(FleetEvent::Event(Change::Init));
+    let about = [
+        ("DaemonSet", ds_name.as_str(), "kube-system"),
+        ("Pod", pod.metadata.name.as_deref().unwrap_or_default(), "kube-system"),
+        ("Node", node.metadata.name.as_deref().unwrap_or_default(), ""),
+    ];
+    for (i, (kind, name, ns)) in about.into_iter().enumerate() {
+        let event = Event {
+            metadata: meta(&format!("ev-{i}-{evil}"), Some("kube-system")),
+            involved_object: ObjectReference {
+                kind: Some(kind.into()),
+                name: Some(name.into()),
+                namespace: Some(ns.into()).filter(|n: &String| !n.is_empty()),
+                field_path: Some(evil.into()),
+                ..ObjectReference::default()
+            },
+            reason: Some(format!("FailedCreate{evil}")),
+            message: Some(format!("exceeded quota: {evil}")),
+            count: Some(3),
+            type_: Some("Warning".into()),
+            ..Event::default()
+        };
+        ev.extend(event_info(&event).map(|e| FleetEvent::Event(Change::InitItem(e))));
+    }
+    ev.push(FleetEvent::Event(Change::InitDone));
     for kind in StreamKind::ALL {
         let state = if kind == StreamKind::Revisions {
             StreamState::Reconnecting { since: NOW - 5, error: daemonscope::text::clean_owned(evil.to_string()) }
@@ -243,7 +274,7 @@ proptest! {
             assert_terminal_safe("snapshot table", &String::from_utf8_lossy(&out));
         }
         let mut out = Vec::new();
-        daemonscope::headless::json::write(&app.index, &app.context, false, &mut out).expect("json");
+        daemonscope::headless::json::write(&app.index, &app.context, false, NOW, &mut out).expect("json");
         let json: serde_json::Value = serde_json::from_slice(&out).expect("valid JSON");
         let mut strings = Vec::new();
         json_strings(&json, &mut strings);

@@ -77,6 +77,7 @@ fn pod(ns: &str, ds: &str, node: &str, reason: &str, ready: bool, restarts: u32)
         restarts,
         last_termination: (restarts > 0).then(|| "Error (exit 1)".to_string()),
         last_restart: (restarts > 0).then_some(NOW - 30),
+        detail: None,
     }))
 }
 

@@ -9,16 +9,7 @@ use crate::theme::Slot;
 /// Streams quiet for longer than this show their data age even when live.
 const QUIET_AFTER_SECS: i64 = 60;
 
-/// A kubectl-style short age: `42s`, `5m`, `3h`, `12d` (`duration.HumanDuration`'s coarse form).
-pub fn fmt_age(secs: Secs) -> String {
-    let s = secs.max(0);
-    match s {
-        0..120 => format!("{s}s"),
-        120..7_200 => format!("{}m", s / 60),
-        7_200..172_800 => format!("{}h", s / 3600),
-        _ => format!("{}d", s / 86_400),
-    }
-}
+pub use crate::fleet::why::fmt_age;
 
 /// Connection state of the streams as (text, slot) pieces, as the header shows them.
 pub fn stream_parts(app: &App) -> Vec<(String, Slot)> {

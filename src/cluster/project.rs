@@ -7,14 +7,15 @@
 //! unbound daemon pod, strategy defaults) the function says which upstream code it follows.
 
 use k8s_openapi::api::apps::v1::{ControllerRevision, DaemonSet};
-use k8s_openapi::api::core::v1::{Node, NodeSpec, Pod};
+use k8s_openapi::api::core::v1::{Event, Node, NodeSpec, Pod};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta, OwnerReference, Time};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::sched;
 use super::wire::{ContainerStatusWire, LABEL_REVISION_HASH, LABEL_TEMPLATE_GENERATION, NodeWire, PodWire};
 use crate::fleet::model::{
-    DsInfo, DsStatusCounts, NodeInfo, NodeReadiness, ObjKey, Phase, PodInfo, RevInfo, Secs, UpdateStrategy,
+    DsInfo, DsStatusCounts, EventInfo, Involved, NodeInfo, NodeReadiness, ObjKey, Phase, PodInfo, RevInfo, Secs,
+    UpdateStrategy,
 };
 use crate::fleet::state::{ContainerStateInput, ContainerStatusInput, StatusInput, print_status};
 
@@ -346,7 +347,97 @@ fn pod_info_raw(pod: &PodWire) -> Option<PodInfo> {
         restarts: printed.restarts,
         last_termination: last_termination(pod),
         last_restart: printed.last_restart,
+        detail: pod_detail(pod),
     })
+}
+
+/// The longest detail line kept per pod: enough for the kubelet's back-off and image-pull
+/// messages, bounded so a container writing a huge termination message costs the index little.
+const DETAIL_MAX: usize = 300;
+
+/// What the kubelet says beyond the STATUS column, for the "why" of a cell: the first init
+/// container (then container) that is waiting with a reason other than the routine
+/// `ContainerCreating`/`PodInitializing`, with its message; else the first terminated one that
+/// did not exit 0; else the pod's own `status.message` (evictions, node shutdown).
+fn pod_detail(pod: &PodWire) -> Option<String> {
+    let st = &pod.status;
+    let all = || st.init_container_statuses.iter().chain(st.container_statuses.iter());
+    let line = |name: &str, reason: &str, message: Option<&str>| {
+        let message = message.map(str::trim).filter(|m| !m.is_empty());
+        match message {
+            Some(m) => format!("{name}: {reason}: {m}"),
+            None => format!("{name}: {reason}"),
+        }
+    };
+    let waiting = all().find_map(|c| {
+        let w = c.state.waiting.as_ref()?;
+        let routine = matches!(w.reason.as_str(), "" | "ContainerCreating" | "PodInitializing");
+        (!routine || w.message.as_deref().is_some_and(|m| !m.trim().is_empty()))
+            .then(|| line(&c.name, if w.reason.is_empty() { "waiting" } else { &w.reason }, w.message.as_deref()))
+    });
+    let terminated = || {
+        all().find_map(|c| {
+            let t = c.state.terminated.as_ref()?;
+            (t.exit_code != 0 || t.signal != 0).then(|| {
+                let what = termination_text(&t.reason, t.exit_code, t.signal);
+                line(&c.name, &what, t.message.as_deref())
+            })
+        })
+    };
+    let own = || {
+        st.message.as_deref().map(str::trim).filter(|m| !m.is_empty()).map(|m| match st.reason.as_deref() {
+            Some(r) if !r.is_empty() => format!("{r}: {m}"),
+            _ => m.to_string(),
+        })
+    };
+    let text = waiting.or_else(terminated).or_else(own)?;
+    // One line: the kubelet's messages may hold newlines (a termination log).
+    let one: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    Some(crate::text::truncate_chars(&one, DETAIL_MAX))
+}
+
+/// The longest event message kept: the DaemonSet controller's `FailedCreate` with a quota or
+/// webhook refusal is ~150–300 characters; a webhook may write kilobytes.
+pub const EVENT_MESSAGE_MAX: usize = 400;
+
+/// Project a core/v1 Event about a pod, a DaemonSet or a node; `None` for other kinds, for
+/// events that are not `Warning`, and for events without a name or an object name.
+pub fn event_info(ev: &Event) -> Option<EventInfo> {
+    if ev.type_.as_deref() != Some("Warning") {
+        return None;
+    }
+    let obj = &ev.involved_object;
+    let kind = Involved::parse(obj.kind.as_deref()?)?;
+    let name = ev.metadata.name.clone().filter(|s| !s.is_empty())?;
+    let object_name = obj.name.clone().filter(|s| !s.is_empty())?;
+    let series = ev.series.as_ref();
+    let count = series.and_then(|s| s.count).or(ev.count).unwrap_or(1).max(1) as u32;
+    let last = ev
+        .last_timestamp
+        .as_ref()
+        .map(|t| t.0.as_second())
+        .or_else(|| series.and_then(|s| s.last_observed_time.as_ref()).map(|t| t.0.as_second()))
+        .or_else(|| ev.event_time.as_ref().map(|t| t.0.as_second()))
+        .or_else(|| ev.first_timestamp.as_ref().map(|t| t.0.as_second()))
+        .unwrap_or_else(|| secs(ev.metadata.creation_timestamp.as_ref()));
+    let message: String = ev.message.as_deref().unwrap_or("").split_whitespace().collect::<Vec<_>>().join(" ");
+    Some(clean::event_info(EventInfo {
+        namespace: ev.metadata.namespace.clone().unwrap_or_default(),
+        name,
+        kind,
+        object_namespace: if kind == Involved::Node {
+            String::new()
+        } else {
+            obj.namespace.clone().unwrap_or_default()
+        },
+        object_name,
+        object_uid: obj.uid.clone().unwrap_or_default(),
+        field_path: obj.field_path.clone().filter(|f| !f.is_empty()),
+        reason: ev.reason.clone().unwrap_or_default(),
+        message: crate::text::truncate_chars(&message, EVENT_MESSAGE_MAX),
+        count,
+        last,
+    }))
 }
 
 /// [`pod_info`] of a k8s-openapi Pod, through the same JSON decoding the watch uses (tests
@@ -603,6 +694,95 @@ mod tests {
         assert_eq!(r.owner, None);
         assert!(r.images.is_empty());
     }
+
+    #[test]
+    fn detail_is_the_waiting_containers_reason_and_message_on_one_line() {
+        let p = pod(json!({
+            "metadata": {"name": "agent-x", "namespace": "m", "ownerReferences": owner("agent")},
+            "spec": {"nodeName": "n1", "initContainers": [{"name": "init"}], "containers": [{"name": "agent"}]},
+            "status": {"phase": "Running",
+                "initContainerStatuses": [{"name": "init", "ready": true, "restartCount": 0,
+                    "state": {"terminated": {"reason": "Completed", "exitCode": 0}}}],
+                "containerStatuses": [{"name": "agent", "ready": false, "restartCount": 4,
+                    "state": {"waiting": {"reason": "CrashLoopBackOff",
+                        "message": "back-off 1m20s restarting failed container=agent\npod=agent-x_m(u)"}},
+                    "lastState": {"terminated": {"reason": "OOMKilled", "exitCode": 137}}}]}
+        }));
+        assert_eq!(
+            p.detail.as_deref(),
+            Some("agent: CrashLoopBackOff: back-off 1m20s restarting failed container=agent pod=agent-x_m(u)")
+        );
+        assert_eq!(p.last_termination.as_deref(), Some("OOMKilled (exit 137)"));
+    }
+
+    #[test]
+    fn detail_of_an_evicted_pod_is_the_kubelets_message_and_routine_waits_say_nothing() {
+        let evicted = pod(json!({
+            "metadata": {"name": "agent-y", "namespace": "m", "ownerReferences": owner("agent")},
+            "spec": {"nodeName": "n1", "containers": [{"name": "agent"}]},
+            "status": {"phase": "Failed", "reason": "Evicted",
+                "message": "The node was low on resource: memory. Threshold quantity: 100Mi, available: 80Mi."}
+        }));
+        assert_eq!(
+            evicted.detail.as_deref(),
+            Some("Evicted: The node was low on resource: memory. Threshold quantity: 100Mi, available: 80Mi.")
+        );
+        let creating = pod(json!({
+            "metadata": {"name": "agent-z", "namespace": "m", "ownerReferences": owner("agent")},
+            "spec": {"nodeName": "n1", "containers": [{"name": "agent"}]},
+            "status": {"phase": "Pending", "containerStatuses": [{"name": "agent", "ready": false,
+                "restartCount": 0, "state": {"waiting": {"reason": "ContainerCreating"}}}]}
+        }));
+        assert_eq!(creating.detail, None);
+    }
+
+    fn event(v: serde_json::Value) -> Option<EventInfo> {
+        event_info(&serde_json::from_value::<Event>(v).expect("event decodes"))
+    }
+
+    #[test]
+    fn a_warning_event_about_a_daemonset_is_projected_and_normal_or_other_kinds_are_not() {
+        let base = json!({
+            "metadata": {"name": "agent.17a", "namespace": "m", "creationTimestamp": "2026-12-01T10:00:00Z"},
+            "involvedObject": {"kind": "DaemonSet", "namespace": "m", "name": "agent", "uid": "u1",
+                               "apiVersion": "apps/v1"},
+            "reason": "FailedCreate",
+            "message": "Error creating: pods \"agent-\" is forbidden: exceeded quota: q,\n requested: pods=1",
+            "count": 15, "type": "Warning",
+            "firstTimestamp": "2026-12-01T10:00:00Z", "lastTimestamp": "2026-12-01T10:05:00Z"
+        });
+        let e = event(base.clone()).expect("a warning about a DaemonSet");
+        assert_eq!((e.kind, e.object_name.as_str(), e.object_uid.as_str()), (Involved::DaemonSet, "agent", "u1"));
+        assert_eq!(e.message, "Error creating: pods \"agent-\" is forbidden: exceeded quota: q, requested: pods=1");
+        assert_eq!((e.count, e.last), (15, 1_796_119_500)); // 2026-12-01T10:05:00Z
+        let mut normal = base.clone();
+        normal["type"] = json!("Normal");
+        assert_eq!(event(normal), None);
+        let mut deployment = base.clone();
+        deployment["involvedObject"]["kind"] = json!("Deployment");
+        assert_eq!(event(deployment), None);
+        // events.k8s.io-style series: no lastTimestamp, the series counts.
+        let mut series = base;
+        series["lastTimestamp"] = serde_json::Value::Null;
+        series["count"] = serde_json::Value::Null;
+        series["series"] = json!({"count": 3, "lastObservedTime": "2026-12-01T10:06:00.000000Z"});
+        let e = event(series).expect("series");
+        assert_eq!((e.count, e.last), (3, 1_796_119_560));
+    }
+
+    #[test]
+    fn event_text_is_cleaned_of_terminal_escapes() {
+        let e = event(json!({
+            "metadata": {"name": "n1.1", "namespace": "default"},
+            "involvedObject": {"kind": "Node", "name": "n1"},
+            "reason": "Rebooted", "type": "Warning",
+            "message": "node rebooted \u{1b}]0;pwned\u{7} \u{202e}"
+        }))
+        .expect("a node warning");
+        assert!(crate::text::is_clean(&e.message), "{:?}", e.message);
+        assert!(e.message.contains("\\x1b"), "{:?}", e.message);
+        assert_eq!(e.object_namespace, "");
+    }
 }
 
 /// Cluster text made safe for a terminal, once, as the object enters the index: every string a
@@ -610,7 +790,7 @@ mod tests {
 /// escapes). Kubernetes' own validation keeps them out of names and labels on a real API server;
 /// annotations, images and messages have no such rule, and a hostile or broken server has none.
 mod clean {
-    use crate::fleet::model::{DsInfo, NodeInfo, PodInfo, RevInfo};
+    use crate::fleet::model::{DsInfo, EventInfo, NodeInfo, PodInfo, RevInfo};
     use crate::text::{clean_in_place, clean_owned, is_clean};
 
     fn opt(s: &mut Option<String>) {
@@ -668,6 +848,19 @@ mod clean {
         opt(&mut p.revision_hash);
         clean_in_place(&mut p.reason);
         opt(&mut p.last_termination);
+        opt(&mut p.detail);
         p
+    }
+
+    pub fn event_info(mut e: EventInfo) -> EventInfo {
+        clean_in_place(&mut e.namespace);
+        clean_in_place(&mut e.name);
+        clean_in_place(&mut e.object_namespace);
+        clean_in_place(&mut e.object_name);
+        clean_in_place(&mut e.object_uid);
+        opt(&mut e.field_path);
+        clean_in_place(&mut e.reason);
+        clean_in_place(&mut e.message);
+        e
     }
 }

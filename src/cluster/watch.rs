@@ -1,5 +1,5 @@
 //! The watch streams: one list-then-watch loop per kind (Nodes, DaemonSets,
-//! ControllerRevisions, DaemonSet pods), each event projected in its own task the moment it
+//! ControllerRevisions, DaemonSet pods, Warning events), each event projected in its own task the moment it
 //! arrives (`cluster::project`) and sent to the event loop as a [`FleetEvent`] over a bounded
 //! channel. The full object is dropped right there: nothing downstream sees a Kubernetes type.
 //!
@@ -38,6 +38,7 @@ use futures::future::BoxFuture;
 use futures::stream::BoxStream;
 use futures::{FutureExt, StreamExt};
 use k8s_openapi::api::apps::v1::{ControllerRevision, DaemonSet};
+use k8s_openapi::api::core::v1::Event;
 use kube::api::{ListParams, WatchEvent, WatchParams};
 use kube::core::{ObjectList, Request};
 use kube::runtime::utils::Backoff;
@@ -50,10 +51,10 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::project::{ds_info, node_info, obj_key, pod_info, rev_info};
+use super::project::{ds_info, event_info, node_info, obj_key, pod_info, rev_info};
 use super::wire::{LABEL_TEMPLATE_GENERATION, NodeWire, PodWire};
 use crate::fleet::model::{
-    Change, DsInfo, FleetEvent, NodeInfo, ObjKey, PodInfo, RevInfo, Secs, StreamKind, StreamState,
+    Change, DsInfo, EventInfo, FleetEvent, NodeInfo, ObjKey, PodInfo, RevInfo, Secs, StreamKind, StreamState,
 };
 
 /// Objects per list page. Pages are listed one after another, so the page count sets how many
@@ -101,7 +102,8 @@ pub fn spawn_watches(
             tx.clone(),
             cancel.clone(),
         ),
-        spawn_one::<PodWire>(Source::new::<PodWire>(&client, namespace), tx, cancel),
+        spawn_one::<PodWire>(Source::new::<PodWire>(&client, namespace.clone()), tx.clone(), cancel.clone()),
+        spawn_one::<Event>(Source::new::<Event>(&client, namespace), tx, cancel),
     ]
 }
 
@@ -149,7 +151,20 @@ impl Source {
 fn selector(kind: StreamKind) -> Option<&'static str> {
     match kind {
         StreamKind::Pods => Some(LABEL_TEMPLATE_GENERATION),
-        StreamKind::Nodes | StreamKind::DaemonSets | StreamKind::Revisions => None,
+        StreamKind::Nodes | StreamKind::DaemonSets | StreamKind::Revisions | StreamKind::Events => None,
+    }
+}
+
+/// Filter events on the server: only `Warning`s (the API server's event field selectors:
+/// `type`, `reason`, `involvedObject.*`, `source`, `reportingComponent`). The three kinds the
+/// fleet cares about cannot be one selector (field selectors have no "in"), and three watches
+/// would cost three connections to save little: the Normal events (Scheduled, Pulled, Created,
+/// Started, SuccessfulCreate …) are the bulk of a cluster's events, and they stay on the server.
+/// The projection keeps pods, DaemonSets and nodes; the index keeps those it holds.
+fn field_selector(kind: StreamKind) -> Option<&'static str> {
+    match kind {
+        StreamKind::Events => Some("type=Warning"),
+        StreamKind::Nodes | StreamKind::DaemonSets | StreamKind::Revisions | StreamKind::Pods => None,
     }
 }
 
@@ -161,21 +176,27 @@ fn selector(kind: StreamKind) -> Option<&'static str> {
 /// `resourceVersion=0` would be cheaper for the server, but older API servers ignore `limit`
 /// with it and answer with every pod in one body, which would defeat the page size above.
 pub fn list_params(kind: StreamKind) -> ListParams {
-    let lp = ListParams::default().limit(PAGE_SIZE);
-    match selector(kind) {
-        Some(s) => lp.labels(s),
-        None => lp,
+    let mut lp = ListParams::default().limit(PAGE_SIZE);
+    if let Some(s) = selector(kind) {
+        lp = lp.labels(s);
     }
+    if let Some(s) = field_selector(kind) {
+        lp = lp.fields(s);
+    }
+    lp
 }
 
 /// A watch with BOOKMARK events: they keep the resourceVersion fresh (a resumed watch rarely
 /// needs a re-list) and they are how a quiet stream proves it is alive.
 pub fn watch_params(kind: StreamKind) -> WatchParams {
-    let wp = WatchParams::default().timeout(WATCH_TIMEOUT_SECS);
-    match selector(kind) {
-        Some(s) => wp.labels(s),
-        None => wp,
+    let mut wp = WatchParams::default().timeout(WATCH_TIMEOUT_SECS);
+    if let Some(s) = selector(kind) {
+        wp = wp.labels(s);
     }
+    if let Some(s) = field_selector(kind) {
+        wp = wp.fields(s);
+    }
+    wp
 }
 
 /// An object the server sent that does not decode into its type.
@@ -275,6 +296,24 @@ impl Watched for ControllerRevision {
     }
 }
 
+impl Watched for Event {
+    const KIND: StreamKind = StreamKind::Events;
+    type Info = EventInfo;
+    type Wire = Lenient<Event>;
+    fn open(wire: Lenient<Event>) -> Result<Event, Undecodable> {
+        match wire {
+            Lenient::Ok(k) => Ok(k),
+            Lenient::Bad(u) => Err(u),
+        }
+    }
+    fn project(&self) -> Option<EventInfo> {
+        event_info(self)
+    }
+    fn wrap(change: Change<EventInfo>) -> FleetEvent {
+        FleetEvent::Event(change)
+    }
+}
+
 impl Watched for PodWire {
     const KIND: StreamKind = StreamKind::Pods;
     type Info = PodInfo;
@@ -340,6 +379,7 @@ fn denied_message(kind: StreamKind, code: u16, namespace: Option<&str>) -> Strin
         StreamKind::DaemonSets => "apps/daemonsets",
         StreamKind::Revisions => "apps/controllerrevisions",
         StreamKind::Pods => "pods",
+        StreamKind::Events => "events",
     };
     let narrow = if namespace.is_none() && kind != StreamKind::Nodes { "use -n or " } else { "" };
     let effect = match kind {
@@ -347,6 +387,7 @@ fn denied_message(kind: StreamKind, code: u16, namespace: Option<&str>) -> Strin
         StreamKind::DaemonSets => "the matrix has no columns",
         StreamKind::Revisions => "outdated detection is off",
         StreamKind::Pods => "cells show no pods",
+        StreamKind::Events => "the whys lack the cluster's events",
     };
     format!("403 listing {plural}{scope}: {narrow}ask for list/watch on {resource}; {effect}")
 }

@@ -301,6 +301,8 @@ pub struct ContainerWire {
 pub struct PodStatusWire {
     pub phase: Option<String>,
     pub reason: Option<String>,
+    /// `Evicted`: "The node was low on resource: memory. …"; also set on other failures.
+    pub message: Option<String>,
     #[serde(default, deserialize_with = "nullable")]
     pub conditions: Vec<ConditionWire>,
     #[serde(default, deserialize_with = "nullable")]
@@ -353,6 +355,8 @@ fn present<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
 pub struct WaitingWire {
     #[serde(default)]
     pub reason: String,
+    /// "back-off 5m0s restarting failed container=…", "Back-off pulling image …".
+    pub message: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
@@ -360,6 +364,8 @@ pub struct WaitingWire {
 pub struct TerminatedWire {
     #[serde(default)]
     pub reason: String,
+    /// Set by the kubelet from the container's termination log (or `OOMKilled`'s cgroup note).
+    pub message: Option<String>,
     #[serde(default)]
     pub exit_code: i32,
     #[serde(default)]

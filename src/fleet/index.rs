@@ -30,10 +30,11 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
+use super::events::{EventBook, EventRec};
 use super::intern::{FxBuild, FxHashMap, Interner, Sym, btree_bytes, hashmap_bytes, string_bytes, vec_bytes};
 use super::model::{
-    Change, DsInfo, DsStatusCounts, FleetEvent, NodeInfo, NodeReadiness, ObjKey, PodInfo, RevInfo, Secs, StreamKind,
-    StreamState, UpdateStrategy,
+    Change, DsInfo, DsStatusCounts, EventInfo, FleetEvent, Involved, NodeInfo, NodeReadiness, ObjKey, PodInfo, RevInfo,
+    Secs, StreamKind, StreamState, UpdateStrategy,
 };
 use super::pods::{
     F_BOUND, F_DELETING, F_LIVE, F_READY, F_SEEN, F_WAIT_DS, F_WAIT_NODE, NONE, PodRec, PodStore, opt_i64,
@@ -106,6 +107,8 @@ pub struct PodView<'a> {
     pub containers_total: u16,
     pub restarts: u32,
     pub last_termination: Option<&'a str>,
+    /// [`crate::fleet::model::PodInfo::detail`].
+    pub detail: Option<&'a str>,
     pub last_restart: Option<Secs>,
     pub created: Secs,
     pub deleting: bool,
@@ -209,6 +212,7 @@ fn kind_idx(kind: StreamKind) -> usize {
         StreamKind::DaemonSets => 1,
         StreamKind::Revisions => 2,
         StreamKind::Pods => 3,
+        StreamKind::Events => 4,
     }
 }
 
@@ -246,7 +250,9 @@ pub struct Index {
     summary: Summary,
     /// Pods attached to a cell.
     placed: u32,
-    streams: [StreamBook; 4],
+    streams: [StreamBook; 5],
+    /// Warning events about the objects above (bounded; see `fleet::events`).
+    events: EventBook,
     last_event_at: Option<Secs>,
     generation: u64,
     /// Changes when a node or DaemonSet changed (the rows and columns, their labels, names and
@@ -287,7 +293,8 @@ impl Index {
             reason_free: Vec::new(),
             summary: Summary::default(),
             placed: 0,
-            streams: [book(), book(), book(), book()],
+            streams: [book(), book(), book(), book(), book()],
+            events: EventBook::new(),
             last_event_at: None,
             generation: 0,
             structure_generation: 0,
@@ -310,6 +317,7 @@ impl Index {
             FleetEvent::DaemonSet(c) => self.change(StreamKind::DaemonSets, c, Self::apply_ds, Self::delete_ds),
             FleetEvent::Revision(c) => self.change(StreamKind::Revisions, c, Self::apply_rev, Self::delete_rev),
             FleetEvent::Pod(c) => self.change(StreamKind::Pods, c, Self::apply_pod, Self::delete_pod),
+            FleetEvent::Event(c) => self.change(StreamKind::Events, c, Self::apply_event, Self::delete_event),
             FleetEvent::Stream { kind, state, at } => {
                 self.last_event_at = Some(self.last_event_at.map_or(at, |t| t.max(at)));
                 let book = &mut self.streams[kind_idx(kind)];
@@ -326,6 +334,7 @@ impl Index {
                     StreamKind::DaemonSets => self.delete_ds(&key),
                     StreamKind::Revisions => self.delete_rev(&key),
                     StreamKind::Pods => self.delete_pod(&key),
+                    StreamKind::Events => self.delete_event(&key),
                 };
                 self.streams[kind_idx(kind)].undecodable.insert(key, error);
                 true
@@ -379,13 +388,16 @@ impl Index {
             }
             Change::InitDone => {
                 let swept = if self.streams[k].in_init { self.sweep(kind) } else { false };
+                // Events that arrived before their object's list finished and whose object
+                // the list did not bring.
+                let pruned = self.prune_events(kind);
                 let book = &mut self.streams[k];
                 book.in_init = false;
                 book.listed = true;
                 // A finished list means the stream is live again.
                 let was_live = book.state == StreamState::Live;
                 book.state = StreamState::Live;
-                swept || !was_live
+                swept || pruned || !was_live
             }
         }
     }
@@ -400,6 +412,7 @@ impl Index {
                     self.pods.get_mut(i).set(F_SEEN, false);
                 }
             }
+            StreamKind::Events => self.events.clear_marks(),
         }
     }
 
@@ -456,6 +469,7 @@ impl Index {
                 }
                 return !dead.is_empty();
             }
+            StreamKind::Events => return self.events.sweep(),
         }
         !gone.is_empty()
     }
@@ -555,6 +569,7 @@ impl Index {
             containers_total: p.containers_total,
             restarts: p.restarts,
             last_termination: s.resolve_opt(p.last_term),
+            detail: s.resolve_opt(p.detail),
             last_restart: opt_i64(p.last_restart),
             created: p.created,
             deleting: p.has(F_DELETING),
@@ -677,7 +692,12 @@ impl Index {
 
     /// True once every stream has finished its first list (or failed). O(1).
     pub fn synced(&self) -> bool {
-        self.streams.iter().all(|b| b.listed)
+        StreamKind::ALL.iter().all(|&k| self.streams[kind_idx(k)].listed)
+    }
+
+    /// Has `kind`'s stream finished its first list (or failed for good)? O(1).
+    pub fn listed(&self, kind: StreamKind) -> bool {
+        self.streams[kind_idx(kind)].listed
     }
 
     /// Daemon pods held that are in no cell: their node or DaemonSet is not (yet) known, or they
@@ -755,6 +775,77 @@ impl Index {
             ("unplaced pod pools", wait),
             ("not-eligible reasons", reasons),
             ("interned strings", self.strings.heap_bytes()),
+            ("warning events", self.events.heap_bytes()),
         ]
+    }
+
+    // ----- events --------------------------------------------------------------------------
+
+    /// Is the object an event is about in the index, or may it still arrive (its kind's
+    /// list has not finished)? Events about other objects (a pod of a Deployment, a node we
+    /// never saw) are not kept. O(1) for pods and DaemonSets, O(log N) for nodes.
+    fn event_subject_known(&self, kind: Involved, namespace: &str, name: &str) -> bool {
+        let (stream, known) = match kind {
+            Involved::Pod => (
+                StreamKind::Pods,
+                self.strings.get(namespace).is_some_and(|ns| self.pods.find(ns, namespace, name).is_some()),
+            ),
+            Involved::DaemonSet => {
+                (StreamKind::DaemonSets, self.ds_sorted.contains_key(&(namespace.to_string(), name.to_string())))
+            }
+            Involved::Node => (StreamKind::Nodes, self.node_sorted.contains_key(name)),
+        };
+        known || !self.streams[kind_idx(stream)].listed
+    }
+
+    /// O(1) plus [`EventBook::apply`].
+    fn apply_event(&mut self, e: EventInfo, mark: bool) -> bool {
+        if !self.event_subject_known(e.kind, &e.object_namespace, &e.object_name) {
+            // It may have replaced an event we kept (the same Event object, now about…
+            // nothing we hold): forget that one.
+            return self.events.delete(&e.key());
+        }
+        self.events.apply(e, mark)
+    }
+
+    fn delete_event(&mut self, key: &ObjKey) -> bool {
+        self.events.delete(key)
+    }
+
+    /// After `kind`'s list finished: drop events about objects of that kind it did not bring.
+    fn prune_events(&mut self, kind: StreamKind) -> bool {
+        let involved = match kind {
+            StreamKind::Pods => Involved::Pod,
+            StreamKind::DaemonSets => Involved::DaemonSet,
+            StreamKind::Nodes => Involved::Node,
+            StreamKind::Revisions | StreamKind::Events => return false,
+        };
+        let mut events = std::mem::take(&mut self.events);
+        let changed = events.retain_subjects(|(k, ns, name)| *k != involved || self.event_subject_known(*k, ns, name));
+        self.events = events;
+        changed
+    }
+
+    /// The kept Warning events about a pod, newest first. O(PER_OBJECT).
+    pub fn pod_events(&self, namespace: &str, name: &str) -> impl Iterator<Item = &EventRec> + '_ {
+        self.events.about(Involved::Pod, namespace, name, None)
+    }
+
+    /// The kept Warning events about a DaemonSet (this incarnation of it), newest first.
+    pub fn ds_events(&self, ds: DsId) -> impl Iterator<Item = &EventRec> + '_ {
+        let rec = self.dss.get(ds.0 as usize).and_then(Option::as_ref);
+        let (ns, name, uid) =
+            rec.map_or(("", "", ""), |r| (r.info.namespace.as_str(), r.info.name.as_str(), r.info.uid.as_str()));
+        self.events.about(Involved::DaemonSet, ns, name, Some(uid)).filter(move |_| rec.is_some())
+    }
+
+    /// The kept Warning events about a node, newest first.
+    pub fn node_events(&self, name: &str) -> impl Iterator<Item = &EventRec> + '_ {
+        self.events.about(Involved::Node, "", name, None)
+    }
+
+    /// Warning events kept in all.
+    pub fn event_count(&self) -> usize {
+        self.events.len()
     }
 }

@@ -8,6 +8,7 @@
 //! ([`strategy`]). `fleet` imports nothing else of this crate, so the cluster code, the
 //! simulator and the UI can all share these rules.
 
+pub mod events;
 pub mod index;
 pub mod intern;
 pub mod model;
@@ -19,6 +20,7 @@ pub mod strategy;
 pub mod summary;
 pub mod synth;
 pub mod target_node;
+pub mod why;
 
 pub use index::Index;
 pub use model::FleetEvent;

@@ -140,6 +140,11 @@ pub struct PodInfo {
     pub last_termination: Option<String>,
     /// When the most recent restart happened, if known.
     pub last_restart: Option<Secs>,
+    /// What the kubelet says about the pod beyond its STATUS column, one line: the first
+    /// waiting container with its reason and message (`agent: CrashLoopBackOff: back-off 5m0s
+    /// restarting failed container …`), else a terminated one's, else the pod's own
+    /// `status.message` (`Evicted`: `The node was low on resource: memory. …`).
+    pub detail: Option<String>,
 }
 
 impl PodInfo {
@@ -168,6 +173,53 @@ pub enum Change<T> {
     Delete(ObjKey),
 }
 
+/// What a Warning event is about: the three kinds of object the fleet view explains.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+pub enum Involved {
+    Pod,
+    DaemonSet,
+    Node,
+}
+
+impl Involved {
+    pub fn parse(kind: &str) -> Option<Involved> {
+        match kind {
+            "Pod" => Some(Involved::Pod),
+            "DaemonSet" => Some(Involved::DaemonSet),
+            "Node" => Some(Involved::Node),
+            _ => None,
+        }
+    }
+}
+
+/// A Warning event (core/v1 Event) about a pod, a DaemonSet or a node.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EventInfo {
+    /// The Event object's own namespace and name.
+    pub namespace: String,
+    pub name: String,
+    pub kind: Involved,
+    /// `involvedObject`: namespace (empty for nodes), name and uid (may be empty).
+    pub object_namespace: String,
+    pub object_name: String,
+    pub object_uid: String,
+    /// `involvedObject.fieldPath` (`spec.containers{agent}`), when the event names a container.
+    pub field_path: Option<String>,
+    pub reason: String,
+    pub message: String,
+    /// `count`, or `series.count` for events.k8s.io-style series; at least 1.
+    pub count: u32,
+    /// `lastTimestamp`, else `series.lastObservedTime`, else `eventTime`, else
+    /// `firstTimestamp`, else the object's creation time.
+    pub last: Secs,
+}
+
+impl EventInfo {
+    pub fn key(&self) -> ObjKey {
+        ObjKey { namespace: self.namespace.clone(), name: self.name.clone() }
+    }
+}
+
 /// Which watch stream.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
 pub enum StreamKind {
@@ -175,17 +227,26 @@ pub enum StreamKind {
     DaemonSets,
     Revisions,
     Pods,
+    /// Warning events about pods, DaemonSets and nodes: the "why" of problem cells. Not part
+    /// of [`StreamKind::ALL`]: the matrix is complete without it, and a user who may not read
+    /// events still gets an honest matrix (the explanations then say events are unavailable).
+    Events,
 }
 
 impl StreamKind {
+    /// The four streams the matrix is built from.
     pub const ALL: [StreamKind; 4] =
         [StreamKind::Nodes, StreamKind::DaemonSets, StreamKind::Revisions, StreamKind::Pods];
+    /// Every stream, the explanations' events last.
+    pub const EVERY: [StreamKind; 5] =
+        [StreamKind::Nodes, StreamKind::DaemonSets, StreamKind::Revisions, StreamKind::Pods, StreamKind::Events];
     pub fn plural(self) -> &'static str {
         match self {
             StreamKind::Nodes => "nodes",
             StreamKind::DaemonSets => "daemonsets",
             StreamKind::Revisions => "controllerrevisions",
             StreamKind::Pods => "pods",
+            StreamKind::Events => "events",
         }
     }
 }
@@ -215,6 +276,7 @@ pub enum FleetEvent {
     DaemonSet(Change<DsInfo>),
     Revision(Change<RevInfo>),
     Pod(Change<PodInfo>),
+    Event(Change<EventInfo>),
     Stream {
         kind: StreamKind,
         state: StreamState,

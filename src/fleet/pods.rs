@@ -41,6 +41,8 @@ pub(crate) struct PodRec {
     pub hash: Sym,
     pub reason: Sym,
     pub last_term: Sym,
+    /// [`crate::fleet::model::PodInfo::detail`].
+    pub detail: Sym,
     pub name_off: u32,
     pub restarts: u32,
     /// Next pod in the same cell, or [`NONE`].
@@ -71,6 +73,7 @@ impl PodRec {
             hash: Sym::NONE,
             reason: Sym::NONE,
             last_term: Sym::NONE,
+            detail: Sym::NONE,
             name_off: 0,
             restarts: 0,
             next_in_cell: NONE,

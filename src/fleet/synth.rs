@@ -92,6 +92,7 @@ pub fn pod(ds: &DsInfo, node: &str, suffix: &str, hash: &str) -> PodInfo {
         restarts: 0,
         last_termination: None,
         last_restart: None,
+        detail: None,
     }
 }
 

@@ -2,11 +2,11 @@
 //! (`--fail-on`, `--max-outdated-age`), as grep-friendly lines
 //! `node<TAB>namespace/daemonset<TAB>state<TAB>reason`, most severe first.
 
-use super::reason::cell_reason;
 use crate::cli::CheckArgs;
 use crate::fleet::CellState;
 use crate::fleet::Index;
 use crate::fleet::model::Secs;
+use crate::fleet::why::explain;
 
 /// What fails when `--fail-on` is not given: every problem state except outdated. An outdated
 /// pod serves, on an older revision: a rollout to finish, not an outage (`--max-outdated-age`
@@ -261,7 +261,7 @@ pub fn report(index: &Index, filter: &CheckFilter, now: Secs) -> Report {
                 }
                 continue;
             }
-            let mut reason = cell_reason(&cell, ds, &node).unwrap_or_default();
+            let mut reason = explain(index, &cell, ds, &node, now).map(|w| w.text).unwrap_or_default();
             if let Some(age) = outdated_for {
                 reason.push_str(&format!(", outdated for {}", super::table::age(age)));
             }

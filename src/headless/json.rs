@@ -7,11 +7,12 @@ use std::io::Write;
 use serde::Serialize;
 use serde::ser::SerializeMap;
 
-use super::reason::cell_reason;
 use crate::fleet::CellState;
 use crate::fleet::Index;
 use crate::fleet::model::NodeReadiness;
+use crate::fleet::model::Secs;
 use crate::fleet::schedule::Taint;
+use crate::fleet::why::{WhyEvent, explain};
 
 #[derive(Serialize)]
 pub struct Doc<'a> {
@@ -52,7 +53,13 @@ pub struct Cell<'a> {
     pub daemonset: String,
     pub state: CellState,
     pub pod: Option<&'a str>,
-    pub reason: Option<String>,
+    /// Why the cell is in its state, one line, in the cluster's words where it has them
+    /// (`fleet::why`).
+    pub why: Option<String>,
+    /// What to do about it, one line.
+    pub hint: Option<String>,
+    /// The Warning events behind the why, newest first (`last` is Unix seconds).
+    pub events: Vec<WhyEvent>,
     pub restarts: u32,
     /// The pod's `controller-revision-hash`.
     pub revision: Option<&'a str>,
@@ -83,7 +90,8 @@ impl Serialize for Summary {
 
 /// Build the document. `problems_only` keeps only cells whose state is a problem; nodes,
 /// DaemonSets and the summary always describe the whole fleet.
-pub fn build<'a>(index: &'a Index, context: &'a str, problems_only: bool) -> Doc<'a> {
+/// `now` (Unix seconds) dates the events the why texts quote.
+pub fn build<'a>(index: &'a Index, context: &'a str, problems_only: bool, now: Secs) -> Doc<'a> {
     let node_ids = index.node_ids();
     let ds_ids = index.ds_ids();
     let nodes: Vec<_> = node_ids.iter().filter_map(|&id| index.node(id).map(|n| (id, n))).collect();
@@ -97,14 +105,16 @@ pub fn build<'a>(index: &'a Index, context: &'a str, problems_only: bool) -> Doc
             if cell.state == CellState::NotEligible || (problems_only && !cell.state.is_problem()) {
                 continue;
             }
-            let reason = cell_reason(&cell, ds, node);
+            let why = explain(index, &cell, ds, node, now);
             let pod = cell.pod.as_ref();
             cells.push(Cell {
                 node: node.name,
                 daemonset: format!("{}/{}", ds.namespace, ds.name),
                 state: cell.state,
                 pod: pod.map(|p| p.name),
-                reason,
+                why: why.as_ref().map(|w| w.text.clone()),
+                hint: why.as_ref().and_then(|w| w.hint.clone()),
+                events: why.map(|w| w.events).unwrap_or_default(),
                 restarts: pod.map_or(0, |p| p.restarts),
                 revision: pod.and_then(|p| p.revision_hash),
             });
@@ -143,8 +153,8 @@ pub fn build<'a>(index: &'a Index, context: &'a str, problems_only: bool) -> Doc
 }
 
 /// Write the document as one JSON object and a newline.
-pub fn write(index: &Index, context: &str, problems_only: bool, out: &mut dyn Write) -> std::io::Result<()> {
-    let doc = build(index, context, problems_only);
+pub fn write(index: &Index, context: &str, problems_only: bool, now: Secs, out: &mut dyn Write) -> std::io::Result<()> {
+    let doc = build(index, context, problems_only, now);
     // Keep the io error's kind (a closed pipe is BrokenPipe, which the caller treats as done).
     serde_json::to_writer(&mut *out, &doc).map_err(|e| match e.io_error_kind() {
         Some(kind) => std::io::Error::new(kind, e),

@@ -8,7 +8,6 @@
 pub mod check;
 pub mod doctor;
 pub mod json;
-pub mod reason;
 pub mod record;
 pub mod table;
 
@@ -41,9 +40,15 @@ pub enum HeadlessError {
 /// a big cluster is not throttled by the channel, small enough to bound memory.
 const CHANNEL_CAPACITY: usize = 4096;
 
+/// How long, once the matrix is complete, a sync still waits for the Warning events that
+/// explain it. Events only add words to the whys; a server slow to list them must not fail a
+/// check (a warning says the whys lack them).
+const EVENTS_GRACE: Duration = Duration::from_secs(5);
+
 /// List and watch until every stream has finished its first list, then stop the watches and
 /// return the index. A stream that fails for good (403 …) is an error; a stream that keeps
-/// reconnecting runs into `timeout`.
+/// reconnecting runs into `timeout`. The events stream is waited for at most [`EVENTS_GRACE`]
+/// past the others.
 pub async fn sync(target: &Target, timeout: Duration) -> Result<Index, HeadlessError> {
     let (tx, mut rx) = mpsc::channel::<FleetEvent>(CHANNEL_CAPACITY);
     let cancel = CancellationToken::new();
@@ -52,10 +57,13 @@ pub async fn sync(target: &Target, timeout: Duration) -> Result<Index, HeadlessE
     let _watches = crate::cluster::watch::spawn_watches(target.client.clone(), target.namespace.clone(), tx, cancel);
     let mut index = Index::new();
     let deadline = tokio::time::Instant::now() + timeout;
+    let mut events_deadline: Option<tokio::time::Instant> = None;
     loop {
-        let event = match tokio::time::timeout_at(deadline, rx.recv()).await {
+        let wait_until = events_deadline.map_or(deadline, |d| d.min(deadline));
+        let event = match tokio::time::timeout_at(wait_until, rx.recv()).await {
             Ok(Some(event)) => event,
             Ok(None) => return Err(HeadlessError::WatchesEnded { context: target.context.clone() }),
+            Err(_) if events_deadline.is_some() && index.synced() => return Ok(index),
             Err(_) => return Err(timeout_error(&index, target, timeout)),
         };
         index.apply(event);
@@ -68,7 +76,10 @@ pub async fn sync(target: &Target, timeout: Duration) -> Result<Index, HeadlessE
             return Err(err);
         }
         if index.synced() {
-            return Ok(index);
+            if index.listed(StreamKind::Events) {
+                return Ok(index);
+            }
+            events_deadline.get_or_insert_with(|| tokio::time::Instant::now() + EVENTS_GRACE);
         }
     }
 }
@@ -92,10 +103,22 @@ fn failed_stream(index: &Index, target: &Target) -> Option<HeadlessError> {
 
 /// Warnings about a synced index: streams that failed without making the answer useless.
 fn warnings(index: &Index) -> Vec<String> {
-    match index.stream_state(StreamKind::Revisions) {
-        StreamState::Failed { error } => vec![crate::cluster::client::one_line(error)],
-        _ => Vec::new(),
+    let mut out = Vec::new();
+    if let StreamState::Failed { error } = index.stream_state(StreamKind::Revisions) {
+        out.push(crate::cluster::client::one_line(error));
     }
+    match index.stream_state(StreamKind::Events) {
+        StreamState::Failed { error } => out.push(format!(
+            "{}; the whys below are without the cluster's events",
+            crate::cluster::client::one_line(error)
+        )),
+        _ if !index.listed(StreamKind::Events) => out.push(format!(
+            "Warning events were not listed within {}s; the whys below are without them",
+            EVENTS_GRACE.as_secs()
+        )),
+        _ => {}
+    }
+    out
 }
 
 fn timeout_error(index: &Index, target: &Target, timeout: Duration) -> HeadlessError {
@@ -143,7 +166,7 @@ pub async fn snapshot(
     // Everything from the index is clean already; the kubeconfig's context name is text too.
     let context = crate::text::clean(&target.context);
     match args.output {
-        OutputFormat::Json => json::write(&index, &context, args.problems, out)?,
+        OutputFormat::Json => json::write(&index, &context, args.problems, now, out)?,
         OutputFormat::Table | OutputFormat::Wide => {
             let opts = table::TableOptions {
                 context: &context,

@@ -7,11 +7,11 @@ use std::io::{IsTerminal, Write};
 
 use unicode_width::UnicodeWidthStr;
 
-use super::reason::cell_reason;
 use crate::fleet::CellState;
 use crate::fleet::Index;
 use crate::fleet::index::{DsId, DsView, NodeId, NodeView};
 use crate::fleet::model::{NodeReadiness, Secs};
+use crate::fleet::why::explain;
 use crate::theme::Glyphs;
 
 pub struct TableOptions<'a> {
@@ -257,7 +257,7 @@ fn write_problem_lines(
                     pod.map_or("-".to_string(), |p| p.name.to_string()),
                     pod.map_or("-".to_string(), |p| p.restarts.to_string()),
                     pod.map_or("-".to_string(), |p| age(opts.now.saturating_sub(p.created))),
-                    cell_reason(&cell, ds, node).unwrap_or_else(|| "-".to_string()),
+                    explain(index, &cell, ds, node, opts.now).map_or_else(|| "-".to_string(), |w| w.text),
                 ],
             ));
         }

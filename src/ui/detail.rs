@@ -11,7 +11,8 @@ use unicode_width::UnicodeWidthChar;
 use super::fmt_age;
 use crate::app::{Action, App};
 use crate::fleet::CellState;
-use crate::fleet::model::{NodeReadiness, UpdateStrategy};
+use crate::fleet::model::{NodeReadiness, StreamKind, StreamState, UpdateStrategy};
+use crate::fleet::why::{ds_warning, explain, node_warnings};
 use crate::theme::Slot;
 
 pub fn render(app: &App, f: &mut Frame, area: Rect) {
@@ -43,6 +44,17 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
     let max_scroll = (text.len() as u16).saturating_sub(inner.height);
     let scroll = app.detail.scroll_for(app.cursor_cell()).min(max_scroll);
     f.render_widget(Paragraph::new(text).scroll((scroll, 0)), inner);
+}
+
+/// Events listed under a cell's why.
+const MAX_EVENTS: usize = 3;
+
+/// Why the whys may lack the cluster's events.
+fn events_unavailable(app: &App) -> String {
+    match app.index.stream_state(StreamKind::Events) {
+        StreamState::Failed { error } => format!("unavailable: {error}"),
+        _ => "not listed yet; the why may lack the cluster's own words".to_string(),
+    }
 }
 
 struct Out {
@@ -131,19 +143,32 @@ pub fn lines(app: &App, width: usize) -> Vec<Line<'static>> {
         Span::styled(format!("  {}/{} on {}", ds.namespace, ds.name, node.name), o.value),
     ]));
 
-    // Why there is no pod, or why this pod should not be here.
-    match (state, cell.not_eligible) {
-        (CellState::Missing, _) => o.kv_styled(
-            "why",
-            "should run here (selector, affinity and taints allow it) but no pod exists",
-            theme.state_style(state),
-        ),
-        (CellState::NotEligible, Some(reason)) => o.kv("not eligible", reason.to_string()),
-        (CellState::NotEligible, None) => o.kv("not eligible", "the DaemonSet does not schedule here"),
-        (CellState::Misscheduled, Some(reason)) => {
-            o.kv_styled("misscheduled", format!("pod runs where it should not: {reason}"), theme.state_style(state))
+    // Why, first: in the cluster's words (events, the kubelet's statuses) where it has them.
+    match explain(&app.index, &cell, &ds, &node, app.now) {
+        Some(why) => {
+            let style = if state == CellState::NotEligible { o.value } else { theme.state_style(state) };
+            let why_text = why.text.clone();
+            o.kv_styled("why", why.text, style);
+            if let Some(hint) = why.hint {
+                o.kv("next", hint);
+            }
+            // The events the why does not already quote.
+            let listed = why.events.iter().filter(|e| !why_text.contains(e.message.as_str()));
+            for (i, e) in listed.take(MAX_EVENTS).enumerate() {
+                let times = if e.count > 1 { format!("{}× ", e.count) } else { String::new() };
+                o.kv(
+                    if i == 0 { "events" } else { "" },
+                    format!("{} {times}{} ago ({}): {}", e.reason, fmt_age(app.now - e.last), e.object, e.message),
+                );
+            }
         }
-        _ => {}
+        None if state == CellState::NotEligible => o.kv("why", "the DaemonSet does not schedule here"),
+        None => {}
+    }
+    let events_missing = !app.index.listed(StreamKind::Events)
+        || matches!(app.index.stream_state(StreamKind::Events), StreamState::Failed { .. });
+    if events_missing && state.is_problem() {
+        o.kv_styled("events", events_unavailable(app), theme.style(Slot::TotalsShort));
     }
 
     if let Some(pod) = &cell.pod {
@@ -192,6 +217,12 @@ pub fn lines(app: &App, width: usize) -> Vec<Line<'static>> {
     }
     o.kv("age", fmt_age(app.now - node.created));
     o.kv("problems", format!("{} cell{}", node.problems, if node.problems == 1 { "" } else { "s" }));
+    if let Some(info) = app.index.node_info(node_id).filter(|i| !i.pressures.is_empty()) {
+        o.kv_styled("conditions", info.pressures.join(", "), theme.style(Slot::NodeNotReady));
+    }
+    for (i, w) in node_warnings(&app.index, &node, app.now).into_iter().enumerate() {
+        o.kv(if i == 0 { "warnings" } else { "" }, w);
+    }
     if node.taints.is_empty() {
         o.kv("taints", "none");
     } else {
@@ -243,6 +274,9 @@ pub fn lines(app: &App, width: usize) -> Vec<Line<'static>> {
     );
     if let Some((rev, hash)) = ds.newest_revision {
         o.kv("revision", format!("{rev} ({hash})"));
+    }
+    if let Some(w) = ds_warning(&app.index, &ds, app.now) {
+        o.kv_styled("warning", w, theme.style(Slot::TotalsShort));
     }
     for (i, img) in ds.images.iter().enumerate() {
         o.kv(if i == 0 { "images" } else { "" }, img.to_string());

@@ -88,6 +88,10 @@ fn legend(app: &App, buf: &mut Buffer, area: Rect) {
         put(buf, &format!("  {} {n} {}", glyphs.state(state), state.name()), theme.state_style(state), &mut x);
     }
     put(buf, &pos, theme.style(Slot::DetailKey), &mut x);
+    // The column's most frequent recent warning, in the cluster's words, cut to what fits.
+    if let Some(w) = crate::fleet::why::ds_warning_short(&app.index, &ds, app.now) {
+        put(buf, &format!(" {w}"), theme.style(Slot::TotalsShort), &mut x);
+    }
 }
 
 fn column_headers(app: &App, buf: &mut Buffer, g: &Geometry) {

@@ -8,6 +8,8 @@
 #[allow(dead_code)]
 pub mod objects;
 #[allow(dead_code)]
+pub mod rig;
+#[allow(dead_code)]
 pub mod sandbox;
 #[allow(dead_code)]
 pub mod sim;

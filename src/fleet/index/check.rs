@@ -127,7 +127,7 @@ impl Index {
                 continue;
             }
             live += 1;
-            for s in [p.ns, p.owner, p.node, p.hash, p.reason, p.last_term] {
+            for s in [p.ns, p.owner, p.node, p.hash, p.reason, p.last_term, p.detail] {
                 hold(s);
             }
             let name = self.pods.name(i);

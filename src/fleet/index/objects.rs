@@ -162,6 +162,7 @@ impl Index {
             && s.resolve_opt(p.hash) == info.revision_hash.as_deref().filter(|x| !x.is_empty())
             && s.resolve_opt(p.reason) == Some(info.reason.as_str()).filter(|x| !x.is_empty())
             && s.resolve_opt(p.last_term) == info.last_termination.as_deref().filter(|x| !x.is_empty())
+            && s.resolve_opt(p.detail) == info.detail.as_deref().filter(|x| !x.is_empty())
             && p.restarts == info.restarts
             && p.containers_ready == info.containers_ready
             && p.containers_total == info.containers_total
@@ -224,6 +225,7 @@ impl Index {
         st.update(&mut p.hash, info.revision_hash.as_deref());
         st.update(&mut p.reason, Some(&info.reason));
         st.update(&mut p.last_term, info.last_termination.as_deref());
+        st.update(&mut p.detail, info.detail.as_deref());
         p.created = info.created;
         p.last_restart = info.last_restart.unwrap_or(i64::MIN);
         p.template_generation = info.template_generation.unwrap_or(i64::MIN);
@@ -249,8 +251,9 @@ impl Index {
         self.unplace(i);
         let p = self.pods.get(i).clone();
         let ns_str = self.strings.resolve(p.ns).to_string();
+        self.events.forget(Involved::Pod, &ns_str, self.pods.name(i));
         self.pods.remove(i, &ns_str);
-        for s in [p.ns, p.owner, p.node, p.hash, p.reason, p.last_term] {
+        for s in [p.ns, p.owner, p.node, p.hash, p.reason, p.last_term, p.detail] {
             self.strings.release(s);
         }
         self.summary.pods -= 1;
@@ -352,6 +355,7 @@ impl Index {
         self.node_by_sym.remove(&name_sym);
         self.nodes[n as usize] = None;
         self.node_free.push(n);
+        self.events.forget(Involved::Node, "", &key.name);
         self.strings.release(name_sym);
         true
     }
@@ -516,6 +520,7 @@ impl Index {
         for n in 0..self.node_slots {
             self.clear_cell(d, n);
         }
+        self.events.forget(Involved::DaemonSet, &key.namespace, &key.name);
         let Some(rec) = self.dss.get_mut(d as usize).and_then(Option::take) else { return true };
         self.ds_by_key.remove(&pair(rec.ns, rec.name_sym));
         self.strings.release(rec.ns);

@@ -1,0 +1,162 @@
+//! "Why?" in the cluster's own words: the detail panel, `snapshot -o wide` and `check` quote
+//! the Warning events and the kubelet's statuses behind a problem cell. The expected words are
+//! read with kubectl from the same simulator (an independent client), never from daemonscope.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::rig::{Rig, rig_with};
+use common::sandbox::Sandbox;
+use crossterm::event::KeyCode;
+use daemonscope::config::Config;
+use daemonscope::fleet::CellState;
+use daemonscope::sim::{self, SimOptions};
+
+/// The detail panel's lines as plain text, drawn wide enough that nothing wraps.
+fn detail(r: &Rig) -> Vec<String> {
+    daemonscope::ui::detail::lines(&r.app, 1000)
+        .into_iter()
+        .map(|l| l.spans.iter().map(|s| s.content.as_ref()).collect::<String>())
+        .collect()
+}
+
+fn line_with<'a>(lines: &'a [String], key: &str) -> &'a str {
+    lines
+        .iter()
+        .find(|l| l.trim_start().starts_with(key))
+        .unwrap_or_else(|| panic!("no `{key}` line in the detail panel:\n{}", lines.join("\n")))
+}
+
+/// kubectl against the rig's simulator, printing what `args` ask for.
+fn kubectl(sandbox: &Sandbox, kubeconfig: &Path, args: &[&str]) -> String {
+    let out = sandbox.kubectl(kubeconfig).args(args).output().expect("run kubectl");
+    assert!(out.status.success(), "kubectl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).expect("utf-8")
+}
+
+/// The mixed scenario without churn, over TLS (kubectl sends no token over plain HTTP).
+fn mixed() -> SimOptions {
+    SimOptions { scenario: "mixed".into(), churn: Some(0.0), tls: true, ..SimOptions::default() }
+}
+
+fn kubeconfig(r: &Rig, sandbox: &Sandbox) -> PathBuf {
+    sandbox.write("kubeconfig", &r.sim.kubeconfig_yaml())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_cell_quotes_the_failed_create_event_kubectl_lists_and_it_goes_with_the_daemonset() {
+    let mut r = rig_with(mixed(), sim::CONTEXT, Config::default()).await;
+    let sandbox = Sandbox::new();
+    let kc = kubeconfig(&r, &sandbox);
+    let message = kubectl(
+        &sandbox,
+        &kc,
+        &[
+            "get",
+            "events",
+            "-n",
+            "kube-system",
+            "--field-selector",
+            "type=Warning,involvedObject.kind=DaemonSet,involvedObject.name=nvidia-device-plugin,reason=FailedCreate",
+            "-o",
+            "jsonpath={.items[0].message}",
+        ],
+    );
+    assert!(message.starts_with("Error creating: pods \"nvidia-device-plugin-\" is forbidden"), "{message}");
+    r.wait_for("the events to list", |a| a.index.listed(daemonscope::fleet::model::StreamKind::Events)).await;
+    r.cursor_to("nvidia-device-plugin", CellState::Missing);
+    r.key(KeyCode::Enter);
+    let lines = detail(&r);
+    let why = line_with(&lines, "why");
+    assert!(why.contains("no daemon pod: FailedCreate ("), "{why}");
+    assert!(why.ends_with(&format!("ago): {message}")), "{why}\nwant the message: {message}");
+    assert!(line_with(&lines, "next").contains("the API server refuses the pod"), "{lines:#?}");
+    // The column line above the matrix names the column's most frequent warning.
+    let screen = common::rig::screen(&r.app);
+    assert!(screen.lines().any(|l| l.contains("× FailedCreate: admission webhook")), "{screen}");
+
+    // The DaemonSet goes: its events go with it.
+    let held = r.app.index.event_count();
+    let id = r.app.index.ds_by_name("kube-system", "nvidia-device-plugin").expect("ds");
+    assert!(r.app.index.ds_events(id).count() >= 1);
+    kubectl(&sandbox, &kc, &["delete", "ds", "-n", "kube-system", "nvidia-device-plugin", "--wait=false"]);
+    r.wait_for("the DaemonSet to go", |a| a.index.ds_by_name("kube-system", "nvidia-device-plugin").is_none()).await;
+    assert!(r.app.index.event_count() < held, "events about a deleted DaemonSet are forgotten");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_looping_pod_shows_its_last_exit_and_the_kubelets_back_off_message() {
+    let mut r = rig_with(mixed(), sim::CONTEXT, Config::default()).await;
+    let sandbox = Sandbox::new();
+    let kc = kubeconfig(&r, &sandbox);
+    let node = r.cursor_to("datadog-agent", CellState::Failing);
+    r.key(KeyCode::Enter);
+    let lines = detail(&r);
+    let pod = line_with(&lines, "name").trim_start().trim_start_matches("name").trim().to_string();
+    let field = |path: &str| {
+        kubectl(&sandbox, &kc, &["get", "pod", "-n", "monitoring", &pod, "-o", &format!("jsonpath={path}")])
+    };
+    assert_eq!(field("{.spec.nodeName}"), node);
+    let exit_code = field("{.status.containerStatuses[0].lastState.terminated.exitCode}");
+    let exit_reason = field("{.status.containerStatuses[0].lastState.terminated.reason}");
+    let waiting = field("{.status.containerStatuses[0].state.waiting.reason}");
+    let waiting_message = field("{.status.containerStatuses[0].state.waiting.message}");
+    assert_eq!(waiting, "CrashLoopBackOff");
+    let why = line_with(&lines, "why");
+    assert!(why.starts_with("  why          CrashLoopBackOff; datadog-agent: CrashLoopBackOff"), "{why}");
+    assert!(!waiting_message.is_empty(), "the kubelet says why it waits");
+    assert!(why.contains(&waiting_message), "{why}\nwant the waiting message {waiting_message:?}");
+    assert!(why.contains(&format!("last exit: {exit_reason} (exit {exit_code})")), "{why}");
+}
+
+/// `snapshot -o wide` and `check` carry the same why, with the event's words, on one line.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn snapshot_wide_and_check_quote_the_event_on_one_line() {
+    let cluster = common::sim::SimCluster::start(mixed()).await;
+    let message = {
+        let out = cluster
+            .sandbox
+            .kubectl(&cluster.kubeconfig)
+            .args([
+                "get",
+                "events",
+                "-n",
+                "kube-system",
+                "--field-selector",
+                "type=Warning,involvedObject.name=nvidia-device-plugin,reason=FailedCreate",
+                "-o",
+                "jsonpath={.items[0].message}",
+            ])
+            .output()
+            .expect("kubectl");
+        String::from_utf8(out.stdout).expect("utf-8")
+    };
+    assert!(message.contains("is forbidden"), "{message}");
+    let wide = cluster.daemonscope().args(["snapshot", "-o", "wide"]).output().expect("run");
+    let text = String::from_utf8_lossy(&wide.stdout);
+    let lines: Vec<&str> = text.lines().filter(|l| l.contains("kube-system/nvidia-device-plugin  missing")).collect();
+    assert_eq!(lines.len(), 2, "mixed.toml: nvidia-device-plugin is refused on gpu-02 and gpu-04\n{text}");
+    for l in &lines {
+        assert!(l.contains("no daemon pod: FailedCreate (") && l.ends_with(&message), "{l}");
+    }
+    let check = cluster.daemonscope().arg("check").output().expect("run");
+    assert_eq!(check.status.code(), Some(1));
+    let out = String::from_utf8_lossy(&check.stdout);
+    let missing: Vec<&str> =
+        out.lines().filter(|l| l.contains("\tkube-system/nvidia-device-plugin\tmissing\t")).collect();
+    assert_eq!(missing.len(), 2, "{out}");
+    assert!(missing.iter().all(|l| l.ends_with(&message)), "{missing:#?}");
+    let json = cluster.daemonscope().args(["snapshot", "-o", "json", "--problems"]).output().expect("run");
+    let doc: serde_json::Value = serde_json::from_slice(&json.stdout).expect("json");
+    let cell = doc["cells"]
+        .as_array()
+        .expect("cells")
+        .iter()
+        .find(|c| c["daemonset"] == "kube-system/nvidia-device-plugin" && c["state"] == "missing")
+        .expect("a missing nvidia cell");
+    assert!(cell["why"].as_str().expect("why").ends_with(&message), "{cell}");
+    assert_eq!(cell["events"][0]["reason"], "FailedCreate", "{cell}");
+    assert_eq!(cell["events"][0]["object"], "daemonset", "{cell}");
+    assert_eq!(cell["events"][0]["message"], message.as_str(), "{cell}");
+}
