@@ -502,6 +502,7 @@ fn valid_subresource(kind: Kind, sub: &str) -> bool {
             | (Kind::DaemonSet, "status")
             | (Kind::Node, "status")
             | (Kind::Namespace, "status")
+            | (Kind::ResourceQuota, "status")
     )
 }
 
