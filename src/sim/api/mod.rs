@@ -12,6 +12,7 @@ pub mod control;
 pub mod discovery;
 pub mod list;
 pub mod podlog;
+pub mod proto;
 pub mod rbac;
 pub mod selectors;
 pub mod status;

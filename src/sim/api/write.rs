@@ -10,7 +10,7 @@ use bytes::Bytes;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use serde_json::Value;
 
-use super::{ApiError, Ctx, Resp, json_response, strategic, table};
+use super::{ApiError, Ctx, Resp, json_response, proto, strategic, table};
 use crate::sim::store::{Object, Store, StoreError, Stored};
 use crate::sim::{Kind, quota};
 
@@ -266,7 +266,12 @@ pub fn create(ctx: &Ctx, body: &[u8]) -> Result<Resp, ApiError> {
     if kind.namespaced() && ctx.target.namespace.is_none() {
         return Err(ApiError::method_not_allowed("POST"));
     }
-    let mut v = parse_body(body)?;
+    let mut v = match body.strip_prefix(proto::MAGIC) {
+        // `kubectl create quota` uses a typed client, which sends protobuf.
+        Some(envelope) if kind == Kind::ResourceQuota => proto::resource_quota(envelope)
+            .ok_or_else(|| ApiError::bad_request("decoding the protobuf ResourceQuota: malformed"))?,
+        _ => parse_body(body)?,
+    };
     check_type_and_scope(ctx, &mut v)?;
     if v["metadata"].get("resourceVersion").and_then(Value::as_str).is_some_and(|s| !s.is_empty()) {
         return Err(ApiError::bad_request("resourceVersion should not be set on objects to be created"));
