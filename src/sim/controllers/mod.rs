@@ -14,6 +14,7 @@ pub mod churn;
 pub mod daemonset;
 pub mod kubelet;
 pub mod nodes;
+pub mod pod_events;
 pub mod populate;
 pub mod rng;
 
