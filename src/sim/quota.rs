@@ -141,6 +141,59 @@ mod tests {
         assert_eq!(count_of(&Quantity("1Ki".into())), None);
     }
 
+    fn quota(name: &str, hard: &[(&str, &str)]) -> Object {
+        Object::ResourceQuota(ResourceQuota {
+            metadata: k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
+                name: Some(name.into()),
+                namespace: Some("ns".into()),
+                ..Default::default()
+            },
+            spec: Some(k8s_openapi::api::core::v1::ResourceQuotaSpec {
+                hard: Some(hard.iter().map(|(k, v)| (k.to_string(), Quantity(v.to_string()))).collect()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+    }
+
+    fn store_with_pods(n: usize) -> std::sync::Arc<Store> {
+        let store = Store::new(100);
+        let at = k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(Timestamp::UNIX_EPOCH);
+        for i in 0..n {
+            let mut p = Pod::default();
+            p.metadata.name = Some(format!("p{i}"));
+            p.metadata.namespace = Some("ns".into());
+            assert!(store.create(Object::Pod(p), at.clone()).is_ok());
+        }
+        store
+    }
+
+    #[test]
+    fn every_exceeded_pod_resource_is_listed_sorted_and_comma_joined() {
+        // resourcequota.CheckRequest + prettyPrint: keys sorted, "k=v" joined by ",".
+        let store = store_with_pods(2);
+        let at = k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(Timestamp::UNIX_EPOCH);
+        assert!(store.create(quota("q", &[("pods", "2"), ("count/pods", "2"), ("cpu", "1")]), at).is_ok());
+        assert_eq!(
+            admit_pod(&store, "ns", "agent-", Timestamp::UNIX_EPOCH),
+            Err("pods \"agent-\" is forbidden: exceeded quota: q, requested: count/pods=1,pods=1, used: count/pods=2,pods=2, limited: count/pods=2,pods=2".to_string())
+        );
+        assert_eq!(admit_pod(&store, "other", "agent-", Timestamp::UNIX_EPOCH), Ok(()), "no quota there");
+    }
+
+    #[test]
+    fn a_pod_that_fits_is_admitted_and_status_counts_it() {
+        let store = store_with_pods(1);
+        let at = k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(Timestamp::UNIX_EPOCH);
+        assert!(store.create(quota("q", &[("pods", "2")]), at).is_ok());
+        assert_eq!(admit_pod(&store, "ns", "x", Timestamp::UNIX_EPOCH), Ok(()));
+        assert!(refresh(&store, "ns", Timestamp::UNIX_EPOCH).is_ok());
+        let got = store.get(Kind::ResourceQuota, "ns", "q").map(|s| s.obj.clone());
+        let Some(Object::ResourceQuota(q)) = got else { panic!("quota stored") };
+        let used = q.status.and_then(|s| s.used).unwrap_or_default();
+        assert_eq!(used.get("pods"), Some(&Quantity("1".into())));
+    }
+
     #[test]
     fn terminal_and_long_terminating_pods_do_not_count() {
         let now = Timestamp::from_second(1_000).unwrap_or(Timestamp::UNIX_EPOCH);
