@@ -23,7 +23,8 @@ use kube::api::{Api, ListParams, PostParams};
 const WAIT: Duration = Duration::from_secs(90);
 
 /// 4 nodes; `fluent-bit` runs on all of them (4 pods in `logging`); in `trouble`, `crasher`
-/// crash-loops on general-00 only and `unready` fails its readiness probe on general-01 only.
+/// crash-loops on general-00 only and `unready` fails its readiness probe on general-01 only;
+/// in `pulls`, `puller`'s image cannot be pulled on general-02 only.
 /// Short delays so a replacement pod crashes within seconds.
 const SCENARIO: &str = r#"
 name = "events"
@@ -63,6 +64,16 @@ image = "quay.io/prometheus/node-exporter:v1.8.2"
 [[daemonsets.behaviours]]
 kind = "notready"
 indices = [1]
+
+[[daemonsets]]
+name = "puller"
+namespace = "pulls"
+flavour = "node-exporter"
+image = "quay.io/prometheus/node-exporter:v0.0.0-missing"
+
+[[daemonsets.behaviours]]
+kind = "imagepull"
+indices = [2]
 "#;
 
 struct Env {
@@ -359,4 +370,31 @@ async fn crash_looping_and_unready_pods_have_the_kubelets_warning_events() {
     names.sort();
     names.dedup();
     assert!(names.iter().all(|n| n.starts_with("crasher-") || *n == uname), "{names:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_image_that_cannot_be_pulled_has_the_kubelets_failed_and_back_off_events() {
+    let e = env().await;
+    let image = "quay.io/prometheus/node-exporter:v0.0.0-missing";
+    // containerd's NotFound through CRI, as the kubelet quotes it.
+    let runtime = format!(
+        "rpc error: code = NotFound desc = failed to pull and unpack image \"{image}\": failed to resolve reference \"{image}\": {image}: not found"
+    );
+    let out =
+        e.run(&["get", "events", "-n", "pulls", "--field-selector", "involvedObject.kind=Pod", "-o", "wide"]).await;
+    assert!(out.contains(&format!("Failed to pull image \"{image}\": {runtime}")), "{out}");
+    assert!(out.contains("Error: ErrImagePull") && out.contains("Error: ImagePullBackOff"), "{out}");
+    assert!(out.contains(&format!("Back-off pulling image \"{image}\"")), "{out}");
+    assert!(out.contains("kubelet, general-02"), "{out}");
+    // Only the pod on general-02: the other three pull.
+    let names = e.run(&["get", "events", "-n", "pulls", "-o", "jsonpath={.items[*].involvedObject.name}"]).await;
+    let mut names: Vec<&str> = names.split_whitespace().collect();
+    names.sort();
+    names.dedup();
+    assert_eq!(names.len(), 1, "{names:?}");
+    // The back-off of the puller is a Normal event; its errors are Warnings.
+    let warnings = e
+        .run(&["get", "events", "-n", "pulls", "--field-selector", "type=Warning", "-o", "jsonpath={.items[*].reason}"])
+        .await;
+    assert_eq!(warnings.split_whitespace().collect::<Vec<_>>(), ["Failed", "Failed", "Failed"], "{warnings}");
 }

@@ -323,9 +323,12 @@ fn image_of(pod: &Pod) -> String {
     pod.spec.as_ref().and_then(|s| s.containers.first()).and_then(|c| c.image.clone()).unwrap_or_default()
 }
 
-/// The runtime's error for an image that does not exist (containerd).
+/// The runtime's error for an image that does not exist, as containerd's CRI answers over
+/// gRPC: the ErrImagePull message, and the tail of the kubelet's `Failed to pull image` event.
 pub fn pull_error(image: &str) -> String {
-    format!("failed to pull and unpack image \"{image}\": failed to resolve reference \"{image}\": {image}: not found")
+    format!(
+        "rpc error: code = NotFound desc = failed to pull and unpack image \"{image}\": failed to resolve reference \"{image}\": {image}: not found"
+    )
 }
 
 fn write(ctx: &Ctx<'_>, pod: Pod, rv: u64) -> Result<(), StoreError> {
