@@ -107,6 +107,13 @@ pub fn on_transition(pod: &Pod, old: &Main, new: &PodRun, behaviour: Option<Beha
     }
 }
 
+/// How many of `n` events over `span_secs` get past client-go's
+/// `EventSourceObjectSpamFilter` (a token bucket per source and object: a burst of 25, then
+/// one every 5 minutes), which is what a long-troubled pod's count shows.
+fn spam_filtered(n: i64, span_secs: i64) -> i32 {
+    n.min(25 + span_secs.max(0) / 300).clamp(1, i64::from(i32::MAX)) as i32
+}
+
 /// The Events a pod settled at time zero has accumulated (populate): each with how often it
 /// happened and when first. `run` is the settled state, `started` when the pod first started.
 pub fn settled(
@@ -120,11 +127,12 @@ pub fn settled(
     match (behaviour, &run.main) {
         // One back-off after every crash.
         (Some(BehaviourKind::Crashloop), _) if run.restarts > 0 => {
-            on_waiting(pod, "CrashLoopBackOff", "").into_iter().map(|e| (e, run.restarts, started)).collect()
+            let count = spam_filtered(i64::from(run.restarts), alive);
+            on_waiting(pod, "CrashLoopBackOff", "").into_iter().map(|e| (e, count, started)).collect()
         }
         (Some(BehaviourKind::Imagepull), Main::Waiting { .. }) => {
             // One ErrImagePull → ImagePullBackOff cycle a minute or so.
-            let cycles = (alive / 65 + 1).min(i64::from(i32::MAX)) as i32;
+            let cycles = spam_filtered(alive / 65 + 1, alive);
             let (_, image) = first_container(pod);
             let err = super::kubelet::pull_error(&image);
             let mut out: Vec<_> =
@@ -134,7 +142,7 @@ pub fn settled(
         }
         (Some(BehaviourKind::Notready), Main::Running { ready: false, .. }) => {
             // The readiness probe fails every periodSeconds (10 s by default).
-            let count = (alive / 10).clamp(1, i64::from(i32::MAX)) as i32;
+            let count = spam_filtered(alive / 10, alive);
             vec![(warning("Unhealthy", READINESS_FAILED.into()), count, started)]
         }
         _ => Vec::new(),
@@ -210,5 +218,13 @@ mod tests {
         assert_eq!(go_duration(80), "1m20s");
         assert_eq!(go_duration(300), "5m0s");
         assert_eq!(go_duration(3600), "1h0m0s");
+    }
+
+    #[test]
+    fn long_trouble_is_counted_past_the_spam_filter_only() {
+        assert_eq!(spam_filtered(3, 30), 3, "under the burst");
+        // A probe failing every 10 s for a day: 25, then one per 5 minutes.
+        assert_eq!(spam_filtered(8_640, 86_400), 25 + 288);
+        assert_eq!(spam_filtered(0, 0), 1);
     }
 }
