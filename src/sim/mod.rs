@@ -5,13 +5,15 @@
 //! Layout: `store` (objects, resourceVersions, watch history), `api` (HTTP routes, auth, TLS,
 //! Status errors, faults), `controllers` (DaemonSet controller, kubelet, node lifecycle),
 //! `scenario` (seeded, settled starting states from `assets/scenarios`), `logs` (deterministic
-//! container logs), `replay` (a recorded cluster served as it was recorded).
+//! container logs), `replay` (a recorded cluster served as it was recorded), `quota`
+//! (ResourceQuota status and admission for the pod count).
 
 pub mod api;
 pub mod clock;
 pub mod controllers;
 pub mod faults;
 pub mod logs;
+pub mod quota;
 pub mod replay;
 pub mod scenario;
 pub mod store;

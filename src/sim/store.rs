@@ -11,7 +11,7 @@ use std::sync::RwLock;
 
 use bytes::Bytes;
 use k8s_openapi::api::apps::v1::{ControllerRevision, DaemonSet};
-use k8s_openapi::api::core::v1::{Event, Namespace, Node, Pod};
+use k8s_openapi::api::core::v1::{Event, Namespace, Node, Pod, ResourceQuota};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 use tokio::sync::broadcast;
 
@@ -24,11 +24,19 @@ pub enum Kind {
     DaemonSet,
     ControllerRevision,
     Event,
+    ResourceQuota,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 6] =
-        [Kind::Namespace, Kind::Node, Kind::Pod, Kind::DaemonSet, Kind::ControllerRevision, Kind::Event];
+    pub const ALL: [Kind; 7] = [
+        Kind::Namespace,
+        Kind::Node,
+        Kind::Pod,
+        Kind::DaemonSet,
+        Kind::ControllerRevision,
+        Kind::Event,
+        Kind::ResourceQuota,
+    ];
     pub fn namespaced(self) -> bool {
         !matches!(self, Kind::Namespace | Kind::Node)
     }
@@ -40,6 +48,7 @@ impl Kind {
             Kind::DaemonSet => "daemonsets",
             Kind::ControllerRevision => "controllerrevisions",
             Kind::Event => "events",
+            Kind::ResourceQuota => "resourcequotas",
         }
     }
     pub fn kind(self) -> &'static str {
@@ -50,6 +59,7 @@ impl Kind {
             Kind::DaemonSet => "DaemonSet",
             Kind::ControllerRevision => "ControllerRevision",
             Kind::Event => "Event",
+            Kind::ResourceQuota => "ResourceQuota",
         }
     }
     /// "" for the core group.
@@ -79,6 +89,7 @@ pub enum Object {
     DaemonSet(DaemonSet),
     ControllerRevision(ControllerRevision),
     Event(Event),
+    ResourceQuota(ResourceQuota),
 }
 
 macro_rules! each {
@@ -90,6 +101,7 @@ macro_rules! each {
             Object::DaemonSet($o) => $e,
             Object::ControllerRevision($o) => $e,
             Object::Event($o) => $e,
+            Object::ResourceQuota($o) => $e,
         }
     };
 }
@@ -103,6 +115,7 @@ impl Object {
             Object::DaemonSet(_) => Kind::DaemonSet,
             Object::ControllerRevision(_) => Kind::ControllerRevision,
             Object::Event(_) => Kind::Event,
+            Object::ResourceQuota(_) => Kind::ResourceQuota,
         }
     }
     pub fn meta(&self) -> &ObjectMeta {
@@ -133,6 +146,7 @@ impl Object {
             Kind::DaemonSet => Object::DaemonSet(serde_json::from_slice(body)?),
             Kind::ControllerRevision => Object::ControllerRevision(serde_json::from_slice(body)?),
             Kind::Event => Object::Event(serde_json::from_slice(body)?),
+            Kind::ResourceQuota => Object::ResourceQuota(serde_json::from_slice(body)?),
         })
     }
     pub fn from_value(kind: Kind, v: serde_json::Value) -> Result<Object, serde_json::Error> {
@@ -143,6 +157,7 @@ impl Object {
             Kind::DaemonSet => Object::DaemonSet(serde_json::from_value(v)?),
             Kind::ControllerRevision => Object::ControllerRevision(serde_json::from_value(v)?),
             Kind::Event => Object::Event(serde_json::from_value(v)?),
+            Kind::ResourceQuota => Object::ResourceQuota(serde_json::from_value(v)?),
         })
     }
 }

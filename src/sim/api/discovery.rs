@@ -82,6 +82,7 @@ fn short_names(kind: Kind) -> &'static [&'static str] {
         Kind::Pod => &["po"],
         Kind::DaemonSet => &["ds"],
         Kind::Event => &["ev"],
+        Kind::ResourceQuota => &["quota"],
         Kind::ControllerRevision => &[],
     }
 }
@@ -89,7 +90,9 @@ fn short_names(kind: Kind) -> &'static [&'static str] {
 fn subresources(kind: Kind) -> &'static [(&'static str, &'static [&'static str])] {
     match kind {
         Kind::Pod => &[("log", &["get"]), ("status", &["get", "patch", "update"])],
-        Kind::DaemonSet | Kind::Node | Kind::Namespace => &[("status", &["get", "patch", "update"])],
+        Kind::DaemonSet | Kind::Node | Kind::Namespace | Kind::ResourceQuota => {
+            &[("status", &["get", "patch", "update"])]
+        }
         _ => &[],
     }
 }

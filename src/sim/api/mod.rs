@@ -12,6 +12,7 @@ pub mod control;
 pub mod discovery;
 pub mod list;
 pub mod podlog;
+pub mod proto;
 pub mod rbac;
 pub mod selectors;
 pub mod status;
@@ -502,6 +503,7 @@ fn valid_subresource(kind: Kind, sub: &str) -> bool {
             | (Kind::DaemonSet, "status")
             | (Kind::Node, "status")
             | (Kind::Namespace, "status")
+            | (Kind::ResourceQuota, "status")
     )
 }
 

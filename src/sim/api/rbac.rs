@@ -11,7 +11,7 @@
 use bytes::Bytes;
 use serde_json::{Value, json};
 
-use super::{ApiError, Resp, Target, json_response};
+use super::{ApiError, Resp, Target, json_response, proto};
 
 /// One rule: these verbs on these resources (`plural` or `plural/subresource`; `*` for all),
 /// everywhere (`namespaces: None`, a ClusterRoleBinding) or only in the namespaces named (a
@@ -215,81 +215,6 @@ fn rules_status(user: &User, spec: &Value) -> Result<Value, ApiError> {
         "nonResourceRules": [{ "verbs": ["get"], "nonResourceURLs": ["/healthz", "/livez", "/readyz", "/version", "/api", "/api/*", "/apis", "/apis/*"] }],
         "incomplete": false,
     }))
-}
-
-/// Just enough of the Kubernetes protobuf encoding to read a review: the `k8s\0` magic, the
-/// `runtime.Unknown` envelope (field 2: the object's bytes), and the review's spec fields.
-mod proto {
-    use serde_json::{Value, json};
-
-    pub const MAGIC: &[u8] = b"k8s\0";
-
-    /// The length-delimited fields of one message, as (field number, bytes); varint fields
-    /// are skipped (reviews carry none we read).
-    fn fields(mut b: &[u8]) -> Option<Vec<(u64, &[u8])>> {
-        let mut out = Vec::new();
-        while !b.is_empty() {
-            let key = varint(&mut b)?;
-            match key & 7 {
-                0 => {
-                    varint(&mut b)?;
-                }
-                2 => {
-                    let len = usize::try_from(varint(&mut b)?).ok()?;
-                    let (v, rest) = (b.get(..len)?, b.get(len..)?);
-                    out.push((key >> 3, v));
-                    b = rest;
-                }
-                _ => return None,
-            }
-        }
-        Some(out)
-    }
-
-    fn varint(b: &mut &[u8]) -> Option<u64> {
-        let mut v = 0u64;
-        for shift in (0..64).step_by(7) {
-            let (&byte, rest) = b.split_first()?;
-            *b = rest;
-            v |= u64::from(byte & 0x7f) << shift;
-            if byte & 0x80 == 0 {
-                return Some(v);
-            }
-        }
-        None
-    }
-
-    fn field(msg: &[u8], n: u64) -> Option<&[u8]> {
-        fields(msg)?.into_iter().rev().find(|(f, _)| *f == n).map(|(_, v)| v)
-    }
-
-    fn string(msg: &[u8], n: u64) -> Option<String> {
-        field(msg, n).map(|v| String::from_utf8_lossy(v).into_owned())
-    }
-
-    /// The review as the JSON its spec would be.
-    pub fn review(kind: &str, envelope: &[u8]) -> Option<Value> {
-        let object = field(envelope, 2)?;
-        let spec = field(object, 2).unwrap_or_default();
-        let spec = if kind == "SelfSubjectAccessReview" {
-            match field(spec, 1) {
-                Some(ra) => {
-                    let names = ["namespace", "verb", "group", "version", "resource", "subresource", "name"];
-                    let mut attrs = serde_json::Map::new();
-                    for (i, name) in names.iter().enumerate() {
-                        if let Some(v) = string(ra, i as u64 + 1) {
-                            attrs.insert(name.to_string(), json!(v));
-                        }
-                    }
-                    json!({ "resourceAttributes": attrs })
-                }
-                None => json!({ "nonResourceAttributes": {} }),
-            }
-        } else {
-            json!({ "namespace": string(spec, 1).unwrap_or_default() })
-        };
-        Some(json!({ "kind": kind, "apiVersion": "authorization.k8s.io/v1", "metadata": {}, "spec": spec }))
-    }
 }
 
 #[cfg(test)]

@@ -417,7 +417,7 @@ fn selectable(kind: crate::sim::Kind, field: &str) -> bool {
                 | "source"
                 | "type"
         ),
-        Kind::DaemonSet | Kind::ControllerRevision => false,
+        Kind::DaemonSet | Kind::ControllerRevision | Kind::ResourceQuota => false,
     }
 }
 

@@ -1,7 +1,7 @@
 //! Server-side printing: `meta.k8s.io/v1` Table responses for `kubectl get`, which asks with
 //! `Accept: application/json;as=Table;v=v1;g=meta.k8s.io`. The columns and cells follow the
 //! real printers (pkg/printers/internalversion/printers.go: printPod, printNode,
-//! printDaemonSet, printNamespace, printControllerRevision, printEvent); the server always fills
+//! printDaemonSet, printNamespace, printControllerRevision, printEvent, printResourceQuota); the server always fills
 //! every column and kubectl hides priority-1 columns unless `-o wide`.
 
 use std::collections::BTreeMap;
@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use jiff::Timestamp;
-use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::api::core::v1::{Pod, ResourceQuota};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, Time};
 use serde_json::{Value, json};
 
@@ -186,6 +186,24 @@ fn columns(kind: Kind) -> Vec<Value> {
             col("Selector", "string", "", 1, "A label query over pods that are managed by the daemon set."),
         ],
         Kind::Namespace => vec![name, col("Status", "string", "", 0, "The status of the namespace"), age],
+        Kind::ResourceQuota => vec![
+            name,
+            age,
+            col(
+                "Request",
+                "string",
+                "",
+                0,
+                "Request represents a minimum amount of cpu/memory that a container may consume.",
+            ),
+            col(
+                "Limit",
+                "string",
+                "",
+                0,
+                "Limits control the maximum amount of cpu/memory that a container may use independent of contention on the node.",
+            ),
+        ],
         Kind::ControllerRevision => vec![
             name,
             col("Controller", "string", "", 0, "Controller of the object"),
@@ -526,6 +544,10 @@ fn cells(obj: &Object, now: Timestamp) -> Vec<Value> {
                 .unwrap_or_else(|| "<none>".into());
             vec![name, json!(controller), json!(r.revision.unwrap_or(0).to_string()), age]
         }
+        Object::ResourceQuota(q) => {
+            let (request, limit) = quota_cells(q);
+            vec![name, age, json!(request), json!(limit)]
+        }
         Object::Event(e) => {
             let first = e.first_timestamp.clone().or_else(|| e.event_time.as_ref().map(|t| Time(t.0)));
             let last = e.last_timestamp.clone().or_else(|| first.clone());
@@ -562,6 +584,23 @@ fn cells(obj: &Object, now: Timestamp) -> Vec<Value> {
             ]
         }
     }
+}
+
+/// printResourceQuota's REQUEST and LIMIT: `resource: used/hard` for every hard limit in
+/// status, sorted by name; `limits.*` resources go to LIMIT, the rest to REQUEST. An unset
+/// used quantity prints as the zero Quantity, "0".
+fn quota_cells(q: &ResourceQuota) -> (String, String) {
+    let status = q.status.clone().unwrap_or_default();
+    let used = status.used.unwrap_or_default();
+    let (mut request, mut limit) = (Vec::new(), Vec::new());
+    // BTreeMap: already sorted by resource name, as SortableResourceNames sorts.
+    for (resource, hard) in status.hard.iter().flatten() {
+        let u = used.get(resource).map_or("0", |q| q.0.as_str());
+        let cell = format!("{resource}: {u}/{}", hard.0);
+        let is_limit = resource.split('.').count() > 1 && resource.split('.').next() == Some("limits");
+        if is_limit { limit.push(cell) } else { request.push(cell) }
+    }
+    (request.join(", "), limit.join(", "))
 }
 
 fn row(s: &Stored, now: Timestamp, include_object: Option<&str>) -> Value {

@@ -10,9 +10,9 @@ use bytes::Bytes;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use serde_json::Value;
 
-use super::{ApiError, Ctx, Resp, json_response, strategic, table};
-use crate::sim::Kind;
+use super::{ApiError, Ctx, Resp, json_response, proto, strategic, table};
 use crate::sim::store::{Object, Store, StoreError, Stored};
+use crate::sim::{Kind, quota};
 
 fn store_err(ctx: &Ctx) -> impl Fn(StoreError) -> ApiError + '_ {
     move |e| ApiError::from_store(e, ctx.target.kind.group(), ctx.target.kind.plural())
@@ -229,9 +229,36 @@ fn prepare_create(obj: &mut Object) -> Result<(), ApiError> {
             // DaemonSet status is owned by the controller: PrepareForCreate clears it.
             d.status = None;
         }
+        // So is a quota's: the quota controller fills it (here, right after the write).
+        Object::ResourceQuota(q) => q.status = None,
         _ => {}
     }
     Ok(())
+}
+
+/// The `ResourceQuota` admission plugin on pod creation: 403 Forbidden when one more pod
+/// would exceed a quota of the namespace, with the plugin's message and the pod's name (its
+/// generateName when it has none) in the details.
+fn admit_quota(ctx: &Ctx, obj: &Object) -> Result<(), ApiError> {
+    let Object::Pod(p) = obj else { return Ok(()) };
+    let name = match p.metadata.name.as_deref() {
+        Some(n) if !n.is_empty() => n,
+        _ => p.metadata.generate_name.as_deref().unwrap_or(""),
+    };
+    quota::admit_pod(&ctx.state.store, ctx.namespace(), name, ctx.state.clock.now())
+        .map_err(|m| ApiError::new(403, "Forbidden", m).with_details(name, "", "pods"))
+}
+
+/// After a quota is written, compute its status at once (the quota controller's first sync),
+/// so a `get` right after `create quota` shows what is used. Returns the stored quota.
+fn settle_quota(ctx: &Ctx, s: Arc<Stored>) -> Arc<Stored> {
+    if s.obj.kind() != Kind::ResourceQuota {
+        return s;
+    }
+    if let Err(e) = quota::refresh(&ctx.state.store, s.obj.namespace(), ctx.state.clock.now()) {
+        tracing::debug!("quota status of {}/{}: {e}", s.obj.namespace(), s.obj.name());
+    }
+    ctx.state.store.get(Kind::ResourceQuota, s.obj.namespace(), s.obj.name()).unwrap_or(s)
 }
 
 pub fn create(ctx: &Ctx, body: &[u8]) -> Result<Resp, ApiError> {
@@ -239,7 +266,12 @@ pub fn create(ctx: &Ctx, body: &[u8]) -> Result<Resp, ApiError> {
     if kind.namespaced() && ctx.target.namespace.is_none() {
         return Err(ApiError::method_not_allowed("POST"));
     }
-    let mut v = parse_body(body)?;
+    let mut v = match body.strip_prefix(proto::MAGIC) {
+        // `kubectl create quota` uses a typed client, which sends protobuf.
+        Some(envelope) if kind == Kind::ResourceQuota => proto::resource_quota(envelope)
+            .ok_or_else(|| ApiError::bad_request("decoding the protobuf ResourceQuota: malformed"))?,
+        _ => parse_body(body)?,
+    };
     check_type_and_scope(ctx, &mut v)?;
     if v["metadata"].get("resourceVersion").and_then(Value::as_str).is_some_and(|s| !s.is_empty()) {
         return Err(ApiError::bad_request("resourceVersion should not be set on objects to be created"));
@@ -250,11 +282,12 @@ pub fn create(ctx: &Ctx, body: &[u8]) -> Result<Resp, ApiError> {
     }
     prepare_create(&mut obj)?;
     apply_defaults(&mut obj);
+    admit_quota(ctx, &obj)?;
     if dry_run(ctx)? {
         return value_response(201, &obj);
     }
     let s = ctx.state.store.create(obj, ctx.now()).map_err(store_err(ctx))?;
-    object_response(ctx, 201, &s)
+    object_response(ctx, 201, &settle_quota(ctx, s))
 }
 
 /// What a write may change: a status write changes only the status; a main-resource write
@@ -268,6 +301,7 @@ fn scope_write(sub: Option<&str>, cur: &Object, mut new: Object) -> Object {
                 (Object::DaemonSet(o), Object::DaemonSet(n)) => o.status = n.status,
                 (Object::Node(o), Object::Node(n)) => o.status = n.status,
                 (Object::Namespace(o), Object::Namespace(n)) => o.status = n.status,
+                (Object::ResourceQuota(o), Object::ResourceQuota(n)) => o.status = n.status,
                 _ => {}
             }
             out
@@ -285,6 +319,10 @@ fn scope_write(sub: Option<&str>, cur: &Object, mut new: Object) -> Object {
             new
         }
         (_, Object::Namespace(o), Object::Namespace(n)) => {
+            n.status = o.status.clone();
+            new
+        }
+        (_, Object::ResourceQuota(o), Object::ResourceQuota(n)) => {
             n.status = o.status.clone();
             new
         }
@@ -360,7 +398,7 @@ pub fn update(ctx: &Ctx, body: &[u8]) -> Result<Resp, ApiError> {
         return value_response(200, &new);
     }
     let s = ctx.state.store.update(new, Some(rv)).map_err(store_err(ctx))?;
-    object_response(ctx, 200, &s)
+    object_response(ctx, 200, &settle_quota(ctx, s))
 }
 
 enum PatchType {
@@ -463,7 +501,7 @@ pub fn patch(ctx: &Ctx, body: &[u8]) -> Result<Resp, ApiError> {
             return value_response(200, &new);
         }
         match ctx.state.store.update(new, Some(cur.rv)) {
-            Ok(s) => return object_response(ctx, 200, &s),
+            Ok(s) => return object_response(ctx, 200, &settle_quota(ctx, s)),
             Err(StoreError::Conflict { .. }) if !precondition_rv => continue,
             Err(e) => return Err(store_err(ctx)(e)),
         }

@@ -21,6 +21,7 @@ use super::build_pod::{self, is_available, is_ready};
 use super::cache::Cache;
 use crate::cluster::sched::{NodeSched, pod_sched_spec};
 use crate::fleet::schedule::{Decision, daemon_tolerations, should_run_with};
+use crate::sim::quota;
 use crate::sim::scenario::BehaviourKind;
 use crate::sim::store::{Kind, ObjKey, Object, Store, StoreError, Stored};
 
@@ -147,11 +148,20 @@ pub struct DsController {
     protos: HashMap<(String, String, Option<i64>), Pod>,
     /// (ds uid, node) → (next attempt, current back-off), ms since the epoch.
     create_backoff: HashMap<(String, String), (i64, i64)>,
+    /// ds uid → (next attempt, current back-off) after a quota refused a creation: the real
+    /// controller's work queue retries a failed sync with exponential back-off.
+    quota_backoff: HashMap<String, (i64, i64)>,
     /// When a DaemonSet wants to be looked at again (back-off, minReadySeconds).
     pub requeue: BTreeMap<ObjKey, i64>,
 }
 
 impl DsController {
+    /// A quota changed (raised, deleted) or pods went: retry refused creations now, as the
+    /// real controller does when it is requeued by the pod or quota change.
+    pub fn quota_changed(&mut self) {
+        self.quota_backoff.clear();
+    }
+
     /// One `syncDaemonSet`. Errors from the store (conflicts with API writes) requeue.
     pub fn sync(&mut self, ctx: &Ctx<'_>, key: &ObjKey) -> Result<(), StoreError> {
         let Some(stored) = ctx.cache.daemonsets.get(key) else { return Ok(()) };
@@ -403,9 +413,14 @@ impl DsController {
             self.protos.retain(|(u, _, _), _| u != uid);
             self.protos.insert(proto_key.clone(), build_pod::prototype(ds, hash, generation, ctx.now));
         }
-        let proto = &self.protos[&proto_key];
         let ns = ds.metadata.namespace.as_deref().unwrap_or("default");
         let name = ds.metadata.name.as_deref().unwrap_or("");
+        if let Some((next, _)) = self.quota_backoff.get(uid)
+            && now_ms < *next
+        {
+            self.requeue.insert(ObjKey::new(ns, name), *next);
+            return Ok(());
+        }
         for node in create {
             if ctx.behaviours.get(ds_key, node) == Some(BehaviourKind::RejectCreate) {
                 let bk = (uid.to_string(), node.clone());
@@ -429,12 +444,24 @@ impl DsController {
                 )?;
                 continue;
             }
-            let mut pod = build_pod::for_node(proto, node, ctx.seed);
+            // The ResourceQuota admission plugin; a refusal ends this sync's creations (the
+            // rest would be refused alike) and records FailedCreate with the API's message.
+            if let Err(msg) = quota::admit_pod(ctx.store, ns, &format!("{name}-"), ctx.now) {
+                let (_, step) = self.quota_backoff.get(uid).copied().unwrap_or((0, 0));
+                let step = if step == 0 { 1_000 } else { (step * 2).min(60_000) };
+                self.quota_backoff.insert(uid.to_string(), (now_ms + step, step));
+                self.requeue.insert(ObjKey::new(ns, name), now_ms + step);
+                let message = format!("Error creating: {msg}");
+                record_event(ctx, ds, &message, "FailedCreate", &message)?;
+                return Ok(());
+            }
+            let mut pod = build_pod::for_node(&self.protos[&proto_key], node, ctx.seed);
             pod.metadata.creation_timestamp = Some(time(ctx.now));
             let created = ctx.store.create(Object::Pod(pod), time(ctx.now))?;
             let pod_name = created.obj.name().to_string();
             record_event(ctx, ds, &pod_name, "SuccessfulCreate", &format!("Created pod: {pod_name}"))?;
         }
+        self.quota_backoff.remove(uid);
         Ok(())
     }
 

@@ -18,6 +18,7 @@ use super::build::{self, node_is_ready};
 use super::build_pod::{self, Last, Main, PodRun, scheduled_at, target_node};
 use super::cache::Cache;
 use super::daemonset::Ctx;
+use super::pod_events;
 use super::rng::fnv64;
 use crate::sim::scenario::{BehaviourKind, Delays, Scenario};
 use crate::sim::store::{Kind, ObjKey, Object, StoreError};
@@ -250,17 +251,10 @@ impl Kubelet {
                 let started_ms = ms(*started);
                 if env.behaviour == Some(BehaviourKind::Crashloop) && now_ms >= started_ms + env.delays.crash_after_ms {
                     let restarts = run.restarts + 1;
-                    let container = first_container(&pod);
                     PodRun {
                         main: Main::Waiting {
                             reason: "CrashLoopBackOff".into(),
-                            message: format!(
-                                "back-off {}s restarting failed container={container} pod={}_{}({})",
-                                crash_backoff_ms(restarts) / 1000,
-                                key.name,
-                                key.namespace,
-                                pod.metadata.uid.as_deref().unwrap_or("")
-                            ),
+                            message: pod_events::crash_waiting_message(&pod, restarts),
                         },
                         last: Some(Last { exit_code: 1, reason: "Error".into(), started: *started, finished: now }),
                         restarts,
@@ -311,21 +305,30 @@ impl Kubelet {
                 _ => PodRun { main: Main::Waiting { reason: reason.clone(), message: message.clone() }, ..run.clone() },
             },
         };
+        let events = pod_events::on_transition(&pod, &run.main, &next, env.behaviour);
         build_pod::write_status(&mut pod, &next, scheduled, &host_ip, &pod_ip, now);
-        write(ctx, pod, s.rv)
+        if events.is_empty() {
+            return write(ctx, pod, s.rv);
+        }
+        let about = pod.clone();
+        write(ctx, pod, s.rv)?;
+        for ev in &events {
+            pod_events::record(ctx.store, &about, &node_name, ev, 1, now, now)?;
+        }
+        Ok(())
     }
-}
-
-fn first_container(pod: &Pod) -> String {
-    pod.spec.as_ref().and_then(|s| s.containers.first()).map(|c| c.name.clone()).unwrap_or_default()
 }
 
 fn image_of(pod: &Pod) -> String {
     pod.spec.as_ref().and_then(|s| s.containers.first()).and_then(|c| c.image.clone()).unwrap_or_default()
 }
 
-fn pull_error(image: &str) -> String {
-    format!("failed to pull and unpack image \"{image}\": failed to resolve reference \"{image}\": {image}: not found")
+/// The runtime's error for an image that does not exist, as containerd's CRI answers over
+/// gRPC: the ErrImagePull message, and the tail of the kubelet's `Failed to pull image` event.
+pub fn pull_error(image: &str) -> String {
+    format!(
+        "rpc error: code = NotFound desc = failed to pull and unpack image \"{image}\": failed to resolve reference \"{image}\": {image}: not found"
+    )
 }
 
 fn write(ctx: &Ctx<'_>, pod: Pod, rv: u64) -> Result<(), StoreError> {

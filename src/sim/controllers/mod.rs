@@ -14,6 +14,7 @@ pub mod churn;
 pub mod daemonset;
 pub mod kubelet;
 pub mod nodes;
+pub mod pod_events;
 pub mod populate;
 pub mod rng;
 
@@ -50,6 +51,8 @@ pub struct Controllers {
     dirty_ds: BTreeSet<ObjKey>,
     dirty_nodes: BTreeSet<String>,
     dirty_pods: BTreeSet<ObjKey>,
+    /// Namespaces whose pods or quotas changed: their quotas' status is recomputed.
+    dirty_quota_ns: BTreeSet<String>,
     deleted_owners: BTreeSet<String>,
     last_resync_ms: i64,
 }
@@ -78,6 +81,7 @@ impl Controllers {
             dirty_ds: BTreeSet::new(),
             dirty_nodes: BTreeSet::new(),
             dirty_pods: BTreeSet::new(),
+            dirty_quota_ns: BTreeSet::new(),
             deleted_owners: BTreeSet::new(),
             last_resync_ms: 0,
         };
@@ -125,6 +129,9 @@ impl Controllers {
         }
         for ev in events {
             let deleted_ds = ev.kind == Kind::DaemonSet && ev.etype == super::store::EventType::Deleted;
+            if ev.kind == Kind::ResourceQuota {
+                self.quota_changed(ev.object.obj.namespace());
+            }
             match self.cache.apply(&ev) {
                 Change::Node(n) => {
                     self.dirty_nodes.insert(n.clone());
@@ -138,6 +145,7 @@ impl Controllers {
                     self.dirty_ds.insert(k);
                 }
                 Change::Pod { key, owners, .. } => {
+                    self.dirty_quota_ns.insert(key.namespace.clone());
                     for o in owners {
                         match self.cache.ds_by_uid.get(&o) {
                             Some(k) => {
@@ -158,6 +166,15 @@ impl Controllers {
                 Change::Revision(None) | Change::Other => {}
             }
         }
+    }
+
+    /// A quota of `namespace` was written or deleted: recompute its status, and let the
+    /// namespace's DaemonSets retry creations it refused (or may now refuse).
+    fn quota_changed(&mut self, namespace: &str) {
+        self.dirty_quota_ns.insert(namespace.to_string());
+        self.ds.quota_changed();
+        let in_ns = self.cache.daemonsets.keys().filter(|k| k.namespace == namespace).cloned();
+        self.dirty_ds.extend(in_ns.collect::<Vec<_>>());
     }
 
     /// One pass of every controller at the clock's current time.
@@ -215,6 +232,14 @@ impl Controllers {
         }
         if let Err(e) = self.churn.step(&ctx, &self.cache, &mut self.kubelet) {
             tracing::debug!("churn: {e}");
+        }
+        // The quota controller: status.used follows the pods (a namespace without quotas
+        // costs one empty range lookup).
+        for ns in std::mem::take(&mut self.dirty_quota_ns) {
+            if let Err(e) = super::quota::refresh(&self.store, &ns, now) {
+                tracing::debug!("quota status in {ns}: {e}");
+                self.dirty_quota_ns.insert(ns);
+            }
         }
     }
 

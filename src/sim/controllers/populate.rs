@@ -1,6 +1,7 @@
 //! Writing a scenario into the store, settled: nodes, DaemonSets with their revision history,
 //! pods with the statuses they would have reached by time zero (restart counts of crash
-//! loops, image pull back-offs, rollouts part-way), FailedCreate events and the DaemonSets'
+//! loops, image pull back-offs, rollouts part-way), FailedCreate events, the kubelet's events
+//! about troubled pods (`pod_events::settled`) and the DaemonSets'
 //! status counters computed by the controller's own `compute_status`.
 //!
 //! Each pod is a clone of a per-revision prototype, so the large scenario stays fast.
@@ -17,6 +18,7 @@ use super::build::{self, NodeParams, TEMPLATE_GENERATION_ANNOTATION, secs_after,
 use super::build_pod::{self, Last, Main, PodRun};
 use super::daemonset::compute_status;
 use super::kubelet::{crash_backoff_ms, ips, mark_not_ready};
+use super::pod_events;
 use super::rng::{SplitMix64, unit};
 use crate::cluster::sched::{NodeSched, pod_sched_spec};
 use crate::fleet::schedule::{daemon_tolerations, should_run_with};
@@ -223,7 +225,15 @@ pub fn populate(store: &Store, start: Timestamp, sc: &Scenario, seed: u64) -> an
             while store.get(Kind::Pod, &cfg.namespace, pod.metadata.name.as_deref().unwrap_or("")).is_some() {
                 pod.metadata.name = Some(format!("{}-{}", cfg.name, five(&mut rng)));
             }
-            let stored = store.create(Object::Pod(pod), time(pod_created))?;
+            let mut stored = store.create(Object::Pod(pod), time(pod_created))?;
+            if matches!(&run.main, Main::Waiting { reason, .. } if reason == "CrashLoopBackOff") {
+                stored = with_crash_message(store, &stored, run.restarts)?;
+            }
+            if let Object::Pod(p) = &stored.obj {
+                for (ev, count, first) in pod_events::settled(p, &run, behaviour, started, start) {
+                    pod_events::record(store, p, name, &ev, count, first, start)?;
+                }
+            }
             node_pods.entry(name.clone()).or_default().push(stored);
         }
         let refs: HashMap<String, Vec<&Pod>> = node_pods
@@ -243,6 +253,27 @@ pub fn populate(store: &Store, start: Timestamp, sc: &Scenario, seed: u64) -> an
     // Setup is history nobody watched: watches start from here.
     store.compact();
     Ok(())
+}
+
+/// The CrashLoopBackOff message names the pod's uid, which the store assigns on create: write
+/// it once the pod has one.
+fn with_crash_message(store: &Store, stored: &Arc<Stored>, restarts: i32) -> Result<Arc<Stored>, StoreError> {
+    let Object::Pod(p) = &stored.obj else { return Ok(stored.clone()) };
+    let message = pod_events::crash_waiting_message(p, restarts);
+    store.modify::<StoreError>(Kind::Pod, stored.obj.namespace(), stored.obj.name(), |o| {
+        if let Object::Pod(p) = o
+            && let Some(w) = p
+                .status
+                .as_mut()
+                .and_then(|s| s.container_statuses.as_mut())
+                .and_then(|c| c.first_mut())
+                .and_then(|c| c.state.as_mut())
+                .and_then(|s| s.waiting.as_mut())
+        {
+            w.message = Some(message.clone());
+        }
+        Ok(())
+    })
 }
 
 fn five(rng: &mut SplitMix64) -> String {
@@ -292,18 +323,10 @@ fn settled_run(
                 }
                 t = next;
             }
-            let container =
-                pod.spec.as_ref().and_then(|s| s.containers.first()).map(|c| c.name.clone()).unwrap_or_default();
             PodRun {
                 main: Main::Waiting {
                     reason: "CrashLoopBackOff".into(),
-                    message: format!(
-                        "back-off {}s restarting failed container={container} pod={}_{}({})",
-                        crash_backoff_ms(restarts) / 1000,
-                        pod.metadata.name.as_deref().unwrap_or(""),
-                        cfg.namespace,
-                        pod.metadata.uid.as_deref().unwrap_or("")
-                    ),
+                    message: pod_events::crash_waiting_message(pod, restarts),
                 },
                 last,
                 restarts,
