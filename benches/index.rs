@@ -1,12 +1,13 @@
 //! The fleet index benchmark: builds a synthetic 5,000-node × 30-DaemonSet fleet of projections
-//! (150k pods) and prints what the performance targets of DESIGN.md ask about. Prints figures; it
+//! (150k pods) and prints what the performance targets of DESIGN.md ask about, then a storm of
+//! 1.1M Warning events and what the bounded event store holds after it. Prints figures; it
 //! asserts nothing. Run with `cargo bench --bench index` (optionally `-- NODES DAEMONSETS`).
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use daemonscope::fleet::Index;
-use daemonscope::fleet::model::{Change, FleetEvent, Phase};
+use daemonscope::fleet::model::{Change, EventInfo, FleetEvent, Involved, Phase};
 use daemonscope::fleet::schedule::{Taint, TaintEffect};
 use daemonscope::fleet::synth;
 
@@ -117,6 +118,78 @@ fn main() {
     black_box(idx.summary());
     let check = idx.recount_check();
 
+    // A Warning event storm: every event a new Event object (the worst case for the store):
+    // back-offs and probe failures of random daemon pods, pods of other controllers (dropped),
+    // the controller's create failures with ever-new messages. Held bytes after 100k and 1M
+    // events show the bound.
+    let storm = |idx: &mut Index, n: usize, seed: u64| {
+        let mut rng = synth::Rng(seed);
+        // The daemon pods the index holds now (the churn above replaced some of the first ones).
+        let live: Vec<(String, String)> = idx
+            .node_ids()
+            .iter()
+            .flat_map(|&n| idx.ds_ids().into_iter().map(move |d| (n, d)))
+            .filter_map(|(n, d)| idx.cell(n, d).pod.map(|p| (p.namespace.to_string(), p.name.to_string())))
+            .collect();
+        let ds_names: Vec<(String, String)> = idx
+            .ds_ids()
+            .iter()
+            .filter_map(|&d| idx.ds(d).map(|v| (v.namespace.to_string(), v.name.to_string())))
+            .collect();
+        let evs: Vec<FleetEvent> = (0..n)
+            .map(|k| {
+                let roll = rng.below(10);
+                let (kind, ns, obj, reason, message) = if roll < 6 {
+                    let (ns, name) = live[rng.below(live.len() as u64) as usize].clone();
+                    let reason = if roll < 3 { "BackOff" } else { "Unhealthy" };
+                    let message = format!("Back-off restarting failed container agent in pod {name}");
+                    (Involved::Pod, ns, name, reason, message)
+                } else if roll < 9 {
+                    (
+                        Involved::Pod,
+                        "web".to_string(),
+                        format!("web-{k}"),
+                        "BackOff",
+                        "Back-off pulling image".to_string(),
+                    )
+                } else {
+                    let (ns, name) = ds_names[rng.below(ds_names.len() as u64) as usize].clone();
+                    (
+                        Involved::DaemonSet,
+                        ns,
+                        name,
+                        "FailedCreate",
+                        format!("Error creating: exceeded quota: q, used: pods={k}"),
+                    )
+                };
+                FleetEvent::Event(Change::Apply(EventInfo {
+                    namespace: ns.clone(),
+                    name: format!("{obj}.{k:016x}"),
+                    kind,
+                    object_namespace: ns,
+                    object_name: obj,
+                    object_uid: String::new(),
+                    field_path: Some("spec.containers{agent}".to_string()),
+                    reason: reason.to_string(),
+                    message,
+                    count: 1 + (k % 20) as u32,
+                    last: 1_700_000_000 + k as i64,
+                }))
+            })
+            .collect();
+        let t = Instant::now();
+        for e in evs {
+            idx.apply(e);
+        }
+        t.elapsed()
+    };
+    let storm_100k = storm(&mut idx, 100_000, 11);
+    let events_100k =
+        (idx.event_count(), idx.heap_report().iter().find(|(p, _)| *p == "warning events").map_or(0, |(_, b)| *b));
+    let storm_1m = storm(&mut idx, 1_000_000, 12);
+    let events_1m =
+        (idx.event_count(), idx.heap_report().iter().find(|(p, _)| *p == "warning events").map_or(0, |(_, b)| *b));
+
     println!();
     println!("{:<44} {:>14}   target", "figure", "measured");
     println!("{:<44} {:>14.0}   >= 200000", "initial load, events/s", load_rate);
@@ -131,6 +204,18 @@ fn main() {
     println!("{:<44} {:>14.2}   O(N) predicates", "DaemonSet selector change (column), ms", col.as_secs_f64() * 1e3);
     println!("{:<44} {:>14.2}", "initial load wall time, s", load.as_secs_f64());
     println!("{:<44} {:>14}", "recount check after all of it", if check.is_ok() { "consistent" } else { "MISMATCH" });
+    println!("{:<44} {:>14.0}   >= 200000", "warning event storm, events/s (100k)", per_sec(100_000, storm_100k));
+    println!("{:<44} {:>14.0}   >= 200000", "warning event storm, events/s (1M more)", per_sec(1_000_000, storm_1m));
+    println!(
+        "{:<44} {:>14}   <= 20000",
+        "events held after 100k / after 1.1M",
+        format!("{} / {}", events_100k.0, events_1m.0)
+    );
+    println!(
+        "{:<44} {:>14}   bounded",
+        "event store heap MB after 100k / after 1.1M",
+        format!("{:.2} / {:.2}", events_100k.1 as f64 / 1e6, events_1m.1 as f64 / 1e6)
+    );
     println!();
     println!("index heap by part after the churn (bytes per pod):");
     for (part, b) in idx.heap_report() {

@@ -131,6 +131,7 @@ pub async fn run_ui(opts: UiOptions) -> anyhow::Result<Exit> {
             tracing::warn!(signal = n, "exit on a signal: the terminal was restored, background work cancelled")
         }
         Exit::InputClosed => tracing::warn!("exit: the terminal's input closed"),
+        Exit::Panic => tracing::error!("exit after a panic in a background task: the terminal was restored"),
     }
     Ok(exit)
 }
@@ -144,6 +145,10 @@ pub enum Exit {
     Signal(i32),
     /// The input stream ended (the terminal went away).
     InputClosed,
+    /// A task other than a supervised watch panicked (a bug): the hook restored the terminal
+    /// and wrote the one-line reason; the loop stops drawing and the process exits 70
+    /// (`EX_SOFTWARE`).
+    Panic,
 }
 
 impl Exit {
@@ -153,6 +158,7 @@ impl Exit {
             Exit::Quit => 0,
             Exit::Signal(n) => 128 + n,
             Exit::InputClosed => 1,
+            Exit::Panic => 70,
         }
     }
 }
@@ -265,6 +271,7 @@ where
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut sigterm = signals::Term::new()?;
+    let mut fatal = panicked().subscribe();
     let size = terminal.size()?;
     update(&mut app, Msg::Resize(size.width, size.height));
     update(&mut app, Msg::Tick(unix_now()));
@@ -273,6 +280,10 @@ where
     let mut log_budget = crate::app::logs::LINES_PER_FRAME;
 
     loop {
+        // After a panic elsewhere the hook gave the terminal back: never draw over the shell.
+        if *fatal.borrow() {
+            return Ok((app, Exit::Panic));
+        }
         if app.dirty && Instant::now() >= next_frame {
             terminal.draw(|f| crate::ui::render(&app, f))?;
             app.dirty = false;
@@ -299,6 +310,7 @@ where
             }
             _ = tick.tick() => Msg::Tick(unix_now()),
             signo = sigterm.recv() => return Ok((app, Exit::Signal(signo))),
+            _ = fatal.wait_for(|p| *p) => return Ok((app, Exit::Panic)),
             _ = tokio::time::sleep_until(next_frame), if app.dirty => continue,
         };
         let effects = update(&mut app, msg);
@@ -363,19 +375,35 @@ pub struct TerminalGuard {
     _private: (),
 }
 
+/// Set when a task panicked outside a supervised watch: whichever thread it ran on, the event
+/// loop sees it and ends (tokio catches a spawned task's panic, so without this the loop would
+/// go on drawing over a terminal the hook already gave back).
+fn panicked() -> &'static tokio::sync::watch::Sender<bool> {
+    static PANICKED: std::sync::OnceLock<tokio::sync::watch::Sender<bool>> = std::sync::OnceLock::new();
+    PANICKED.get_or_init(|| tokio::sync::watch::channel(false).0)
+}
+
+/// Chain the UI's panic hook in front of the current one, once: restore the terminal, then
+/// tell the event loop, then the previous hook writes the one-line reason (and the log line).
+/// A supervised watch task's panic is caught, shown as a stream error and restarted: the UI
+/// goes on.
+pub fn install_panic_hook() {
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !crate::cluster::watch::panic_is_supervised() {
+                restore_terminal();
+                panicked().send_replace(true);
+            }
+            previous(info);
+        }));
+    });
+}
+
 impl TerminalGuard {
     pub fn enter() -> io::Result<TerminalGuard> {
-        static HOOK: std::sync::Once = std::sync::Once::new();
-        HOOK.call_once(|| {
-            let previous = std::panic::take_hook();
-            std::panic::set_hook(Box::new(move |info| {
-                // A supervised watch task's panic is caught, shown and restarted: the UI goes on.
-                if !crate::cluster::watch::panic_is_supervised() {
-                    restore_terminal();
-                }
-                previous(info);
-            }));
-        });
+        install_panic_hook();
         terminal::enable_raw_mode()?;
         TERMINAL_TAKEN.store(true, Ordering::SeqCst);
         if let Err(e) = execute!(io::stdout(), terminal::EnterAlternateScreen, cursor::Hide) {

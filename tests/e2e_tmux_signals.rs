@@ -1,4 +1,5 @@
-//! End-to-end: a dropped SSH session (SIGHUP) or a `kill` (SIGTERM) ends the UI cleanly: the
+//! End-to-end: a dropped SSH session (SIGHUP) or a `kill` (SIGTERM) ends the UI cleanly (and a
+//! panic in a background task ends the event loop, in process): the
 //! terminal is given back (no alternate screen, the shell reads commands), the exit status says
 //! which signal (128 + its number, as a shell reports it), and the log says why.
 
@@ -33,4 +34,33 @@ fn sighup_from_a_dropped_ssh_session_restores_the_terminal_and_exits_129() {
 #[test]
 fn sigterm_restores_the_terminal_and_exits_143() {
     signal_ends_the_ui_cleanly("TERM", 143);
+}
+
+/// A panic in a background task (tokio catches it; the task just ends) must not leave the UI
+/// drawing over a terminal the panic hook already gave back: the loop ends with `Exit::Panic`
+/// (exit status 70) at once. In this test binary only: the panic flag is process-wide.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panic_in_a_background_task_ends_the_loop_and_nothing_draws_after_it() {
+    use daemonscope::app::{App, AppOptions};
+    use daemonscope::fleet::{FleetEvent, Index};
+    use daemonscope::shell::{Exit, install_panic_hook, run_loop};
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+
+    install_panic_hook();
+    let mut term = Terminal::new(TestBackend::new(80, 24)).expect("terminal");
+    let app = App::new(Index::new(), AppOptions::default());
+    let (_fleet_tx, fleet_rx) = tokio::sync::mpsc::channel::<FleetEvent>(8);
+    let input = futures::stream::pending::<std::io::Result<crossterm::event::Event>>();
+    let bug = tokio::spawn(async {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        panic!("a bug in a background task");
+    });
+    let (_, exit) = tokio::time::timeout(Duration::from_secs(20), run_loop(&mut term, app, input, fleet_rx, 30))
+        .await
+        .expect("the loop ended after the panic, without a key or a signal")
+        .expect("the loop returned");
+    assert_eq!(exit, Exit::Panic);
+    assert_eq!(exit.code(), 70);
+    assert!(bug.await.is_err_and(|e| e.is_panic()), "the task did panic");
 }

@@ -160,3 +160,111 @@ async fn snapshot_wide_and_check_quote_the_event_on_one_line() {
     assert_eq!(cell["events"][0]["object"], "daemonset", "{cell}");
     assert_eq!(cell["events"][0]["message"], message.as_str(), "{cell}");
 }
+
+/// The issue's case: a namespace `ResourceQuota` on pods leaves daemon pods missing, and the
+/// only place the reason lives is the DaemonSet's `FailedCreate` event. small.toml: fluent-bit
+/// runs in `logging` on all 4 nodes; a quota of 2 pods, then two of its pods deleted: the
+/// controller may not recreate them, and the API server's quota admission says why
+/// (plugin/pkg/admission/resourcequota: `exceeded quota: NAME, requested: pods=1, used: pods=2,
+/// limited: pods=2`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_quota_leaves_pods_missing_and_the_panel_snapshot_and_check_quote_it() {
+    let opts = SimOptions { scenario: "small".into(), churn: Some(0.0), tls: true, ..SimOptions::default() };
+    let mut r = rig_with(opts, sim::CONTEXT, Config::default()).await;
+    let sandbox = Sandbox::new();
+    let kc = kubeconfig(&r, &sandbox);
+    kubectl(&sandbox, &kc, &["create", "quota", "pods-limit", "--hard=pods=2", "-n", "logging"]);
+    let pods = kubectl(&sandbox, &kc, &["get", "pods", "-n", "logging", "-o", "name"]);
+    let doomed: Vec<&str> = pods.lines().take(2).collect();
+    assert_eq!(doomed.len(), 2, "{pods}");
+    let mut args = vec!["delete", "-n", "logging", "--wait=true"];
+    args.extend(doomed.iter().copied());
+    kubectl(&sandbox, &kc, &args);
+    let want = "Error creating: pods \"fluent-bit-\" is forbidden: exceeded quota: pods-limit, requested: pods=1, \
+                used: pods=2, limited: pods=2";
+    r.wait_for("two missing fluent-bit cells quoting the quota", |a| {
+        let Some(d) = a.index.ds_by_name("logging", "fluent-bit") else { return false };
+        let (Some(ds), mut quoted) = (a.index.ds(d), 0) else { return false };
+        for n in a.index.node_ids() {
+            let (cell, node) = (a.index.cell(n, d), a.index.node(n).expect("node"));
+            let why = daemonscope::fleet::why::explain(&a.index, &cell, &ds, &node, a.now);
+            if cell.state == CellState::Missing && why.is_some_and(|w| w.text.ends_with(want)) {
+                quoted += 1;
+            }
+        }
+        quoted == 2
+    })
+    .await;
+    // kubectl sees the same event.
+    let events = kubectl(
+        &sandbox,
+        &kc,
+        &[
+            "get",
+            "events",
+            "-n",
+            "logging",
+            "--field-selector",
+            "reason=FailedCreate",
+            "-o",
+            "jsonpath={.items[*].message}",
+        ],
+    );
+    assert!(events.contains(want), "{events}");
+    // The panel, on a missing cell.
+    r.cursor_to("fluent-bit", CellState::Missing);
+    r.key(KeyCode::Enter);
+    let lines = detail(&r);
+    assert!(line_with(&lines, "why").ends_with(&format!("ago): {want}")), "{lines:#?}");
+    assert!(line_with(&lines, "next").contains("a ResourceQuota in logging is full"), "{lines:#?}");
+    // check and snapshot -o wide, as a cron job would run them.
+    let check = sandbox.daemonscope().arg("--kubeconfig").arg(&kc).arg("check").output().expect("check");
+    assert_eq!(check.status.code(), Some(1), "{}", String::from_utf8_lossy(&check.stderr));
+    let out = String::from_utf8_lossy(&check.stdout);
+    let missing: Vec<&str> = out.lines().filter(|l| l.contains("\tlogging/fluent-bit\tmissing\t")).collect();
+    assert_eq!(missing.len(), 2, "{out}");
+    assert!(missing.iter().all(|l| l.ends_with(want)), "{missing:#?}");
+    let wide = sandbox.daemonscope().args(["--kubeconfig"]).arg(&kc).args(["snapshot", "-o", "wide"]).output();
+    let wide = String::from_utf8(wide.expect("snapshot").stdout).expect("utf-8");
+    assert_eq!(wide.lines().filter(|l| l.contains("logging/fluent-bit") && l.ends_with(want)).count(), 2, "{wide}");
+}
+
+/// mixed.toml: node-local-dns on infra-00 is not ready (its readiness probe fails); the
+/// kubelet's `Unhealthy` event says how, and the panel quotes it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_not_ready_pod_quotes_its_failed_readiness_probe() {
+    let mut r = rig_with(mixed(), sim::CONTEXT, Config::default()).await;
+    let sandbox = Sandbox::new();
+    let kc = kubeconfig(&r, &sandbox);
+    r.wait_for("the events to list", |a| a.index.listed(daemonscope::fleet::model::StreamKind::Events)).await;
+    r.cursor_to("node-local-dns", CellState::NotReady);
+    for _ in 0..r.app.view.rows.len() {
+        let node = r.app.cursor_node().and_then(|n| r.app.index.node(n)).map(|n| n.name.to_string());
+        if node.as_deref() == Some("infra-00") {
+            break;
+        }
+        r.key(KeyCode::Down);
+    }
+    r.key(KeyCode::Enter);
+    let lines = detail(&r);
+    let pod = line_with(&lines, "name").trim_start().trim_start_matches("name").trim().to_string();
+    assert!(pod.starts_with("node-local-dns-"), "{lines:#?}");
+    let probe = kubectl(
+        &sandbox,
+        &kc,
+        &[
+            "get",
+            "events",
+            "-n",
+            "kube-system",
+            "--field-selector",
+            &format!("involvedObject.name={pod},reason=Unhealthy"),
+            "-o",
+            "jsonpath={.items[0].message}",
+        ],
+    );
+    assert!(probe.starts_with("Readiness probe failed"), "{probe}");
+    let why = line_with(&lines, "why");
+    assert!(why.contains("0/1 containers ready; Unhealthy (") && why.ends_with(&format!("ago): {probe}")), "{why}");
+    assert!(line_with(&lines, "next").contains("the readiness probe fails"), "{lines:#?}");
+}

@@ -178,7 +178,9 @@ pub fn explain(index: &Index, cell: &CellView<'_>, ds: &DsView<'_>, node: &NodeV
             if pod.restarts > 0 {
                 parts.push(format!("{} restarts", pod.restarts));
             }
-            if let Some(e) = latest(&["Evicted", "Preempting", "OOMKilling"]) {
+            // The kubelet's own words for an eviction or an image that does not pull.
+            if let Some(e) = latest(&["Evicted", "Preempting", "OOMKilling", "Failed", "InspectFailed", "ErrImagePull"])
+            {
                 parts.push(quote(&e, now));
             }
             (parts.join("; "), Some("the previous container's log tells why (kubectl logs --previous)".to_string()))
