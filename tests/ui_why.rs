@@ -40,6 +40,16 @@ fn mixed() -> SimOptions {
     SimOptions { scenario: "mixed".into(), churn: Some(0.0), tls: true, ..SimOptions::default() }
 }
 
+/// The message of the first event in `namespace` that `selector` (a field selector) picks,
+/// as kubectl prints it.
+fn event_message(sandbox: &Sandbox, kubeconfig: &Path, namespace: &str, selector: &str) -> String {
+    kubectl(
+        sandbox,
+        kubeconfig,
+        &["get", "events", "-n", namespace, "--field-selector", selector, "-o", "jsonpath={.items[0].message}"],
+    )
+}
+
 fn kubeconfig(r: &Rig, sandbox: &Sandbox) -> PathBuf {
     sandbox.write("kubeconfig", &r.sim.kubeconfig_yaml())
 }
@@ -49,19 +59,11 @@ async fn a_missing_cell_quotes_the_failed_create_event_kubectl_lists_and_it_goes
     let mut r = rig_with(mixed(), sim::CONTEXT, Config::default()).await;
     let sandbox = Sandbox::new();
     let kc = kubeconfig(&r, &sandbox);
-    let message = kubectl(
+    let message = event_message(
         &sandbox,
         &kc,
-        &[
-            "get",
-            "events",
-            "-n",
-            "kube-system",
-            "--field-selector",
-            "type=Warning,involvedObject.kind=DaemonSet,involvedObject.name=nvidia-device-plugin,reason=FailedCreate",
-            "-o",
-            "jsonpath={.items[0].message}",
-        ],
+        "kube-system",
+        "type=Warning,involvedObject.kind=DaemonSet,involvedObject.name=nvidia-device-plugin,reason=FailedCreate",
     );
     assert!(message.starts_with("Error creating: pods \"nvidia-device-plugin-\" is forbidden"), "{message}");
     r.wait_for("the events to list", |a| a.index.listed(daemonscope::fleet::model::StreamKind::Events)).await;
@@ -249,20 +251,7 @@ async fn a_not_ready_pod_quotes_its_failed_readiness_probe() {
     let lines = detail(&r);
     let pod = line_with(&lines, "name").trim_start().trim_start_matches("name").trim().to_string();
     assert!(pod.starts_with("node-local-dns-"), "{lines:#?}");
-    let probe = kubectl(
-        &sandbox,
-        &kc,
-        &[
-            "get",
-            "events",
-            "-n",
-            "kube-system",
-            "--field-selector",
-            &format!("involvedObject.name={pod},reason=Unhealthy"),
-            "-o",
-            "jsonpath={.items[0].message}",
-        ],
-    );
+    let probe = event_message(&sandbox, &kc, "kube-system", &format!("involvedObject.name={pod},reason=Unhealthy"));
     assert!(probe.starts_with("Readiness probe failed"), "{probe}");
     let why = line_with(&lines, "why");
     assert!(why.contains("0/1 containers ready; Unhealthy (") && why.ends_with(&format!("ago): {probe}")), "{why}");
