@@ -124,7 +124,24 @@ pub async fn run_ui(opts: UiOptions) -> anyhow::Result<Exit> {
         // `_guard` drops here: the terminal is restored before we report anything.
     };
     // The executor (and with it every watch task) was dropped when the loop returned.
-    let exit = result.map(|(_, exit)| exit)?;
+    let exit = result.map(|(_, exit)| exit);
+    // Actions still waiting for the server's answer get an `interrupted` audit line, whatever
+    // ended the loop: the audit never stops at a bare intent.
+    let why = match &exit {
+        Ok(Exit::Signal(1)) => "SIGHUP (the terminal or SSH session went away)".to_string(),
+        Ok(Exit::Signal(15)) => "SIGTERM".to_string(),
+        Ok(Exit::Signal(2)) => "SIGINT".to_string(),
+        Ok(Exit::Signal(n)) => format!("signal {n}"),
+        Ok(Exit::Panic) => "an internal error (panic)".to_string(),
+        Ok(Exit::InputClosed) => "the terminal's input closed".to_string(),
+        Ok(Exit::Quit) => "quit".to_string(),
+        Err(e) => format!("error: {e}"),
+    };
+    let interrupted = crate::cluster::actions::audit::interrupt_all(&why);
+    if interrupted > 0 {
+        tracing::warn!(actions = interrupted, reason = %why, "actions in flight at exit: audit lines say interrupted");
+    }
+    let exit = exit?;
     match exit {
         Exit::Quit => tracing::info!("quit"),
         Exit::Signal(n) => {

@@ -527,6 +527,63 @@ async fn kubectl_rollout_status_and_history_agree_with_ours() {
     fx.sim.shutdown().await;
 }
 
+/// A pod whose node went away never finishes terminating (only a live kubelet removes a pod
+/// after its grace period); a batch that deleted it waits for it up to the termination
+/// deadline, then stops: the next pod is not deleted. mixed.toml: general-19's kubelet stopped
+/// posting status.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pod_stuck_terminating_stops_the_batch_with_a_clear_message() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let opts = SimOptions { scenario: "mixed".into(), churn: Some(0.0), ..SimOptions::default() };
+    let sim = sim::start(opts).await.expect("simulator");
+    let client = sim.client().await.expect("client");
+    let options = ActionsOptions {
+        readonly: false,
+        context: sim::CONTEXT.into(),
+        user: "sim-admin".into(),
+        audit_path: dir.path().join("audit.jsonl"),
+        dry_run_first: true,
+    };
+    let actions = Actions::new(client.clone(), options).with_termination_deadline(Duration::from_secs(3));
+    let pods = pods_by_node(&client, "kube-proxy").await;
+    let plans: Vec<_> = ["general-19", "general-00"]
+        .iter()
+        .map(|node| {
+            let p = &pods[*node];
+            plan::restart_pod(NS, &p.0, Some(&p.1), Some(node))
+        })
+        .collect();
+    let mut messages = Vec::new();
+    let report = daemonscope::cluster::actions::run_batch(
+        &actions,
+        "restart kube-proxy",
+        plans,
+        Duration::from_millis(50),
+        |e| {
+            if let TaskEvent::Progress { message, .. } = e {
+                messages.push(message);
+            }
+        },
+        CancellationToken::new(),
+        false,
+    )
+    .await;
+    assert_eq!((report.done, report.not_attempted), (1, 1), "{report:?}");
+    let stuck = &pods["general-19"].0;
+    let why = &report.failed[0].1;
+    assert!(
+        why.starts_with(&format!(
+            "pod kube-system/{stuck} still terminating after 3 s (its node general-19 may be down"
+        )) && why.ends_with("batch stopped"),
+        "{why}"
+    );
+    assert_eq!(messages.last(), Some(why));
+    // general-00's pod was never touched.
+    let after = pods_by_node(&client, "kube-proxy").await;
+    assert_eq!(after.get("general-00").map(|p| &p.1), Some(&pods["general-00"].1), "general-00's pod is the same pod");
+    sim.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_batch_restart_runs_one_at_a_time_and_stops_when_cancelled() {
     let fx = Fixture::start(false).await;
@@ -563,8 +620,13 @@ async fn a_batch_restart_runs_one_at_a_time_and_stops_when_cancelled() {
         "{events:?}"
     );
     let audit = actions.audit().read_all().expect("audit");
-    let results: Vec<_> = audit.iter().filter(|e| e.phase == "result").collect();
+    let results: Vec<_> = audit.iter().filter(|e| e.phase == "result" && !e.verb.starts_with("batch: ")).collect();
     assert_eq!(results.len(), 1, "only the first restart was executed: {audit:?}");
+    // The batch's own lines: its intent names the three pods, its result how it ended.
+    let batch: Vec<_> = audit.iter().filter(|e| e.verb == "batch: restart agent").collect();
+    assert_eq!(batch.len(), 2, "{audit:?}");
+    assert_eq!((batch[0].phase.as_str(), batch[0].request.as_str()), ("intent", "3 requests, one every 3600 s"));
+    assert_eq!(batch[1].result, "error: 1 of 3 restarted, cancelled");
 
     // The remaining two with a short pace: both go through, in order.
     let mut done = Vec::new();

@@ -88,9 +88,16 @@ fn legend(app: &App, buf: &mut Buffer, area: Rect) {
         put(buf, &format!("  {} {n} {}", glyphs.state(state), state.name()), theme.state_style(state), &mut x);
     }
     put(buf, &pos, theme.style(Slot::DetailKey), &mut x);
-    // The column's most frequent recent warning, in the cluster's words, cut to what fits.
-    if let Some(w) = crate::fleet::why::ds_warning_short(&app.index, &ds, app.now) {
-        put(buf, &format!(" {w}"), theme.style(Slot::TotalsShort), &mut x);
+    // The column's most frequent recent warning, in the cluster's words, cut to what fits;
+    // only while the column has problems (a healed DaemonSet's old refusals are history), and
+    // only when enough of it fits to be read.
+    let troubled = CellState::ALL.iter().any(|s| s.is_problem() && ds.counts[s.idx()] > 0);
+    let room = right.saturating_sub(x) as usize;
+    if troubled
+        && room >= 20
+        && let Some(w) = crate::fleet::why::ds_warning_short(&app.index, &ds, app.now)
+    {
+        put(buf, &fit_end(&format!(" {w}"), room, app.ascii), theme.style(Slot::TotalsShort), &mut x);
     }
 }
 

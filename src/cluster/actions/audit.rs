@@ -83,6 +83,70 @@ impl AuditLog {
         };
         Ok(text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect())
     }
+
+    /// Record that `intent` (already appended) awaits its result: if the process ends first
+    /// (SIGHUP from a dropped SSH session, SIGTERM, a panic), [`interrupt_all`] writes its
+    /// `interrupted` result line. `progress` is how far it got ("1 of 3 sent" for a batch).
+    pub fn begin(&self, intent: &AuditEntry, progress: &str) {
+        let mut all = in_flight();
+        all.retain(|(p, e)| !(p == &self.path && e.id == intent.id));
+        all.push((self.path.clone(), AuditEntry { result: progress.to_string(), body: None, ..intent.clone() }));
+    }
+
+    /// How far the action `id` got, for its `interrupted` line.
+    pub fn progress(&self, id: &str, progress: &str) {
+        if let Some((_, e)) = in_flight().iter_mut().find(|(p, e)| p == &self.path && e.id == id) {
+            e.result = progress.to_string();
+        }
+    }
+
+    /// [`interrupt_all`] for this log's actions only.
+    pub fn interrupt(&self, why: &str) -> usize {
+        interrupt_where(why, |p| p == self.path)
+    }
+
+    /// The action `id` has its result line: nothing left to interrupt.
+    pub fn end(&self, id: &str) {
+        in_flight().retain(|(p, e)| !(p == &self.path && e.id == id));
+    }
+}
+
+/// Actions whose intent is written and whose result is not, process-wide: (log, intent with
+/// its progress in `result`).
+fn in_flight() -> std::sync::MutexGuard<'static, Vec<(PathBuf, AuditEntry)>> {
+    static IN_FLIGHT: std::sync::Mutex<Vec<(PathBuf, AuditEntry)>> = std::sync::Mutex::new(Vec::new());
+    IN_FLIGHT.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// The process is ending (`why`: "SIGHUP", "a panic" …) with actions in flight: write each an
+/// `interrupted` result line naming how far it got, so the audit never ends on a bare intent.
+/// Returns how many lines were written.
+pub fn interrupt_all(why: &str) -> usize {
+    interrupt_where(why, |_| true)
+}
+
+fn interrupt_where(why: &str, mut which: impl FnMut(&Path) -> bool) -> usize {
+    let pending: Vec<(PathBuf, AuditEntry)> = {
+        let mut all = in_flight();
+        let (mine, rest) = std::mem::take(&mut *all).into_iter().partition(|(p, _)| which(p));
+        *all = rest;
+        mine
+    };
+    let mut written = 0;
+    for (path, e) in pending {
+        let progress = if e.result.is_empty() { String::new() } else { format!(" after {}", e.result) };
+        let line = AuditEntry {
+            phase: "result".into(),
+            time: super::plan::rfc3339(jiff::Timestamp::now()),
+            result: format!("interrupted: {why}{progress}; the server's answer was not seen"),
+            ..e
+        };
+        match AuditLog::new(&path).append(&line) {
+            Ok(()) => written += 1,
+            Err(err) => tracing::warn!(path = %path.display(), error = %err, "audit log write failed"),
+        }
+    }
+    written
 }
 
 #[cfg(test)]
@@ -110,6 +174,30 @@ mod tests {
         assert_eq!(all, vec![e("restart pod"), e("rollout restart")]);
         let text = std::fs::read_to_string(log.path()).unwrap();
         assert_eq!(text.lines().count(), 2);
+    }
+
+    #[test]
+    fn an_action_still_in_flight_at_exit_gets_an_interrupted_line_naming_its_progress() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = AuditLog::new(dir.path().join("audit.jsonl"));
+        let intent = |id: &str| AuditEntry {
+            phase: "intent".into(),
+            id: id.into(),
+            verb: "batch".into(),
+            ..AuditEntry::default()
+        };
+        for id in ["done", "hung"] {
+            log.append(&intent(id)).unwrap();
+            log.begin(&intent(id), "");
+        }
+        log.progress("hung", "1 of 3 sent");
+        log.end("done");
+        assert_eq!(log.interrupt("SIGHUP"), 1);
+        assert_eq!(log.interrupt("SIGHUP"), 0, "written once");
+        let all = log.read_all().unwrap();
+        let last = all.last().unwrap();
+        assert_eq!((last.phase.as_str(), last.id.as_str()), ("result", "hung"));
+        assert_eq!(last.result, "interrupted: SIGHUP after 1 of 3 sent; the server's answer was not seen");
     }
 
     #[cfg(unix)]

@@ -84,6 +84,45 @@ impl Actions {
     }
 }
 
+impl Actions {
+    /// After a pod's delete: wait until it is gone (or replaced), polling once a second, up to
+    /// the termination deadline. `Some(why)` when it is still terminating past it; `None` when
+    /// gone, on `cancel`, for plans that delete no pod, and when the pod cannot be read (the
+    /// next step's own look decides then).
+    pub async fn wait_terminated(&self, plan: &Plan, cancel: &CancellationToken) -> Option<String> {
+        use k8s_openapi::api::core::v1::Pod;
+        if plan.verb != plan::Verb::RestartPod {
+            return None;
+        }
+        let api: kube::Api<Pod> = kube::Api::namespaced(self.client().clone(), &plan.object.namespace);
+        let planned = plan.body["preconditions"]["uid"].as_str().unwrap_or_default().to_string();
+        let start = tokio::time::Instant::now();
+        loop {
+            let pod = api.get_opt(&plan.object.name).await.ok()?;
+            let pod = pod?;
+            let uid = pod.metadata.uid.as_deref().unwrap_or_default();
+            if (!planned.is_empty() && uid != planned) || pod.metadata.deletion_timestamp.is_none() {
+                return None;
+            }
+            let waited = start.elapsed();
+            if waited >= self.termination_deadline {
+                let node = pod.spec.as_ref().and_then(|s| s.node_name.as_deref()).unwrap_or("?");
+                return Some(format!(
+                    "pod {}/{} still terminating after {} s (its node {node} may be down, or a finalizer holds \
+                     it): batch stopped",
+                    plan.object.namespace,
+                    plan.object.name,
+                    waited.as_secs()
+                ));
+            }
+            tokio::select! {
+                _ = cancel.cancelled() => return None,
+                _ = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
+            }
+        }
+    }
+}
+
 /// Execute `plans` one by one with `pace` between two requests, reporting each step through
 /// `report`; stop early when `cancel` fires or on a systemic error. Each plan goes through
 /// [`Actions::execute`] (read-only refusal, dry run, audit); a pod that is gone, replaced or
@@ -103,7 +142,11 @@ where
 {
     let total = plans.len();
     let mut out = BatchReport::default();
+    let batch = actions.begin_batch(task, &plans, pace);
     for (i, plan) in plans.iter().enumerate() {
+        if let Some(b) = &batch {
+            actions.batch_progress(b, &format!("{} of {total} sent", out.done + out.failed.len()));
+        }
         if i > 0 {
             tokio::select! {
                 _ = cancel.cancelled() => {}
@@ -142,6 +185,16 @@ where
             Ok(o) => {
                 out.done += 1;
                 report(TaskEvent::Progress { task: task.into(), done: i + 1, total, message: o.notice });
+                // One pod at a time: the next goes only once this one is gone. A pod that never
+                // finishes terminating stops the batch.
+                if i + 1 < total
+                    && let Some(why) = actions.wait_terminated(plan, &cancel).await
+                {
+                    report(TaskEvent::Progress { task: task.into(), done: i + 1, total, message: why.clone() });
+                    out.failed.push((plan.summary(), why));
+                    out.not_attempted = total - i - 1;
+                    break;
+                }
             }
             Err(e) => {
                 let systemic = e.is_systemic();
@@ -161,6 +214,9 @@ where
     }
     let ok = out.failed.is_empty() && !out.cancelled;
     let message = summary_line(&out, total);
+    if let Some(b) = batch {
+        actions.end_batch(b, &if ok { format!("ok: {message}") } else { format!("error: {message}") });
+    }
     report(TaskEvent::Finished { task: task.into(), ok, message });
     out
 }

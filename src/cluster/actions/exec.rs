@@ -21,6 +21,12 @@ use crate::fleet::rollout::{self, HistoryRow, RevisionData, UndoError};
 /// waiting longer only hides a partition from the person at the keyboard.
 pub const REQUEST_DEADLINE: std::time::Duration = std::time::Duration::from_secs(30);
 
+/// How long a `D` batch waits, after deleting a pod, for it to be gone before the next step:
+/// a daemon pod's grace period is usually 30 s (log shippers flushing take up to a minute or
+/// two). Past it the pod is stuck (a node that went away, a finalizer) and the batch stops, so
+/// one sick node does not take every pod of the DaemonSet down with it.
+pub const TERMINATION_DEADLINE: std::time::Duration = std::time::Duration::from_secs(150);
+
 /// How the gateway is set up.
 #[derive(Clone, Debug)]
 pub struct ActionsOptions {
@@ -43,6 +49,8 @@ pub struct Actions {
     client: kube::Client,
     readonly: bool,
     dry_run_first: bool,
+    /// How long a batch waits for a restarted pod to finish terminating before it stops.
+    pub(crate) termination_deadline: std::time::Duration,
     audit: AuditLog,
     context: String,
     user: String,
@@ -160,6 +168,7 @@ impl Actions {
             client,
             readonly: opts.readonly,
             dry_run_first: opts.dry_run_first,
+            termination_deadline: TERMINATION_DEADLINE,
             audit: AuditLog::new(opts.audit_path),
             context: opts.context,
             user: opts.user,
@@ -175,6 +184,12 @@ impl Actions {
 
     pub fn readonly(&self) -> bool {
         self.readonly
+    }
+
+    /// The same gateway with another [`TERMINATION_DEADLINE`].
+    pub fn with_termination_deadline(mut self, d: std::time::Duration) -> Actions {
+        self.termination_deadline = d;
+        self
     }
 
     /// The same gateway without the dry run before each request: the user read the dry run's
@@ -209,6 +224,52 @@ impl Actions {
 
     pub fn audit(&self) -> &AuditLog {
         &self.audit
+    }
+
+    /// A batch begins: one `intent` line for the whole of it (what, how many, at what pace),
+    /// before its first request, so a session dropped mid-batch leaves the batch and how far
+    /// it got (`interrupted … after 1 of 3 sent`), not only the requests already sent. `None`
+    /// in read-only mode (each step leaves its own refusal) or when the line cannot be written
+    /// (each step then refuses to send, for the same reason).
+    pub fn begin_batch(&self, task: &str, plans: &[Plan], pace: std::time::Duration) -> Option<AuditEntry> {
+        if self.readonly || plans.is_empty() {
+            return None;
+        }
+        let now = jiff::Timestamp::now();
+        let entry = AuditEntry {
+            phase: "intent".into(),
+            id: format!("{}-{}-batch", now.as_nanosecond(), std::process::id()),
+            time: plan::rfc3339(now),
+            context: self.context.clone(),
+            user: self.user.clone(),
+            verb: format!("batch: {task}"),
+            object: plans.iter().map(|p| p.object.to_string()).collect::<Vec<_>>().join(", "),
+            request: format!("{} requests, one every {} s", plans.len(), pace.as_secs()),
+            server: self.server.clone(),
+            ..AuditEntry::default()
+        };
+        self.audit.append(&entry).ok()?;
+        self.audit.begin(&entry, &format!("0 of {} sent", plans.len()));
+        Some(entry)
+    }
+
+    /// How far the batch got, for an `interrupted` line.
+    pub fn batch_progress(&self, batch: &AuditEntry, progress: &str) {
+        self.audit.progress(&batch.id, progress);
+    }
+
+    /// The batch's `result` line.
+    pub fn end_batch(&self, batch: AuditEntry, result: &str) {
+        self.audit.end(&batch.id);
+        let line = AuditEntry {
+            phase: "result".into(),
+            time: plan::rfc3339(jiff::Timestamp::now()),
+            result: result.to_string(),
+            ..batch
+        };
+        if let Err(e) = self.audit.append(&line) {
+            tracing::warn!(path = %self.audit.path().display(), error = %e, "audit log write failed");
+        }
     }
 
     pub(crate) fn client(&self) -> &kube::Client {
@@ -255,7 +316,9 @@ impl Actions {
                 self.audit.path().display()
             )));
         }
+        self.audit.begin(&entry, "");
         let result = self.execute_inner(plan).await;
+        self.audit.end(&entry.id);
         let audit_result = match &result {
             Ok(_) => "ok".to_string(),
             Err(ActionError::ReadOnly { .. }) => "refused: read-only".to_string(),
