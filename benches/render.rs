@@ -58,6 +58,7 @@ fn synthetic_fleet() -> Vec<FleetEvent> {
             created: NOW - 86_400 - i as i64,
             pressures: vec![],
             kubelet_version: "v1.30.0".into(),
+            since: Vec::new(),
         })));
     }
     ev.push(FleetEvent::Node(Change::InitDone));

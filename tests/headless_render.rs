@@ -29,6 +29,7 @@ fn node(name: &str, pool: &str, readiness: NodeReadiness, taints: Vec<Taint>) ->
         created: OLD,
         pressures: vec![],
         kubelet_version: "v1.30.4".into(),
+        since: Vec::new(),
     }
 }
 

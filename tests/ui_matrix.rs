@@ -33,6 +33,7 @@ fn node(name: &str, pool: &str, ready: bool, cordoned: bool, taints: Vec<Taint>)
         created: NOW - 86_400,
         pressures: vec![],
         kubelet_version: "v1.30.0".into(),
+        since: Vec::new(),
     }))
 }
 

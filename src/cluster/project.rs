@@ -51,7 +51,11 @@ fn node_info_raw(n: &NodeWire) -> Option<NodeInfo> {
     let name = n.metadata.name.clone().filter(|s| !s.is_empty())?;
     let mut readiness = NodeReadiness::Unknown;
     let mut pressures = Vec::new();
+    let mut since = Vec::new();
     for c in &n.status.conditions {
+        if let Some(t) = &c.last_transition_time {
+            since.push((c.type_.clone(), t.0.as_second()));
+        }
         if c.type_ == "Ready" {
             readiness = match c.status.as_str() {
                 "True" => NodeReadiness::Ready,
@@ -74,6 +78,11 @@ fn node_info_raw(n: &NodeWire) -> Option<NodeInfo> {
         };
         sched::node_taints(&node)
     };
+    for (t, wire) in taints.iter().zip(&n.spec.taints) {
+        if let Some(added) = &wire.time_added {
+            since.push((format!("taint {t}"), added.0.as_second()));
+        }
+    }
     Some(NodeInfo {
         name,
         labels: n.metadata.labels.clone().unwrap_or_default(),
@@ -83,6 +92,7 @@ fn node_info_raw(n: &NodeWire) -> Option<NodeInfo> {
         created: secs(n.metadata.creation_timestamp.as_ref()),
         pressures,
         kubelet_version: n.status.node_info.kubelet_version.clone(),
+        since,
     })
 }
 
@@ -736,6 +746,28 @@ mod tests {
         assert_eq!(creating.detail, None);
     }
 
+    #[test]
+    fn a_node_keeps_when_its_conditions_changed_and_when_its_taints_were_added() {
+        let wire: NodeWire = serde_json::from_value(json!({
+            "metadata": {"name": "n1"},
+            "spec": {"taints": [
+                {"key": "node.kubernetes.io/unreachable", "effect": "NoExecute", "timeAdded": "2026-12-01T10:00:00Z"},
+                {"key": "dedicated", "value": "db", "effect": "NoSchedule"}]},
+            "status": {"conditions": [
+                {"type": "Ready", "status": "Unknown", "reason": "NodeStatusUnknown",
+                 "lastTransitionTime": "2026-12-01T09:59:20Z"},
+                {"type": "MemoryPressure", "status": "True", "lastTransitionTime": "2026-12-01T09:00:00Z"}]}
+        }))
+        .expect("node decodes");
+        let n = node_info(&wire).expect("named");
+        // 2026-12-01T10:00:00Z is 1_796_119_200.
+        assert_eq!(n.since("Ready"), Some(1_796_119_160));
+        assert_eq!(n.since("MemoryPressure"), Some(1_796_115_600));
+        assert_eq!(n.since("taint node.kubernetes.io/unreachable:NoExecute"), Some(1_796_119_200));
+        assert_eq!(n.since("taint dedicated=db:NoSchedule"), None, "no timeAdded");
+        assert_eq!(n.pressures, vec!["MemoryPressure".to_string()]);
+    }
+
     fn event(v: serde_json::Value) -> Option<EventInfo> {
         event_info(&serde_json::from_value::<Event>(v).expect("event decodes"))
     }
@@ -815,6 +847,7 @@ mod clean {
         }
         all(&mut n.pressures);
         clean_in_place(&mut n.kubelet_version);
+        n.since.iter_mut().for_each(|(k, _)| clean_in_place(k));
         n
     }
 

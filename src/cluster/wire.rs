@@ -319,6 +319,8 @@ pub struct ConditionWire {
     #[serde(default)]
     pub status: String,
     pub reason: Option<String>,
+    #[serde(rename = "lastTransitionTime")]
+    pub last_transition_time: Option<Time>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]

@@ -32,6 +32,17 @@ pub struct NodeInfo {
     /// Conditions other than Ready that are True (MemoryPressure, DiskPressure …).
     pub pressures: Vec<String>,
     pub kubelet_version: String,
+    /// Since when (Unix seconds): each condition by type (its `lastTransitionTime`: `Ready`,
+    /// `MemoryPressure` …) and each taint by `taint <key=value:Effect>` (its `timeAdded`, which
+    /// the node controller sets on the taints it adds). Only the known times; a few entries.
+    pub since: Vec<(String, Secs)>,
+}
+
+impl NodeInfo {
+    /// When the condition or taint named as in [`NodeInfo::since`] began, if known.
+    pub fn since(&self, what: &str) -> Option<Secs> {
+        self.since.iter().find(|(k, _)| k == what).map(|(_, t)| *t)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Default)]

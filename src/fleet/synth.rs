@@ -36,6 +36,7 @@ pub fn node(name: &str) -> NodeInfo {
         created: 1_700_000_000,
         pressures: Vec::new(),
         kubelet_version: "v1.30.4".to_string(),
+        since: Vec::new(),
     }
 }
 

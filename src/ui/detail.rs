@@ -211,14 +211,19 @@ pub fn lines(app: &App, width: usize) -> Vec<Line<'static>> {
         NodeReadiness::Unknown => "Unknown (node controller lost contact)",
     };
     let rs = if node.readiness == NodeReadiness::Ready { o.value } else { theme.style(Slot::NodeNotReady) };
-    o.kv_styled("readiness", readiness, rs);
+    let info = app.index.node_info(node_id);
+    let since = |what: &str| {
+        info.and_then(|i| i.since(what)).map(|t| format!(" (since {} ago)", fmt_age(app.now - t))).unwrap_or_default()
+    };
+    o.kv_styled("readiness", format!("{readiness}{}", since("Ready")), rs);
     if node.unschedulable {
         o.kv_styled("cordoned", "yes (spec.unschedulable)", theme.style(Slot::NodeCordoned));
     }
     o.kv("age", fmt_age(app.now - node.created));
     o.kv("problems", format!("{} cell{}", node.problems, if node.problems == 1 { "" } else { "s" }));
-    if let Some(info) = app.index.node_info(node_id).filter(|i| !i.pressures.is_empty()) {
-        o.kv_styled("conditions", info.pressures.join(", "), theme.style(Slot::NodeNotReady));
+    if let Some(info) = info.filter(|i| !i.pressures.is_empty()) {
+        let list: Vec<String> = info.pressures.iter().map(|p| format!("{p}{}", since(p))).collect();
+        o.kv_styled("conditions", list.join(", "), theme.style(Slot::NodeNotReady));
     }
     for (i, w) in node_warnings(&app.index, &node, app.now).into_iter().enumerate() {
         o.kv(if i == 0 { "warnings" } else { "" }, w);
@@ -227,7 +232,11 @@ pub fn lines(app: &App, width: usize) -> Vec<Line<'static>> {
         o.kv("taints", "none");
     } else {
         for (i, t) in node.taints.iter().enumerate() {
-            o.kv(if i == 0 { "taints" } else { "" }, t.to_string());
+            let added = info
+                .and_then(|n| n.since(&format!("taint {t}")))
+                .map(|at| format!(" (added {} ago)", fmt_age(app.now - at)))
+                .unwrap_or_default();
+            o.kv(if i == 0 { "taints" } else { "" }, format!("{t}{added}"));
         }
     }
     // Folded to a count: a cloud node carries a dozen labels that push the DaemonSet's lines
