@@ -126,11 +126,19 @@ impl Source {
         }
     }
 
-    async fn list_page<W: Clone + DeserializeOwned>(&self, cont: Option<String>) -> kube::Result<ObjectList<W>> {
+    /// One page of the list. The page decodes in one pass (the fast path: pods and nodes
+    /// decode straight into their wire types); when that fails, it decodes again one item at a
+    /// time, so one object the server sent that does not decode is reported and skipped
+    /// ([`Lenient`]) instead of failing every re-list of the whole kind forever.
+    async fn list_page<W: Clone + DeserializeOwned>(
+        &self,
+        cont: Option<String>,
+    ) -> kube::Result<(ObjectList<()>, Vec<Result<W, Undecodable>>)> {
         let mut lp = list_params(self.kind);
         lp.continue_token = cont;
         let req = self.request.list(&lp).map_err(kube::Error::BuildRequest)?;
-        self.client.request::<ObjectList<W>>(req).await
+        let text = self.client.request_text(req).await?;
+        decode_page::<W>(&text).map_err(kube::Error::SerdeError)
     }
 
     async fn watch<W: Clone + DeserializeOwned + Send + 'static>(
@@ -139,6 +147,37 @@ impl Source {
     ) -> kube::Result<BoxStream<'static, kube::Result<WatchEvent<W>>>> {
         let req = self.request.watch(&watch_params(self.kind), rv).map_err(kube::Error::BuildRequest)?;
         Ok(self.client.request_events::<W>(req).await?.boxed())
+    }
+}
+
+/// [`Source::list_page`]'s decoding: the page's metadata and its items, each decoded or
+/// reported. Fails only when the body is not a list at all.
+fn decode_page<W: Clone + DeserializeOwned>(
+    text: &str,
+) -> Result<(ObjectList<()>, Vec<Result<W, Undecodable>>), serde_json::Error> {
+    let split = |list: ObjectList<Result<W, Undecodable>>| {
+        let ObjectList { types, metadata, items } = list;
+        (ObjectList { types, metadata, items: Vec::new() }, items)
+    };
+    match serde_json::from_str::<ObjectList<W>>(text) {
+        Ok(list) => {
+            let ObjectList { types, metadata, items } = list;
+            Ok(split(ObjectList { types, metadata, items: items.into_iter().map(Ok).collect() }))
+        }
+        Err(whole) => match serde_json::from_str::<ObjectList<Lenient<W>>>(text) {
+            Ok(list) => {
+                let ObjectList { types, metadata, items } = list;
+                let items = items
+                    .into_iter()
+                    .map(|i| match i {
+                        Lenient::Ok(w) => Ok(w),
+                        Lenient::Bad(u) => Err(u),
+                    })
+                    .collect();
+                Ok(split(ObjectList { types, metadata, items }))
+            }
+            Err(_) => Err(whole),
+        },
     }
 }
 
@@ -813,8 +852,9 @@ async fn list<K: Watched>(src: &Source, link: &mut Link, bad: &mut HashSet<ObjKe
                 return Err(Halt::Stop);
             }
         }
-        for wire in page.items {
-            if !apply::<K>(link, bad, K::open(wire), true).await {
+        let (page, items) = page;
+        for item in items {
+            if !apply::<K>(link, bad, item.and_then(K::open), true).await {
                 return Err(Halt::Stop);
             }
         }
@@ -1009,6 +1049,29 @@ mod tests {
         }
         let good = r#"{"metadata":{"name":"ok","namespace":"ns"},"spec":{"selector":{},"template":{}}}"#;
         assert!(matches!(serde_json::from_str::<Lenient<DaemonSet>>(good), Ok(Lenient::Ok(_))));
+    }
+
+    #[test]
+    fn one_pod_that_does_not_decode_is_reported_and_the_rest_of_its_page_is_kept() {
+        let page = r#"{"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"42","continue":"c1"},
+            "items":[
+              {"metadata":{"name":"a","namespace":"ns"},"status":{"phase":"Running"}},
+              {"metadata":{"name":"b","namespace":"ns","resourceVersion":"9"},
+               "status":{"containerStatuses":[{"name":"x","restartCount":"seven"}]}},
+              {"metadata":{"name":"c","namespace":"ns"}}]}"#;
+        let (meta, items) = decode_page::<PodWire>(page).expect("a list");
+        assert_eq!(meta.metadata.resource_version.as_deref(), Some("42"));
+        assert_eq!(meta.metadata.continue_.as_deref(), Some("c1"));
+        let names: Vec<String> = items
+            .iter()
+            .map(|i| match i {
+                Ok(p) => p.metadata.name.clone().unwrap_or_default(),
+                Err(u) => format!("bad {}/{} at {:?}", u.key.namespace, u.key.name, u.resource_version),
+            })
+            .collect();
+        assert_eq!(names, ["a", "bad ns/b at Some(\"9\")", "c"]);
+        // A body that is not a list at all is still an error.
+        assert!(decode_page::<PodWire>(r#"{"items": 3}"#).is_err());
     }
 
     fn link() -> (Link, mpsc::Receiver<FleetEvent>) {
