@@ -130,10 +130,7 @@ impl Source {
     /// decode straight into their wire types); when that fails, it decodes again one item at a
     /// time, so one object the server sent that does not decode is reported and skipped
     /// ([`Lenient`]) instead of failing every re-list of the whole kind forever.
-    async fn list_page<W: Clone + DeserializeOwned>(
-        &self,
-        cont: Option<String>,
-    ) -> kube::Result<(ObjectList<()>, Vec<Result<W, Undecodable>>)> {
+    async fn list_page<W: Clone + DeserializeOwned>(&self, cont: Option<String>) -> kube::Result<Page<W>> {
         let mut lp = list_params(self.kind);
         lp.continue_token = cont;
         let req = self.request.list(&lp).map_err(kube::Error::BuildRequest)?;
@@ -150,11 +147,13 @@ impl Source {
     }
 }
 
+/// A list page: its metadata (an empty list carrying `continue` and `resourceVersion`) and its
+/// items, each decoded or reported.
+type Page<W> = (ObjectList<()>, Vec<Result<W, Undecodable>>);
+
 /// [`Source::list_page`]'s decoding: the page's metadata and its items, each decoded or
 /// reported. Fails only when the body is not a list at all.
-fn decode_page<W: Clone + DeserializeOwned>(
-    text: &str,
-) -> Result<(ObjectList<()>, Vec<Result<W, Undecodable>>), serde_json::Error> {
+fn decode_page<W: Clone + DeserializeOwned>(text: &str) -> Result<Page<W>, serde_json::Error> {
     let split = |list: ObjectList<Result<W, Undecodable>>| {
         let ObjectList { types, metadata, items } = list;
         (ObjectList { types, metadata, items: Vec::new() }, items)
