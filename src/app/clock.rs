@@ -11,6 +11,19 @@ const QUIET_AFTER_SECS: i64 = 60;
 
 pub use crate::fleet::why::fmt_age;
 
+/// `12,000`: thousands separated, as a count reads best in a header.
+fn count(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// Connection state of the streams as (text, slot) pieces, as the header shows them.
 pub fn stream_parts(app: &App) -> Vec<(String, Slot)> {
     let mut parts = Vec::new();
@@ -20,7 +33,11 @@ pub fn stream_parts(app: &App) -> Vec<(String, Slot)> {
     for kind in StreamKind::ALL {
         match app.index.stream_state(kind) {
             StreamState::Live => {}
-            StreamState::Syncing => syncing.push(kind.plural()),
+            StreamState::Syncing => syncing.push(match app.index.sync_progress(kind) {
+                Some((listed, Some(total))) => format!("{} {}/~{}", kind.plural(), count(listed), count(total)),
+                Some((listed, None)) => format!("{} {}", kind.plural(), count(listed)),
+                None => kind.plural().to_string(),
+            }),
             StreamState::Stale { since } => {
                 stale.push(kind.plural());
                 stale_since = stale_since.min(*since);
@@ -114,7 +131,16 @@ pub fn clock_key(app: &App) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::fmt_age;
+    use super::{count, fmt_age};
+
+    #[test]
+    fn counts_have_thousands_separators() {
+        assert_eq!(count(0), "0");
+        assert_eq!(count(999), "999");
+        assert_eq!(count(1000), "1,000");
+        assert_eq!(count(150_000), "150,000");
+        assert_eq!(count(1_234_567), "1,234,567");
+    }
 
     #[test]
     fn ages_follow_kubectl_short_form() {

@@ -828,6 +828,7 @@ async fn list<K: Watched>(src: &Source, link: &mut Link, bad: &mut HashSet<ObjKe
     let plural = K::KIND.plural();
     let mut cont: Option<String> = None;
     let mut started = false;
+    let mut listed: u64 = 0;
     loop {
         let limit = Instant::now() + REQUEST_TIMEOUT;
         let page = match link.wait(src.list_page::<K::Wire>(cont.take()), limit).await {
@@ -852,6 +853,11 @@ async fn list<K: Watched>(src: &Source, link: &mut Link, bad: &mut HashSet<ObjKe
             }
         }
         let (page, items) = page;
+        listed += items.len() as u64;
+        let remaining = page.metadata.remaining_item_count.and_then(|r| u64::try_from(r).ok());
+        if !link.send(FleetEvent::Progress { kind: K::KIND, listed, remaining }).await {
+            return Err(Halt::Stop);
+        }
         for item in items {
             if !apply::<K>(link, bad, item.and_then(K::open), true).await {
                 return Err(Halt::Stop);

@@ -204,6 +204,8 @@ struct StreamBook {
     /// Objects the server sent that did not decode, with the decoder's error; left out of the
     /// index, reported until a re-list or a decodable version of the same object.
     undecodable: BTreeMap<ObjKey, String>,
+    /// While (re-)listing: objects listed so far and the server's remaining count, if any.
+    progress: Option<(u64, Option<u64>)>,
 }
 
 fn kind_idx(kind: StreamKind) -> usize {
@@ -270,8 +272,13 @@ impl Default for Index {
 
 impl Index {
     pub fn new() -> Index {
-        let book =
-            || StreamBook { state: StreamState::Syncing, listed: false, in_init: false, undecodable: BTreeMap::new() };
+        let book = || StreamBook {
+            state: StreamState::Syncing,
+            listed: false,
+            in_init: false,
+            undecodable: BTreeMap::new(),
+            progress: None,
+        };
         Index {
             strings: Interner::new(),
             nodes: Vec::new(),
@@ -326,6 +333,11 @@ impl Index {
                 }
                 book.state = state;
                 true
+            }
+            FleetEvent::Progress { kind, listed, remaining } => {
+                self.streams[kind_idx(kind)].progress = Some((listed, remaining));
+                // Shown only while the first list runs (a re-list keeps showing the data).
+                !self.streams[kind_idx(kind)].listed
             }
             FleetEvent::Undecodable { kind, key, error } => {
                 // The object's earlier version (if any) no longer describes it.
@@ -394,6 +406,7 @@ impl Index {
                 let book = &mut self.streams[k];
                 book.in_init = false;
                 book.listed = true;
+                book.progress = None;
                 // A finished list means the stream is live again.
                 let was_live = book.state == StreamState::Live;
                 book.state = StreamState::Live;
@@ -693,6 +706,27 @@ impl Index {
     /// True once every stream has finished its first list (or failed). O(1).
     pub fn synced(&self) -> bool {
         StreamKind::ALL.iter().all(|&k| self.streams[kind_idx(k)].listed)
+    }
+
+    /// How far `kind`'s list got while it runs: (listed, estimated total). The total is the
+    /// server's count when it reports one; for daemon pods, which are listed with a selector
+    /// (no count), the DaemonSets' own `currentNumberScheduled + numberMisscheduled` once they
+    /// are listed. O(1), O(D) for pods.
+    pub fn sync_progress(&self, kind: StreamKind) -> Option<(u64, Option<u64>)> {
+        let (listed, remaining) = self.streams[kind_idx(kind)].progress?;
+        let total = match (remaining, kind) {
+            (Some(r), _) => Some(listed + r),
+            (None, StreamKind::Pods) if self.listed(StreamKind::DaemonSets) => Some(
+                self.dss
+                    .iter()
+                    .flatten()
+                    .map(|d| (d.info.status.current.max(0) + d.info.status.misscheduled.max(0)) as u64)
+                    .sum::<u64>()
+                    .max(listed),
+            ),
+            _ => None,
+        };
+        Some((listed, total))
     }
 
     /// Has `kind`'s stream finished its first list (or failed for good)? O(1).

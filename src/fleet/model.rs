@@ -293,6 +293,14 @@ pub enum FleetEvent {
         state: StreamState,
         at: Secs,
     },
+    /// How far a stream's (re-)list got: `listed` objects so far, and the server's
+    /// `remainingItemCount` when it reports one (API servers leave it out for lists with a
+    /// selector, so never for daemon pods).
+    Progress {
+        kind: StreamKind,
+        listed: u64,
+        remaining: Option<u64>,
+    },
     /// An object of `kind` the server sent that does not decode: left out of the index (a
     /// re-list forgets the report; a later decodable version of it clears it).
     Undecodable {

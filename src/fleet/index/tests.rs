@@ -364,3 +364,28 @@ fn heap_bytes_grows_with_pods() {
     }
     assert!(idx.heap_bytes() > empty);
 }
+
+#[test]
+fn sync_progress_counts_what_was_listed_and_estimates_pods_from_the_daemonsets() {
+    let mut idx = Index::new();
+    idx.apply(FleetEvent::Progress { kind: StreamKind::Nodes, listed: 2000, remaining: Some(3000) });
+    assert_eq!(idx.sync_progress(StreamKind::Nodes), Some((2000, Some(5000))));
+    // Pods are listed with a selector: no count from the server, and no DaemonSets yet.
+    idx.apply(FleetEvent::Progress { kind: StreamKind::Pods, listed: 2000, remaining: None });
+    assert_eq!(idx.sync_progress(StreamKind::Pods), Some((2000, None)));
+    // Two DaemonSets whose controller has 3,000 + 1,500 pods scheduled (and 10 misscheduled).
+    idx.apply(FleetEvent::DaemonSet(Change::Init));
+    for (name, current, mis) in [("a", 3000, 0), ("b", 1500, 10)] {
+        let mut d = synth::ds("kube-system", name);
+        d.status.current = current;
+        d.status.misscheduled = mis;
+        idx.apply(FleetEvent::DaemonSet(Change::InitItem(d)));
+    }
+    idx.apply(FleetEvent::DaemonSet(Change::InitDone));
+    assert_eq!(idx.sync_progress(StreamKind::Pods), Some((2000, Some(4510))));
+    // A finished list shows no progress.
+    idx.apply(FleetEvent::Pod(Change::Init));
+    idx.apply(FleetEvent::Pod(Change::InitDone));
+    assert_eq!(idx.sync_progress(StreamKind::Pods), None);
+    check(&idx);
+}
