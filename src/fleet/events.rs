@@ -181,17 +181,33 @@ impl EventBook {
     }
 
     /// Drop the `n` records seen longest ago.
+    /// O(records) in plain integers: the cut-off time first, then one pass that drops what is
+    /// older (and, among records at the cut-off time, as many as still needed).
     fn evict_oldest(&mut self, n: usize) {
-        let mut all: Vec<(Secs, EventKey)> =
-            self.by_subject.values().flatten().map(|r| (r.last, r.event.clone())).collect();
-        let n = n.min(all.len());
+        let mut times: Vec<Secs> = self.by_subject.values().flatten().map(|r| r.last).collect();
+        let n = n.min(times.len());
         if n == 0 {
             return;
         }
-        all.select_nth_unstable_by_key(n - 1, |(t, _)| *t);
-        for (_, k) in all.into_iter().take(n) {
-            self.remove_event(&k);
+        let (_, &mut cutoff, _) = times.select_nth_unstable(n - 1);
+        let older = times.iter().filter(|&&t| t < cutoff).count();
+        let mut at_cutoff = n - older;
+        let mut evicted = 0;
+        for list in self.by_subject.values_mut() {
+            list.retain(|r| {
+                let go = r.last < cutoff || (r.last == cutoff && at_cutoff > 0);
+                if go {
+                    if r.last == cutoff {
+                        at_cutoff -= 1;
+                    }
+                    self.by_event.remove(&r.event);
+                    evicted += 1;
+                }
+                !go
+            });
         }
+        self.by_subject.retain(|_, list| !list.is_empty());
+        self.records -= evicted;
     }
 
     /// Heap bytes held, estimated like the index's own accounting.
