@@ -185,7 +185,8 @@ fn fleet(evil: &str) -> Vec<FleetEvent> {
                 field_path: Some(evil.into()),
                 ..ObjectReference::default()
             },
-            reason: Some(format!("FailedCreate{evil}")),
+            // The DaemonSet's is a FailedCreate, which a missing cell's why quotes.
+            reason: Some(if i == 0 { "FailedCreate".to_string() } else { format!("BackOff{evil}") }),
             message: Some(format!("exceeded quota: {evil}")),
             count: Some(3),
             type_: Some("Warning".into()),
