@@ -80,6 +80,7 @@ slots! {
     StateReady => "state.ready",
     StateMisscheduled => "state.misscheduled",
     StateNotEligible => "state.not-eligible",
+    StateUnknown => "state.unknown",
 }
 
 impl Slot {
@@ -94,17 +95,18 @@ impl Slot {
             CellState::Ready => Slot::StateReady,
             CellState::Misscheduled => Slot::StateMisscheduled,
             CellState::NotEligible => Slot::StateNotEligible,
+            CellState::Unknown => Slot::StateUnknown,
         }
     }
 }
 
-/// Glyphs other than the nine cell states.
+/// Glyphs other than the cell states.
 pub const EXTRA_GLYPHS: &[&str] = &["restarts", "node-not-ready", "node-unknown", "node-cordoned", "node-tainted"];
 
 /// One glyph set: a one-column string per cell state and per marker.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Glyphs {
-    pub states: [String; 9],
+    pub states: [String; CellState::COUNT],
     pub restarts: String,
     pub node_not_ready: String,
     pub node_unknown: String,
@@ -127,9 +129,13 @@ impl Glyphs {
             }
             Ok(g.clone())
         };
-        let mut states: [String; 9] = Default::default();
+        let mut states: [String; CellState::COUNT] = Default::default();
         for s in CellState::ALL {
-            states[s.idx()] = get(s.name())?;
+            states[s.idx()] = match get(s.name()) {
+                // A theme written before cells could be unknown (nodes forbidden) still loads.
+                Err(ThemeError::Missing(_)) if s == CellState::Unknown => "?".to_string(),
+                other => other?,
+            };
         }
         Ok(Glyphs {
             states,
@@ -205,9 +211,22 @@ impl Theme {
             return Err(ThemeError::UnknownSlot(unknown.clone()));
         }
         let mut styles = Vec::with_capacity(Slot::ALL.len());
+        // A theme written before cells could be unknown (nodes forbidden) still loads.
+        let unknown_default = StyleSpec {
+            fg: Some("yellow".into()),
+            bg: None,
+            bold: false,
+            dim: false,
+            italic: false,
+            underline: false,
+            reversed: false,
+        };
         for slot in Slot::ALL {
-            let spec =
-                file.slots.get(slot.name()).ok_or_else(|| ThemeError::Missing(format!("[slots] {}", slot.name())))?;
+            let spec = match file.slots.get(slot.name()) {
+                Some(spec) => spec,
+                None if *slot == Slot::StateUnknown => &unknown_default,
+                None => return Err(ThemeError::Missing(format!("[slots] {}", slot.name()))),
+            };
             let mut st = Style::default();
             if let Some(fg) = &spec.fg {
                 st = st.fg(parse_colour(slot.name(), fg)?);
@@ -365,9 +384,24 @@ mod tests {
                 let mut g: Vec<&String> = set.states.iter().collect();
                 g.sort();
                 g.dedup();
-                assert_eq!(g.len(), 9, "theme {name}: every state needs its own glyph");
+                assert_eq!(g.len(), CellState::COUNT, "theme {name}: every state needs its own glyph");
             }
         }
+    }
+
+    #[test]
+    fn a_theme_from_before_unknown_cells_still_loads() {
+        let old: String = BUILTIN[0]
+            .1
+            .lines()
+            .filter(|l| !l.starts_with("\"unknown\"") && !l.starts_with("\"state.unknown\""))
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert!(!old.contains("\"unknown\" ="), "the old theme has no unknown glyph");
+        let theme = Theme::parse(&old).expect("an older theme loads");
+        assert_eq!(theme.glyphs.state(CellState::Unknown), "?");
+        assert_eq!(theme.ascii.state(CellState::Unknown), "?");
+        assert_eq!(theme.style(Slot::StateUnknown).fg, Some(Color::Yellow));
     }
 
     #[test]

@@ -149,3 +149,20 @@ pub fn unlock(app: &mut App) {
     let text = format!("writes are ON for context {} in this session (protected context)", app.context);
     app.notify(text, Level::Warn);
 }
+
+/// What the matrix cannot say because RBAC hides it, one short notice each (the header's
+/// stream part gives the server's message and the permission that would fix it):
+/// - nodes forbidden: rows come from the pods' node names, a cell without a pod is unknown
+///   (`?`), never missing or not eligible;
+/// - revisions forbidden: no pod is called outdated.
+pub fn rbac_gaps(app: &App) -> Vec<&'static str> {
+    use crate::fleet::model::StreamKind;
+    let mut gaps = Vec::new();
+    if app.index.denied(StreamKind::Nodes) {
+        gaps.push("nodes forbidden: rows from pods, ? unknown");
+    }
+    if app.index.denied(StreamKind::Revisions) {
+        gaps.push("revisions forbidden: outdated unknown");
+    }
+    gaps
+}

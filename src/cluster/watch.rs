@@ -421,9 +421,9 @@ fn denied_message(kind: StreamKind, code: u16, namespace: Option<&str>) -> Strin
     };
     let narrow = if namespace.is_none() && kind != StreamKind::Nodes { "use -n or " } else { "" };
     let effect = match kind {
-        StreamKind::Nodes => "the matrix has no rows",
+        StreamKind::Nodes => "rows come from pods' nodes, missing pods cannot be seen",
         StreamKind::DaemonSets => "the matrix has no columns",
-        StreamKind::Revisions => "outdated detection is off",
+        StreamKind::Revisions => "no outdated verdicts",
         StreamKind::Pods => "cells show no pods",
         StreamKind::Events => "the whys lack the cluster's events",
     };
@@ -976,7 +976,7 @@ mod tests {
         assert_eq!(
             denied_message(StreamKind::Revisions, 403, None),
             "403 listing controllerrevisions in all namespaces: use -n or ask for list/watch on \
-             apps/controllerrevisions; outdated detection is off"
+             apps/controllerrevisions; no outdated verdicts"
         );
         assert_eq!(
             denied_message(StreamKind::Pods, 403, Some("kube-system")),
@@ -984,7 +984,8 @@ mod tests {
         );
         assert_eq!(
             denied_message(StreamKind::Nodes, 403, Some("x")),
-            "403 listing nodes: ask for list/watch on nodes (cluster-scoped); the matrix has no rows"
+            "403 listing nodes: ask for list/watch on nodes (cluster-scoped); rows come from pods' nodes, \
+             missing pods cannot be seen"
         );
     }
 

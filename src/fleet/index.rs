@@ -39,7 +39,9 @@ use super::model::{
 use super::pods::{
     F_BOUND, F_DELETING, F_LIVE, F_READY, F_SEEN, F_WAIT_DS, F_WAIT_NODE, NONE, PodRec, PodStore, opt_i64,
 };
-use super::schedule::{NodeView as SchedNodeView, NotEligible, Taint, Toleration, daemon_tolerations, should_run_with};
+use super::schedule::{
+    Decision, NodeView as SchedNodeView, NotEligible, Taint, Toleration, daemon_tolerations, should_run_with,
+};
 use super::state::{CellState, PodFacts, cell_state, pod_state};
 use super::summary::Summary;
 
@@ -72,6 +74,9 @@ pub struct NodeView<'a> {
     /// Cells on this row per severity tier, indexed by `Severity::tier` (most severe first):
     /// comparing two rows' arrays ranks them by severity, then count.
     pub tiers: [u32; 4],
+    /// The row was made from its pods' node name: nodes cannot be listed (RBAC), so nothing of
+    /// the node is known (readiness, labels, taints), nor whether a pod should run on it.
+    pub standin: bool,
 }
 
 /// Read view of a DaemonSet column.
@@ -93,7 +98,7 @@ pub struct DsView<'a> {
     /// Nodes where our predicate says it should run.
     pub desired_by_predicate: u32,
     /// Cells per state in this column, indexed by `CellState::idx`.
-    pub counts: [u32; 9],
+    pub counts: [u32; CellState::COUNT],
 }
 
 /// Read view of the pod in a cell.
@@ -158,6 +163,9 @@ const C_SHOULD_RUN: u8 = 1;
 const C_KEEP: u8 = 2;
 /// The cell is part of the aggregates (its row and column are live).
 const C_COUNTED: u8 = 4;
+/// The predicate cannot be evaluated (a stand-in row): no missing, not-eligible or
+/// misscheduled verdict.
+const C_UNKNOWN: u8 = 8;
 
 impl Cell {
     const EMPTY: Cell = Cell { head: NONE, reason: NONE, npods: 0, state: CellState::NotEligible, flags: 0 };
@@ -169,6 +177,9 @@ impl Cell {
 struct NodeRec {
     info: NodeInfo,
     name_sym: Sym,
+    /// A row made from its pods' node name because nodes cannot be listed (RBAC): nothing is
+    /// known of the node itself, so its cells without a pod are `Unknown`, never missing.
+    standin: bool,
     problems: u32,
     tiers: [u32; 4],
     seen: bool,
@@ -182,7 +193,7 @@ struct DsRec {
     tolerations: Vec<Toleration>,
     /// Newest owned ControllerRevision: (revision, hash symbol held by this record).
     newest: Option<(i64, Sym)>,
-    counts: [u32; 9],
+    counts: [u32; CellState::COUNT],
     desired: u32,
     /// Indexed by node slot.
     cells: Vec<Cell>,
@@ -201,6 +212,9 @@ struct StreamBook {
     listed: bool,
     /// Between `Init` and `InitDone`: objects applied now are marked as seen.
     in_init: bool,
+    /// The last list was refused (`Failed`: 403, 401) and none has succeeded since; retries in
+    /// between do not change what is known.
+    denied: bool,
     /// Objects the server sent that did not decode, with the decoder's error; left out of the
     /// index, reported until a re-list or a decodable version of the same object.
     undecodable: BTreeMap<ObjKey, String>,
@@ -276,6 +290,7 @@ impl Index {
             state: StreamState::Syncing,
             listed: false,
             in_init: false,
+            denied: false,
             undecodable: BTreeMap::new(),
             progress: None,
         };
@@ -327,11 +342,14 @@ impl Index {
             FleetEvent::Event(c) => self.change(StreamKind::Events, c, Self::apply_event, Self::delete_event),
             FleetEvent::Stream { kind, state, at } => {
                 self.last_event_at = Some(self.last_event_at.map_or(at, |t| t.max(at)));
+                let was_denied = self.denied(kind);
                 let book = &mut self.streams[kind_idx(kind)];
                 if matches!(state, StreamState::Failed { .. }) {
                     book.listed = true;
+                    book.denied = true;
                 }
                 book.state = state;
+                self.denial_changed(kind, was_denied);
                 true
             }
             FleetEvent::Progress { kind, listed, remaining } => {
@@ -409,9 +427,47 @@ impl Index {
                 book.progress = None;
                 // A finished list means the stream is live again.
                 let was_live = book.state == StreamState::Live;
+                let was_denied = book.denied;
+                book.denied = false;
                 book.state = StreamState::Live;
+                self.denial_changed(kind, was_denied);
                 swept || pruned || !was_live
             }
+        }
+    }
+
+    /// The server refuses to list `kind` (403 from RBAC, or 401). O(1).
+    /// Stays so while it retries, until a list succeeds. O(1).
+    pub fn denied(&self, kind: StreamKind) -> bool {
+        self.streams[kind_idx(kind)].denied
+    }
+
+    /// Degrade instead of hiding when a stream the verdicts need is refused, and undo that when
+    /// it is listed again:
+    /// - nodes: every pod's node gets a stand-in row (its cells without a pod are unknown);
+    ///   a successful list replaces the stand-ins by the nodes (or sweeps them);
+    /// - revisions: no outdated verdicts (a pod's template generation alone can call a rolled-
+    ///   back pod outdated), so every column's pod states are recomputed.
+    fn denial_changed(&mut self, kind: StreamKind, was_denied: bool) {
+        let denied = self.denied(kind);
+        if denied == was_denied {
+            return;
+        }
+        match kind {
+            StreamKind::Nodes if denied => {
+                let names: Vec<Sym> = self.wait_node.keys().copied().collect();
+                for sym in names {
+                    self.standin_node(sym);
+                }
+            }
+            StreamKind::Revisions => {
+                for d in 0..self.dss.len() as u32 {
+                    if self.dss[d as usize].is_some() {
+                        self.restate_column(d);
+                    }
+                }
+            }
+            _ => {}
         }
     }
 
@@ -522,6 +578,7 @@ impl Index {
             created: node.info.created,
             problems: node.problems,
             tiers: node.tiers,
+            standin: node.standin,
         })
     }
 

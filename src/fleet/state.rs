@@ -23,10 +23,16 @@ pub enum CellState {
     Ready,
     Misscheduled,
     NotEligible,
+    /// No pod, and whether one should run cannot be known: the node itself cannot be read
+    /// (nodes are forbidden by RBAC, so its row was made from its pods' node name).
+    Unknown,
 }
 
 impl CellState {
-    pub const ALL: [CellState; 9] = [
+    /// How many states there are: the length of per-state counter arrays.
+    pub const COUNT: usize = 10;
+
+    pub const ALL: [CellState; CellState::COUNT] = [
         CellState::Missing,
         CellState::Failing,
         CellState::Terminating,
@@ -36,6 +42,7 @@ impl CellState {
         CellState::Ready,
         CellState::Misscheduled,
         CellState::NotEligible,
+        CellState::Unknown,
     ];
 
     /// The name used in JSON output, themes and `check` lines.
@@ -50,6 +57,7 @@ impl CellState {
             CellState::Ready => "ready",
             CellState::Misscheduled => "misscheduled",
             CellState::NotEligible => "not-eligible",
+            CellState::Unknown => "unknown",
         }
     }
 
@@ -64,7 +72,7 @@ impl CellState {
 
     /// The states most severe first (ties in precedence order): the order of the header's
     /// counts, `check`'s summary and `snapshot -o wide`'s problem lines.
-    pub const BY_SEVERITY: [CellState; 9] = [
+    pub const BY_SEVERITY: [CellState; CellState::COUNT] = [
         CellState::Missing,
         CellState::Failing,
         CellState::Pending,
@@ -74,6 +82,7 @@ impl CellState {
         CellState::Outdated,
         CellState::Ready,
         CellState::NotEligible,
+        CellState::Unknown,
     ];
 
     /// How much the state needs attention. The one place that says it: sorting by problems,
@@ -84,7 +93,9 @@ impl CellState {
             CellState::Pending | CellState::NotReady | CellState::Misscheduled => Severity::Degraded,
             CellState::Terminating => Severity::Transient,
             CellState::Outdated => Severity::Stale,
-            CellState::Ready | CellState::NotEligible => Severity::Fine,
+            // Unknown is no verdict at all; what hides it is said where it is shown (the
+            // header's and the matrix's RBAC notices), never counted as fine in a summary.
+            CellState::Ready | CellState::NotEligible | CellState::Unknown => Severity::Fine,
         }
     }
 
@@ -443,6 +454,8 @@ mod tests {
             (Outdated, Severity::Stale),
             (Ready, Severity::Fine),
             (NotEligible, Severity::Fine),
+            // No verdict (nodes cannot be read): nothing to rank, said by the RBAC notices.
+            (Unknown, Severity::Fine),
         ];
         for (state, want) in table {
             assert_eq!(state.severity(), want, "{state:?}");

@@ -90,6 +90,8 @@ pub fn explain(index: &Index, cell: &CellView<'_>, ds: &DsView<'_>, node: &NodeV
     let latest = |reasons: &[&str]| pod_events.iter().find(|e| reasons.contains(&e.reason.as_str())).cloned();
     let mut events = pod_events.clone();
     let node_down = match node.readiness {
+        // A stand-in row (nodes forbidden): its readiness is not known, not Unknown.
+        _ if node.standin => None,
         NodeReadiness::Ready => None,
         NodeReadiness::NotReady => Some("node NotReady"),
         NodeReadiness::Unknown => Some("node Unknown (kubelet stopped posting status)"),
@@ -97,11 +99,7 @@ pub fn explain(index: &Index, cell: &CellView<'_>, ds: &DsView<'_>, node: &NodeV
     let detail = cell.pod.as_ref().and_then(|p| p.detail);
     let (text, hint): (String, Option<String>) = match cell.state {
         CellState::Missing => {
-            let failures: Vec<WhyEvent> = index
-                .ds_events(ds.id)
-                .filter(|r| CREATE_FAILURES.contains(&&*r.reason) && now - r.last <= RECENT_SECS)
-                .map(|r| event("daemonset", r))
-                .collect();
+            let failures = create_failures(index, ds, now);
             // An event naming this node explains it best (FailedPlacement, some webhooks).
             let best = failures.iter().find(|e| e.message.contains(node.name)).or(failures.first()).cloned();
             events.extend(failures);
@@ -144,6 +142,25 @@ pub fn explain(index: &Index, cell: &CellView<'_>, ds: &DsView<'_>, node: &NodeV
                     Some("the controller counts it scheduled: a pod may have just gone; watch the cell".into()),
                 ),
             }
+        }
+        CellState::Unknown => {
+            // Nodes cannot be read, so the rules cannot say whether a pod belongs here; the
+            // DaemonSet's own status and its create failures are what the cluster still says.
+            let failures = create_failures(index, ds, now);
+            let refused = failures.first().map(|e| format!("; it reports {}", quote(e, now))).unwrap_or_default();
+            events.extend(failures);
+            let st = ds.status;
+            let short = (st.desired - st.current).max(0);
+            (
+                format!(
+                    "no daemon pod seen on {}, and whether one should run there is unknown: nodes cannot be listed;                      the controller counts {} nodes that should run it, {} scheduled ({short} short){refused}",
+                    node.name, st.desired, st.current
+                ),
+                Some(
+                    "ask for list/watch on nodes (kubectl auth can-i list nodes) to see missing pods and their nodes"
+                        .to_string(),
+                ),
+            )
         }
         CellState::NotEligible => (cell.not_eligible.map(ToString::to_string)?, None),
         CellState::Misscheduled => (
@@ -255,6 +272,15 @@ pub fn explain(index: &Index, cell: &CellView<'_>, ds: &DsView<'_>, node: &NodeV
     let mut seen = std::collections::HashSet::new();
     events.retain(|e| seen.insert((e.object, e.reason.clone(), e.message.clone())));
     Some(Why { text: one_line(&text), hint, events })
+}
+
+/// The DaemonSet's recent refusals to create pods (quota, admission), newest first.
+fn create_failures(index: &Index, ds: &DsView<'_>, now: Secs) -> Vec<WhyEvent> {
+    index
+        .ds_events(ds.id)
+        .filter(|r| CREATE_FAILURES.contains(&&*r.reason) && now - r.last <= RECENT_SECS)
+        .map(|r| event("daemonset", r))
+        .collect()
 }
 
 /// Newlines and tabs to spaces: a why is one line wherever it goes.

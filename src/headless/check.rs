@@ -176,17 +176,17 @@ pub struct Report {
     pub failing: Vec<Problem>,
     /// Cells (not ignored) in a state that needs attention but does not fail, per state
     /// (`CellState::idx`): for the summary line.
-    pub tolerated: [u32; 9],
+    pub tolerated: [u32; CellState::COUNT],
 }
 
 impl Report {
     /// The summary line (without the `daemonscope: ` prefix and the context).
     pub fn summary(&self) -> String {
-        let mut counts = [0u32; 9];
+        let mut counts = [0u32; CellState::COUNT];
         for p in &self.failing {
             counts[p.state.idx()] += 1;
         }
-        let list = |counts: &[u32; 9]| -> String {
+        let list = |counts: &[u32; CellState::COUNT]| -> String {
             CellState::BY_SEVERITY
                 .iter()
                 .filter(|s| counts[s.idx()] > 0)

@@ -67,7 +67,7 @@ pub struct Cell<'a> {
 
 /// Cells per state (every state, by name, in precedence order) and the totals.
 pub struct Summary {
-    pub states: [u32; 9],
+    pub states: [u32; CellState::COUNT],
     pub nodes: u32,
     pub daemonsets: u32,
     pub pods: u32,
@@ -96,7 +96,7 @@ pub fn build<'a>(index: &'a Index, context: &'a str, problems_only: bool, now: S
     let ds_ids = index.ds_ids();
     let nodes: Vec<_> = node_ids.iter().filter_map(|&id| index.node(id).map(|n| (id, n))).collect();
     let dss: Vec<_> = ds_ids.iter().filter_map(|&id| index.ds(id).map(|d| (id, d))).collect();
-    let mut states = [0u32; 9];
+    let mut states = [0u32; CellState::COUNT];
     let mut cells = Vec::new();
     for (node_id, node) in &nodes {
         for (ds_id, ds) in &dss {

@@ -85,8 +85,7 @@ pub async fn sync(target: &Target, timeout: Duration) -> Result<Index, HeadlessE
 }
 
 /// The first stream that failed for good, except ControllerRevisions: without them only the
-/// outdated state is lost (pods still compare template generations), which is worth a warning,
-/// not a failed check. The watch module already words the failure ("403 listing pods in all
+/// outdated verdicts are lost (none is made), which is worth a warning, not a failed check. The watch module already words the failure ("403 listing pods in all
 /// namespaces: use -n or ask for list/watch on pods; …"); we add the context.
 fn failed_stream(index: &Index, target: &Target) -> Option<HeadlessError> {
     StreamKind::ALL.into_iter().filter(|&k| k != StreamKind::Revisions).find_map(|kind| {

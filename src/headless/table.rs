@@ -89,7 +89,7 @@ pub fn write(index: &Index, opts: &TableOptions<'_>, out: &mut dyn Write) -> std
     // from the cells themselves so rows and columns always agree with the glyphs drawn.
     let mut row_has_problem = vec![false; all_nodes.len()];
     let mut col_has_problem = vec![false; all_ds.len()];
-    let mut states = [0u32; 9];
+    let mut states = [0u32; CellState::COUNT];
     for (r, (node_id, _)) in all_nodes.iter().enumerate() {
         for (c, (ds_id, _)) in all_ds.iter().enumerate() {
             let state = index.cell(*node_id, *ds_id).state;

@@ -205,6 +205,59 @@ pub fn lines(app: &App, width: usize) -> Vec<Line<'static>> {
 
     o.title("Node");
     o.kv("name", node.name.to_string());
+    if node.standin {
+        // Nothing of the node is known: no readiness, age, taints or labels to show, and none
+        // made up.
+        o.kv_styled(
+            "known",
+            "only from its pods: nodes cannot be listed (RBAC); ask for list/watch on nodes",
+            theme.style(Slot::StreamFailed),
+        );
+    } else {
+        node_facts(app, &mut o, &node, node_id);
+    }
+
+    o.title("DaemonSet");
+    o.kv("name", format!("{}/{}", ds.namespace, ds.name));
+    let st = ds.status;
+    o.kv(
+        "status",
+        format!(
+            "desired {} current {} ready {} updated {} available {} unavailable {} misscheduled {}",
+            st.desired, st.current, st.ready, st.updated, st.available, st.unavailable, st.misscheduled
+        ),
+    );
+    if app.index.denied(crate::fleet::model::StreamKind::Nodes) {
+        o.kv_styled("predicate", "unknown: nodes cannot be listed", theme.style(Slot::TotalsShort));
+    } else {
+        let pred_style =
+            if ds.desired_by_predicate as i64 != st.desired as i64 { theme.style(Slot::TotalsShort) } else { o.value };
+        o.kv_styled("predicate", format!("{} nodes should run it", ds.desired_by_predicate), pred_style);
+    }
+    o.kv(
+        "strategy",
+        match ds.strategy {
+            UpdateStrategy::RollingUpdate { max_unavailable, max_surge } => {
+                format!("RollingUpdate maxUnavailable={max_unavailable} maxSurge={max_surge}")
+            }
+            UpdateStrategy::OnDelete => "OnDelete".to_string(),
+        },
+    );
+    if let Some((rev, hash)) = ds.newest_revision {
+        o.kv("revision", format!("{rev} ({hash})"));
+    }
+    if let Some(w) = ds_warning(&app.index, &ds, app.now) {
+        o.kv_styled("warning", w, theme.style(Slot::TotalsShort));
+    }
+    for (i, img) in ds.images.iter().enumerate() {
+        o.kv(if i == 0 { "images" } else { "" }, img.to_string());
+    }
+    o.lines
+}
+
+/// What is known of a node: readiness, cordon, age, conditions, warnings, taints and labels.
+fn node_facts(app: &App, o: &mut Out, node: &crate::fleet::index::NodeView<'_>, node_id: crate::fleet::index::NodeId) {
+    let theme = app.theme();
     let readiness = match node.readiness {
         NodeReadiness::Ready => "Ready",
         NodeReadiness::NotReady => "NotReady",
@@ -225,7 +278,7 @@ pub fn lines(app: &App, width: usize) -> Vec<Line<'static>> {
         let list: Vec<String> = info.pressures.iter().map(|p| format!("{p}{}", since(p))).collect();
         o.kv_styled("conditions", list.join(", "), theme.style(Slot::NodeNotReady));
     }
-    for (i, w) in node_warnings(&app.index, &node, app.now).into_iter().enumerate() {
+    for (i, w) in node_warnings(&app.index, node, app.now).into_iter().enumerate() {
         o.kv(if i == 0 { "warnings" } else { "" }, w);
     }
     if node.taints.is_empty() {
@@ -258,37 +311,4 @@ pub fn lines(app: &App, width: usize) -> Vec<Line<'static>> {
         };
         o.kv("labels", format!("{n} label{} ({how})", if n == 1 { "" } else { "s" }));
     }
-
-    o.title("DaemonSet");
-    o.kv("name", format!("{}/{}", ds.namespace, ds.name));
-    let st = ds.status;
-    o.kv(
-        "status",
-        format!(
-            "desired {} current {} ready {} updated {} available {} unavailable {} misscheduled {}",
-            st.desired, st.current, st.ready, st.updated, st.available, st.unavailable, st.misscheduled
-        ),
-    );
-    let pred_style =
-        if ds.desired_by_predicate as i64 != st.desired as i64 { theme.style(Slot::TotalsShort) } else { o.value };
-    o.kv_styled("predicate", format!("{} nodes should run it", ds.desired_by_predicate), pred_style);
-    o.kv(
-        "strategy",
-        match ds.strategy {
-            UpdateStrategy::RollingUpdate { max_unavailable, max_surge } => {
-                format!("RollingUpdate maxUnavailable={max_unavailable} maxSurge={max_surge}")
-            }
-            UpdateStrategy::OnDelete => "OnDelete".to_string(),
-        },
-    );
-    if let Some((rev, hash)) = ds.newest_revision {
-        o.kv("revision", format!("{rev} ({hash})"));
-    }
-    if let Some(w) = ds_warning(&app.index, &ds, app.now) {
-        o.kv_styled("warning", w, theme.style(Slot::TotalsShort));
-    }
-    for (i, img) in ds.images.iter().enumerate() {
-        o.kv(if i == 0 { "images" } else { "" }, img.to_string());
-    }
-    o.lines
 }

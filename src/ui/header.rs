@@ -18,7 +18,7 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
     let dim = theme.style(Slot::HeaderDim);
     let s = app.index.summary();
     let ns = app.namespace.as_deref().unwrap_or("all");
-    let not_ready = s.nodes.saturating_sub(s.nodes_ready);
+    let not_ready = s.nodes.saturating_sub(s.nodes_ready + s.nodes_unknown);
     let bar = super::deco(app.ascii, "│", "|");
     // Everything but the context name, which is cut (in the middle: EKS ARNs differ at the
     // end) to leave room for the counts; "DaemonSets" becomes "DS" first on a narrow terminal.
@@ -37,16 +37,22 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         } else if !app.readonly && crate::app::access::locked(app) {
             l1.push(Span::styled(" [protected: read-only]", theme.style(Slot::StreamReconnecting)));
         }
-        l1.extend([
-            Span::styled("  ns ", dim),
-            Span::styled(ns.to_string(), h),
-            Span::styled("  nodes ", dim),
+        l1.extend([Span::styled("  ns ", dim), Span::styled(ns.to_string(), h), Span::styled("  nodes ", dim)]);
+        if s.nodes_unknown > 0 {
+            // Rows made from pods' node names (nodes forbidden): their readiness is unknown,
+            // never counted as ready or not.
+            let known = s.nodes - s.nodes_unknown;
+            if known > 0 {
+                l1.push(Span::styled(format!("{}/{known} ready, ", s.nodes_ready), h));
+            }
+            l1.push(Span::styled(format!("{} unknown", s.nodes_unknown), theme.style(Slot::StreamReconnecting)));
+        } else {
             // "39/40 ready": the NotReady count is the difference, highlighted when there is one.
-            Span::styled(
+            l1.push(Span::styled(
                 format!("{}/{} ready", s.nodes_ready, s.nodes),
                 if not_ready > 0 { theme.style(Slot::StreamFailed) } else { h },
-            ),
-        ]);
+            ));
+        }
         if s.nodes_cordoned > 0 {
             l1.push(Span::styled(format!(", {} cordoned", s.nodes_cordoned), dim));
         }
@@ -76,7 +82,9 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
     let counts: Vec<(CellState, u32)> = CellState::BY_SEVERITY
         .into_iter()
         .map(|state| (state, s.cells[state.idx()]))
-        .filter(|&(state, n)| n > 0 && (state.is_problem() || state == CellState::Terminating))
+        .filter(|&(state, n)| {
+            n > 0 && (state.is_problem() || matches!(state, CellState::Terminating | CellState::Unknown))
+        })
         .collect();
     let short = |state: CellState, n: u32| format!("{} {n}", glyphs.state(state));
     let long = |state: CellState, n: u32| format!("{} {n} {}", glyphs.state(state), state.name());
@@ -129,7 +137,7 @@ fn problems_unknown(app: &App) -> Option<String> {
     use crate::fleet::model::{StreamKind, StreamState};
     let denied: Vec<&str> = [StreamKind::Nodes, StreamKind::DaemonSets, StreamKind::Pods]
         .into_iter()
-        .filter(|&k| matches!(app.index.stream_state(k), StreamState::Failed { .. }))
+        .filter(|&k| app.index.denied(k) || matches!(app.index.stream_state(k), StreamState::Failed { .. }))
         .map(StreamKind::plural)
         .collect();
     if denied.is_empty() {

@@ -58,6 +58,10 @@ fn legend(app: &App, buf: &mut Buffer, area: Rect) {
         let text = format!(" data stale for {} ", crate::app::clock::fmt_age(age));
         put(buf, &text, theme.style(Slot::StreamReconnecting), &mut x);
     }
+    // And what RBAC hides from it: no verdict is made up for what cannot be read.
+    for text in crate::app::access::rbac_gaps(app) {
+        put(buf, &format!(" {text} "), theme.style(Slot::StreamFailed), &mut x);
+    }
     let pos = format!(
         " row {}/{} col {}/{} ",
         // Positions count group headers too: counting only nodes would walk every row per frame.
@@ -73,10 +77,11 @@ fn legend(app: &App, buf: &mut Buffer, area: Rect) {
     put(buf, super::deco(app.ascii, "▸ ", "> "), theme.style(Slot::Title), &mut x);
     put(buf, &format!("{}/{}", ds.namespace, ds.name), theme.style(Slot::Title), &mut x);
     let ready = ds.counts[CellState::Ready.idx()] + ds.counts[CellState::Outdated.idx()];
-    let short = ready < ds.desired_by_predicate;
+    let (desired, whose) = desired_of(app, &ds);
+    let short = ready < desired;
     put(
         buf,
-        &format!("  ready {ready}/{}", ds.desired_by_predicate),
+        &format!("  ready {ready}/{desired}{whose}"),
         theme.style(if short { Slot::TotalsShort } else { Slot::Totals }),
         &mut x,
     );
@@ -189,6 +194,8 @@ fn node_label(app: &App, buf: &mut Buffer, g: &Geometry, y: u16, id: crate::flee
     buf.set_stringn(x, y, &label, name_w, style);
     let fx = x + name_w as u16 + 1;
     let (ready_glyph, ready_slot) = match n.readiness {
+        // A row made from pods (nodes forbidden): unknown, but not a node in trouble.
+        _ if n.standin => (glyphs.node_unknown.as_str(), Slot::StreamReconnecting),
         NodeReadiness::Ready => (" ", Slot::RowLabel),
         NodeReadiness::NotReady => (glyphs.node_not_ready.as_str(), Slot::NodeNotReady),
         NodeReadiness::Unknown => (glyphs.node_unknown.as_str(), Slot::NodeNotReady),
@@ -281,6 +288,16 @@ fn empty_message(app: &App, buf: &mut Buffer, area: Rect) {
     }
 }
 
+/// How many nodes the DaemonSet should run on: our predicate's count, or, while nodes cannot
+/// be read (RBAC), the DaemonSet controller's own `desiredNumberScheduled` (said so).
+fn desired_of(app: &App, ds: &crate::fleet::index::DsView<'_>) -> (u32, &'static str) {
+    if app.index.denied(crate::fleet::model::StreamKind::Nodes) {
+        (u32::try_from(ds.status.desired).unwrap_or(0), " (controller)")
+    } else {
+        (ds.desired_by_predicate, "")
+    }
+}
+
 fn totals(app: &App, buf: &mut Buffer, g: &Geometry) {
     let theme = app.theme();
     let glyphs = theme.glyph_set(app.ascii);
@@ -302,6 +319,12 @@ fn totals(app: &App, buf: &mut Buffer, g: &Geometry) {
     for (j, ci) in visible_cols(app, g).enumerate() {
         let id = app.view.cols[ci];
         let Some(ds) = app.index.ds(id) else { continue };
+        let nodes_unknown = app.index.denied(crate::fleet::model::StreamKind::Nodes);
+        if filtered && nodes_unknown {
+            // Rows shown are a part of the fleet, and where the DaemonSet should run is unknown.
+            buf.set_string(g.col_x(j) + 1, area.y, glyphs.state(CellState::Unknown), theme.style(Slot::TotalsShort));
+            continue;
+        }
         let (ready, desired) = if filtered {
             let shown = app.view.rows.iter().filter_map(|r| match r {
                 RowEntry::Node(n) => Some(*n),
@@ -313,7 +336,7 @@ fn totals(app: &App, buf: &mut Buffer, g: &Geometry) {
                 (ready + u32::from(matches!(state, CellState::Ready | CellState::Outdated)), desired + u32::from(runs))
             })
         } else {
-            (ds.counts[CellState::Ready.idx()] + ds.counts[CellState::Outdated.idx()], ds.desired_by_predicate)
+            (ds.counts[CellState::Ready.idx()] + ds.counts[CellState::Outdated.idx()], desired_of(app, &ds).0)
         };
         let x = g.col_x(j);
         if ready >= desired {

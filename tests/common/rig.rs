@@ -34,16 +34,25 @@ pub async fn rig(scenario: &str, context: &str, config: Config) -> Rig {
 /// [`rig`] on a simulator started with `opts` (`tls: true` for kubectl beside the app: it
 /// sends no token over plain HTTP).
 pub async fn rig_with(opts: SimOptions, context: &str, config: Config) -> Rig {
+    rig_in(opts, context, None, config).await
+}
+
+/// [`rig_with`] scoped to `namespace` (`-n`), as a namespace-bound user runs it.
+pub async fn rig_in(opts: SimOptions, context: &str, namespace: Option<&str>, config: Config) -> Rig {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let sim = sim::start(opts).await.unwrap_or_else(|e| panic!("starting the simulator: {e:#}"));
-    let args = ClusterArgs { context: Some(context.into()), ..ClusterArgs::default() };
+    let args =
+        ClusterArgs { context: Some(context.into()), namespace: namespace.map(Into::into), ..ClusterArgs::default() };
     let target = connect_yaml(&sim.kubeconfig_yaml(), "the simulator", &args)
         .await
         .unwrap_or_else(|e| panic!("connecting to the simulator: {e}"));
     let dir = tempfile::tempdir().expect("tempdir");
     let audit_path = Some(dir.path().join("audit.jsonl"));
     let mut shell = Shell::from(Executor::start(target, ExecutorOptions { source: None, readonly: false, audit_path }));
-    let mut app = App::new(Index::new(), AppOptions { context: context.into(), config, ..AppOptions::default() });
+    let mut app = App::new(
+        Index::new(),
+        AppOptions { context: context.into(), namespace: namespace.map(Into::into), config, ..AppOptions::default() },
+    );
     shell.feed(&mut app, Msg::Tick(jiff::Timestamp::now().as_second()));
     shell.feed(&mut app, Msg::Resize(160, 60));
     shell.attach(&mut app);

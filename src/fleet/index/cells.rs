@@ -124,7 +124,13 @@ impl Index {
     /// subtracting the old state and adding the new. O(k).
     pub(super) fn refresh_cell(&mut self, d: u32, n: u32) {
         let Some(cell) = self.cell_ref(d, n).copied() else { return };
-        let new = cell_state(cell.should_run(), self.chain(cell.head).map(|i| self.pods.get(i).state));
+        let pods = self.chain(cell.head).map(|i| self.pods.get(i).state);
+        let new = if cell.flags & C_UNKNOWN != 0 {
+            // Whatever its pods are, said without a verdict on the node (no misscheduled).
+            pods.min().unwrap_or(CellState::Unknown)
+        } else {
+            cell_state(cell.should_run(), pods)
+        };
         if new == cell.state && cell.flags & C_COUNTED != 0 {
             return;
         }
@@ -138,12 +144,16 @@ impl Index {
     /// Evaluate the should-run predicate for one cell (`NodeShouldRunDaemonPod`) and refresh
     /// it. O(predicate) = O(selector + terms + taints × tolerations).
     pub(super) fn eval_cell(&mut self, d: u32, n: u32) {
-        let decision = {
+        let (decision, unknown) = {
             let (Some(Some(node)), Some(Some(ds))) = (self.nodes.get(n as usize), self.dss.get(d as usize)) else {
                 return;
             };
             let view = SchedNodeView { name: &node.info.name, labels: &node.info.labels, taints: &node.info.taints };
-            should_run_with(&view, &ds.info.sched, &ds.tolerations)
+            if node.standin {
+                (Decision { should_run: false, should_continue_running: false, reason: None }, true)
+            } else {
+                (should_run_with(&view, &ds.info.sched, &ds.tolerations), false)
+            }
         };
         let reason = decision.reason.map_or(NONE, |r| self.intern_reason(r));
         self.count(d, n, false);
@@ -156,6 +166,9 @@ impl Index {
         }
         if decision.should_continue_running {
             flags |= C_KEEP;
+        }
+        if unknown {
+            flags |= C_UNKNOWN;
         }
         cell.flags = flags;
         if old_reason != NONE {
@@ -178,7 +191,12 @@ impl Index {
     }
 
     /// `util.IsPodUpdated` on interned symbols: equal strings have equal symbols.
+    /// Without the revisions (forbidden), no pod is called outdated: the template generation
+    /// alone would call a pod of a rolled-back revision outdated.
     pub(super) fn pod_updated(&self, p: &PodRec, ds: &DsRec) -> bool {
+        if self.denied(StreamKind::Revisions) {
+            return true;
+        }
         let hash_matches = matches!(ds.newest, Some((_, h)) if h.is_some() && h == p.hash);
         hash_matches || opt_i64(p.template_generation) == Some(ds.info.generation)
     }

@@ -24,8 +24,12 @@ impl Index {
         for (n, node) in self.nodes.iter().enumerate() {
             let Some(node) = node else { continue };
             summary.nodes += 1;
-            summary.nodes_ready += u32::from(node.info.readiness == NodeReadiness::Ready);
-            summary.nodes_cordoned += u32::from(node.info.unschedulable);
+            summary.nodes_ready += u32::from(node.info.readiness == NodeReadiness::Ready && !node.standin);
+            summary.nodes_cordoned += u32::from(node.info.unschedulable && !node.standin);
+            summary.nodes_unknown += u32::from(node.standin);
+            if node.standin && !self.denied(StreamKind::Nodes) {
+                return Err(format!("node {} stands in while nodes can be listed", node.info.name));
+            }
             hold(node.name_sym);
             if self.node_sorted.get(&node.info.name) != Some(&(n as u32))
                 || self.node_by_sym.get(&node.name_sym) != Some(&(n as u32))
@@ -51,7 +55,7 @@ impl Index {
             if ds.tolerations != daemon_tolerations(&ds.info.sched) {
                 return Err(format!("{name}: stale tolerations"));
             }
-            let mut counts = [0u32; 9];
+            let mut counts = [0u32; CellState::COUNT];
             let mut desired = 0;
             for (n, node) in self.nodes.iter().enumerate() {
                 let Some(node) = node else { continue };
@@ -59,8 +63,15 @@ impl Index {
                 let at = format!("cell ({}, {name})", node.info.name);
                 let view =
                     SchedNodeView { name: &node.info.name, labels: &node.info.labels, taints: &node.info.taints };
-                let dec = should_run_with(&view, &ds.info.sched, &ds.tolerations);
-                if dec.should_run != cell.should_run() || dec.should_continue_running != (cell.flags & C_KEEP != 0) {
+                let dec = if node.standin {
+                    Decision { should_run: false, should_continue_running: false, reason: None }
+                } else {
+                    should_run_with(&view, &ds.info.sched, &ds.tolerations)
+                };
+                if dec.should_run != cell.should_run()
+                    || dec.should_continue_running != (cell.flags & C_KEEP != 0)
+                    || node.standin != (cell.flags & C_UNKNOWN != 0)
+                {
                     return Err(format!("{at}: stale decision"));
                 }
                 let reason = self.reasons.get(cell.reason as usize).and_then(|r| r.0.as_ref());
@@ -90,7 +101,11 @@ impl Index {
                 if states.len() != usize::from(cell.npods) {
                     return Err(format!("{at}: npods {} but {} linked", cell.npods, states.len()));
                 }
-                let state = cell_state(dec.should_run, states);
+                let state = if node.standin {
+                    states.into_iter().min().unwrap_or(CellState::Unknown)
+                } else {
+                    cell_state(dec.should_run, states)
+                };
                 if state != cell.state || cell.flags & C_COUNTED == 0 {
                     return Err(format!("{at}: state {:?}, expected {state:?}", cell.state));
                 }

@@ -18,7 +18,14 @@ impl Index {
     /// Put pod `i` in its cell when its node and DaemonSet are both known, else in the pools of
     /// unplaced pods. O(k).
     pub(super) fn place(&mut self, i: u32) {
-        match self.locate(i) {
+        let (d, n) = self.locate(i);
+        let node = self.pods.get(i).node;
+        // Nodes cannot be listed: the pod's node name is all there is, and it makes a row.
+        let n = match n {
+            None if node.is_some() && self.denied(StreamKind::Nodes) => Some(self.standin_node(node)),
+            n => n,
+        };
+        match (d, n) {
             (Some(d), Some(n)) => self.attach(i, d, n),
             _ => self.pool(i),
         }
@@ -146,6 +153,7 @@ impl Index {
     pub(super) fn unplace(&mut self, i: u32) {
         if let Some((d, n)) = self.unlink(i) {
             self.refresh_cell(d, n);
+            self.drop_empty_standin(n);
         }
         self.unpool(i);
     }
@@ -270,13 +278,15 @@ impl Index {
             if mark {
                 node.seen = true;
             }
-            if node.info == info {
+            if node.info == info && !node.standin {
                 return false;
             }
-            let reeval = node.info.labels != info.labels || node.info.taints != info.taints;
+            // The node behind a stand-in row is known at last: its cells get verdicts.
+            let reeval = node.info.labels != info.labels || node.info.taints != info.taints || node.standin;
             self.count_node(n, false);
             if let Some(Some(node)) = self.nodes.get_mut(n as usize) {
                 node.info = info;
+                node.standin = false;
             }
             self.count_node(n, true);
             if reeval {
@@ -286,8 +296,49 @@ impl Index {
             }
             return true;
         }
+        self.insert_node(info, mark, false);
+        true
+    }
+
+    /// The stand-in row for a node known only by name (nodes cannot be listed), made once.
+    /// O(D) plus the pods waiting for that name.
+    pub(super) fn standin_node(&mut self, name: Sym) -> u32 {
+        if let Some(&n) = self.node_by_sym.get(&name) {
+            return n;
+        }
+        let info = NodeInfo {
+            name: self.strings.resolve(name).to_string(),
+            labels: BTreeMap::new(),
+            taints: Vec::new(),
+            unschedulable: false,
+            readiness: NodeReadiness::Unknown,
+            created: 0,
+            pressures: Vec::new(),
+            kubelet_version: String::new(),
+            since: Vec::new(),
+        };
+        self.structure_generation += 1;
+        self.insert_node(info, false, true)
+    }
+
+    /// A stand-in row whose last pod went away goes too: it stood for nothing else. O(D).
+    pub(super) fn drop_empty_standin(&mut self, n: u32) {
+        let Some(Some(node)) = self.nodes.get(n as usize) else { return };
+        if !node.standin {
+            return;
+        }
+        let empty = self.dss.iter().flatten().all(|ds| ds.cells.get(n as usize).is_none_or(|c| c.npods == 0));
+        if empty {
+            let key = ObjKey { namespace: String::new(), name: node.info.name.clone() };
+            self.delete_node(&key);
+            self.structure_generation += 1;
+        }
+    }
+
+    /// Add a new row. O(D) predicates plus the pods waiting for its name.
+    fn insert_node(&mut self, info: NodeInfo, mark: bool, standin: bool) -> u32 {
         let name_sym = self.strings.intern(&info.name);
-        let rec = NodeRec { info, name_sym, problems: 0, tiers: [0; 4], seen: mark };
+        let rec = NodeRec { info, name_sym, standin, problems: 0, tiers: [0; 4], seen: mark };
         let n = match self.node_free.pop() {
             Some(n) => {
                 self.nodes[n as usize] = Some(rec);
@@ -319,12 +370,13 @@ impl Index {
         let pooled: Vec<u32> =
             self.wait_node.get(&name_sym).map(|set| set.iter().copied().collect()).unwrap_or_default();
         self.join_pooled(pooled);
-        true
+        n
     }
 
     pub(super) fn count_node(&mut self, n: u32, add: bool) {
         let Some(Some(node)) = self.nodes.get(n as usize) else { return };
         let (ready, cordoned) = (node.info.readiness == NodeReadiness::Ready, node.info.unschedulable);
+        let standin = node.standin;
         let s = &mut self.summary;
         let apply = |v: &mut u32, on: bool| {
             if on {
@@ -336,8 +388,9 @@ impl Index {
             }
         };
         apply(&mut s.nodes, true);
-        apply(&mut s.nodes_ready, ready);
-        apply(&mut s.nodes_cordoned, cordoned);
+        apply(&mut s.nodes_ready, ready && !standin);
+        apply(&mut s.nodes_cordoned, cordoned && !standin);
+        apply(&mut s.nodes_unknown, standin);
     }
 
     /// Delete a node: its row leaves the aggregates and its pods wait for a node of that name.
@@ -474,7 +527,7 @@ impl Index {
             ns,
             name_sym,
             newest: None,
-            counts: [0; 9],
+            counts: [0; CellState::COUNT],
             desired: 0,
             cells: vec![Cell::EMPTY; self.node_slots as usize],
             seen: mark,

@@ -389,3 +389,127 @@ fn sync_progress_counts_what_was_listed_and_estimates_pods_from_the_daemonsets()
     assert_eq!(idx.sync_progress(StreamKind::Pods), None);
     check(&idx);
 }
+
+fn denied(idx: &mut Index, kind: StreamKind) {
+    let failed = StreamState::Failed { error: format!("403 listing {}", kind.plural()) };
+    idx.apply(FleetEvent::Stream { kind, state: failed, at: 5 });
+}
+
+/// Nodes forbidden (a namespace-scoped `view` role): the pods' node names make the rows. A
+/// failing pod is failing, a ready pod ready; a cell without a pod is unknown, never missing
+/// (the rules cannot run without the node) and never misscheduled.
+#[test]
+fn forbidden_nodes_make_rows_from_pods_and_cells_without_a_pod_unknown() {
+    let mut idx = Index::new();
+    let a = synth::ds("logging", "fluent-bit");
+    let b = synth::ds("logging", "node-exporter");
+    ds(&mut idx, a.clone());
+    ds(&mut idx, b.clone());
+    rev(&mut idx, synth::rev(&a, 1, "a1"));
+    rev(&mut idx, synth::rev(&b, 1, "b1"));
+    let mut crashing = synth::pod(&a, "n1", "x1", "a1");
+    crashing.reason = "CrashLoopBackOff".into();
+    crashing.ready = false;
+    crashing.containers_ready = 0;
+    pod(&mut idx, crashing);
+    // One pod arrives before the denial (pooled), one after.
+    pod(&mut idx, synth::pod(&b, "n2", "y2", "b1"));
+    denied(&mut idx, StreamKind::Nodes);
+    pod(&mut idx, synth::pod(&a, "n2", "x2", "a1"));
+    assert!(idx.denied(StreamKind::Nodes));
+    assert_eq!(idx.node_ids().len(), 2, "rows n1 and n2 from the pods");
+    assert_eq!(state(&idx, "n1", "logging", "fluent-bit"), CellState::Failing);
+    assert_eq!(state(&idx, "n1", "logging", "node-exporter"), CellState::Unknown);
+    assert_eq!(state(&idx, "n2", "logging", "fluent-bit"), CellState::Ready);
+    assert_eq!(state(&idx, "n2", "logging", "node-exporter"), CellState::Ready);
+    let s = idx.summary();
+    assert_eq!((s.nodes, s.nodes_ready, s.nodes_unknown), (2, 0, 2));
+    assert_eq!(s.cells[CellState::Missing.idx()], 0);
+    assert_eq!(s.cells[CellState::Unknown.idx()], 1);
+    assert_eq!(s.cells[CellState::Failing.idx()], 1);
+    assert_eq!(idx.unplaced_pods(), 0);
+    let n1 = idx.node(idx.node_by_name("n1").expect("n1")).expect("view");
+    assert!(n1.standin);
+    assert_eq!(n1.problems, 1, "the failing cell counts as a problem of its row");
+    let fb = idx.ds_by_name("logging", "fluent-bit").expect("ds");
+    assert_eq!(idx.ds(fb).expect("ds").desired_by_predicate, 0, "no should-run verdicts on stand-ins");
+    check(&idx);
+}
+
+/// A stand-in row lives as long as a pod stands on it; the list that finally succeeds gives
+/// the stand-ins their nodes (and verdicts) and sweeps the ones it does not bring.
+#[test]
+fn stand_in_rows_go_with_their_last_pod_and_a_successful_list_replaces_them() {
+    let mut idx = Index::new();
+    let a = synth::ds("logging", "fluent-bit");
+    ds(&mut idx, a.clone());
+    rev(&mut idx, synth::rev(&a, 1, "a1"));
+    denied(&mut idx, StreamKind::Nodes);
+    pod(&mut idx, synth::pod(&a, "n1", "x1", "a1"));
+    pod(&mut idx, synth::pod(&a, "gone", "x9", "a1"));
+    assert_eq!(idx.node_ids().len(), 2);
+    idx.apply(FleetEvent::Pod(Change::Delete(key("logging", "fluent-bit-x9"))));
+    assert!(idx.node_by_name("gone").is_none(), "its last pod went");
+    check(&idx);
+    // A retry in between keeps what is known (still denied until a list succeeds).
+    let retry = StreamState::Reconnecting { since: 6, error: "403".into() };
+    idx.apply(FleetEvent::Stream { kind: StreamKind::Nodes, state: retry, at: 6 });
+    assert!(idx.denied(StreamKind::Nodes));
+    check(&idx);
+    // The permission is granted: the list brings n1 and n3 (n3 without a pod: missing).
+    idx.apply(FleetEvent::Node(Change::Init));
+    idx.apply(FleetEvent::Node(Change::InitItem(synth::node("n1"))));
+    idx.apply(FleetEvent::Node(Change::InitItem(synth::node("n3"))));
+    idx.apply(FleetEvent::Node(Change::InitDone));
+    assert!(!idx.denied(StreamKind::Nodes));
+    assert!(!idx.node(idx.node_by_name("n1").expect("n1")).expect("view").standin);
+    assert_eq!(state(&idx, "n1", "logging", "fluent-bit"), CellState::Ready);
+    assert_eq!(state(&idx, "n3", "logging", "fluent-bit"), CellState::Missing);
+    let s = idx.summary();
+    assert_eq!((s.nodes, s.nodes_ready, s.nodes_unknown), (2, 2, 0));
+    assert_eq!(s.cells[CellState::Unknown.idx()], 0);
+    check(&idx);
+}
+
+/// A stand-in for a node that the list does not bring is swept, its pods wait for it.
+#[test]
+fn a_stand_in_the_list_does_not_bring_is_swept() {
+    let mut idx = Index::new();
+    let a = synth::ds("logging", "fluent-bit");
+    ds(&mut idx, a.clone());
+    denied(&mut idx, StreamKind::Nodes);
+    pod(&mut idx, synth::pod(&a, "ghost", "x1", "a1"));
+    assert_eq!(idx.node_ids().len(), 1);
+    idx.apply(FleetEvent::Node(Change::Init));
+    idx.apply(FleetEvent::Node(Change::InitDone));
+    assert!(idx.node_ids().is_empty());
+    assert_eq!(idx.unplaced_pods(), 1);
+    check(&idx);
+}
+
+/// Revisions forbidden: no outdated verdict. The template generation alone would call a pod
+/// outdated after `rollout undo` (generation 3, the pods still on revision 1's hash, which is
+/// the newest again); kubectl's `IsPodUpdated` needs the hash to say it is current.
+#[test]
+fn forbidden_revisions_make_no_outdated_verdicts() {
+    let (mut idx, mut d) = basic();
+    let mut p = synth::pod(&d, "n1", "abcde", "new");
+    p.template_generation = Some(1);
+    pod(&mut idx, p);
+    d.generation = 3;
+    ds(&mut idx, d.clone());
+    rev(&mut idx, synth::rev(&d, 3, "newer"));
+    assert_eq!(state(&idx, "n1", "kube-system", "kube-proxy"), CellState::Outdated);
+    denied(&mut idx, StreamKind::Revisions);
+    assert_eq!(state(&idx, "n1", "kube-system", "kube-proxy"), CellState::Ready);
+    assert_eq!(idx.summary().cells[CellState::Outdated.idx()], 0);
+    check(&idx);
+    // Listed again: the verdict is back.
+    idx.apply(FleetEvent::Revision(Change::Init));
+    for r in [synth::rev(&d, 1, "old"), synth::rev(&d, 2, "new"), synth::rev(&d, 3, "newer")] {
+        idx.apply(FleetEvent::Revision(Change::InitItem(r)));
+    }
+    idx.apply(FleetEvent::Revision(Change::InitDone));
+    assert_eq!(state(&idx, "n1", "kube-system", "kube-proxy"), CellState::Outdated);
+    check(&idx);
+}
