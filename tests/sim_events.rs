@@ -1,9 +1,12 @@
 //! ResourceQuota and Warning events of the simulator, through the real `kubectl` and the
 //! `kube` client over TLS: `kubectl create/get/patch/delete quota`, quota admission on a pod
 //! POST (403 with the API server's message), the DaemonSet controller's FailedCreate when a
-//! quota refuses its pods, and the kubelet's BackOff/Unhealthy events about troubled pods.
+//! quota refuses its pods, the kubelet's BackOff/Unhealthy events about troubled pods, its
+//! eviction of a pod under memory pressure with the DaemonSet controller's FailedDaemonPod, the
+//! node lifecycle controller's NodeNotReady, and the scheduler's FailedScheduling on a full node.
 //! Expected values are counted by hand from the scenarios written here and from the message
-//! formats of Kubernetes v1.28 (plugin/pkg/admission/resourcequota, pkg/kubelet).
+//! formats of Kubernetes (plugin/pkg/admission/resourcequota, pkg/kubelet,
+//! pkg/controller/daemon, pkg/controller/util/node, pkg/scheduler; files cited where used).
 
 mod common;
 
@@ -82,8 +85,13 @@ struct Env {
 
 /// The scenario above with its controllers on a running clock, over TLS.
 async fn env() -> Env {
+    env_with(SCENARIO).await
+}
+
+/// A scenario's text with its controllers on a running clock, over TLS.
+async fn env_with(scenario: &str) -> Env {
     let sandbox = Sandbox::new();
-    let path = sandbox.write("events.toml", SCENARIO);
+    let path = sandbox.write("events.toml", scenario);
     let opts = SimOptions { scenario: path.display().to_string(), tls: true, ..Default::default() };
     Env { cluster: SimCluster::start_in(sandbox, opts, StartConfig::default()).await }
 }
@@ -397,4 +405,363 @@ async fn an_image_that_cannot_be_pulled_has_the_kubelets_failed_and_back_off_eve
         .run(&["get", "events", "-n", "pulls", "--field-selector", "type=Warning", "-o", "jsonpath={.items[*].reason}"])
         .await;
     assert_eq!(warnings.split_whitespace().collect::<Vec<_>>(), ["Failed", "Failed", "Failed"], "{warnings}");
+}
+
+/// 2 nodes; `mem-hog` in `pressure` runs on both, but general-00 is short of memory: its kubelet
+/// evicts the pod a second after it starts, every time.
+const PRESSURE: &str = r#"
+name = "pressure"
+churn_per_sec = 0.0
+
+[[pools]]
+name = "general"
+count = 2
+
+[[daemonsets]]
+name = "mem-hog"
+namespace = "pressure"
+flavour = "node-exporter"
+image = "quay.io/prometheus/node-exporter:v1.8.2"
+delays = { bind_ms = 100, create_ms = 300, ready_ms = 300, crash_after_ms = 1000 }
+
+[[daemonsets.behaviours]]
+kind = "evicted"
+indices = [0]
+"#;
+
+/// The lines of `snapshot -o wide` about `ds` on `node`.
+async fn wide_lines(e: &Env, node: &str, ds: &str) -> Vec<String> {
+    let out = e.cluster.daemonscope().args(["snapshot", "-o", "wide"]).output().expect("snapshot");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    text.lines()
+        .filter(|l| l.starts_with(&format!("{node} ")) && l.contains(&format!(" {ds} ")))
+        .map(String::from)
+        .collect()
+}
+
+/// `(name, phase, status.reason)` of the pods of a namespace, by kubectl.
+async fn phases(e: &Env, ns: &str) -> Vec<(String, String, String)> {
+    let out = e
+        .run(&[
+            "get",
+            "pods",
+            "-n",
+            ns,
+            "-o",
+            "jsonpath={range .items[*]}{.metadata.name}|{.status.phase}|{.status.reason}{\"\\n\"}{end}",
+        ])
+        .await;
+    out.lines()
+        .filter_map(|l| {
+            let mut f = l.split('|');
+            Some((f.next()?.to_string(), f.next()?.to_string(), f.next().unwrap_or("").to_string()))
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_evicted_daemon_pod_has_the_kubelets_evicted_and_the_controllers_failed_daemon_pod() {
+    let e = env_with(PRESSURE).await;
+    let c = e.cluster.sim.client().await.expect("client");
+    let container = e
+        .run(&["get", "ds", "mem-hog", "-n", "pressure", "-o", "jsonpath={.spec.template.spec.containers[0].name}"])
+        .await;
+    let request = e
+        .run(&[
+            "get",
+            "ds",
+            "mem-hog",
+            "-n",
+            "pressure",
+            "-o",
+            "jsonpath={.spec.template.spec.containers[0].resources.requests.memory}",
+        ])
+        .await;
+    assert!(!container.is_empty() && !request.is_empty(), "{container:?} {request:?}");
+    // pkg/kubelet/eviction/helpers.go evictionMessage: nodeLowMessageFmt "The node was low on
+    // resource: %v. ", thresholdMetMessageFmt "Threshold quantity: %v, available: %v. " (the
+    // default hard threshold memory.available<100Mi), containerMessageFmt "Container %s was
+    // using %s, request is %s, has larger consumption of %v. ".
+    let head = "The node was low on resource: memory. Threshold quantity: 100Mi, available: ";
+    let tail = format!(", request is {request}, has larger consumption of memory. ");
+    let events: Api<Event> = Api::namespaced(c, "pressure");
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let evicted = loop {
+        let found = events.list(&ListParams::default().fields("reason=Evicted")).await.expect("events").items;
+        if let Some(ev) = found.into_iter().next() {
+            break ev;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no Evicted event");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    };
+    let message = evicted.message.clone().unwrap_or_default();
+    assert!(message.starts_with(head), "{message}");
+    assert!(message.contains(&format!(". Container {container} was using ")) && message.ends_with(&tail), "{message}");
+    assert_eq!(evicted.type_.as_deref(), Some("Warning"));
+    let src = evicted.source.clone().unwrap_or_default();
+    assert_eq!((src.component.as_deref(), src.host.as_deref()), (Some("kubelet"), Some("general-00")));
+    let io = &evicted.involved_object;
+    assert_eq!((io.kind.as_deref(), io.field_path.as_deref()), (Some("Pod"), None));
+    let pod = io.name.clone().unwrap_or_default();
+    assert!(pod.starts_with("mem-hog-"), "{pod}");
+
+    // daemon_controller.go podsShouldBeOnNode: a failed daemon pod is reported on the
+    // DaemonSet (Warning FailedDaemonPod) and killed, so the next sync creates a replacement.
+    let want = format!("Found failed daemon pod pressure/{pod} on node general-00, will try to kill it");
+    let out = e
+        .run_until(
+            &["get", "events", "-n", "pressure", "--field-selector", "reason=FailedDaemonPod", "-o", "wide"],
+            "FailedDaemonPod about the evicted pod",
+            |out| out.contains(&want),
+        )
+        .await;
+    assert!(
+        out.contains("Warning") && out.contains("daemonset/mem-hog") && out.contains("daemonset-controller"),
+        "{out}"
+    );
+    let fs = "involvedObject.kind=DaemonSet,reason=FailedDaemonPod";
+    let failed = events.list(&ListParams::default().fields(fs)).await.expect("events").items;
+    let ev = failed.iter().find(|ev| ev.message.as_deref() == Some(want.as_str())).expect("the event");
+    assert_eq!((ev.type_.as_deref(), ev.count), (Some("Warning"), Some(1)));
+    assert_eq!(ev.involved_object.name.as_deref(), Some("mem-hog"));
+    e.run_until(&["get", "pods", "-n", "pressure", "-o", "name"], "the evicted pod replaced", |out| {
+        !out.contains(&format!("pod/{pod}\n")) && out.lines().count() == 2
+    })
+    .await;
+
+    // The controller backs off (1 s doubling): evicted pods soon stay a while. kubectl
+    // describe shows one with the kubelet's status and event, and snapshot -o wide quotes it.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let (described, wide) = loop {
+        let lingering = phases(&e, "pressure")
+            .await
+            .into_iter()
+            .find(|(_, phase, reason)| phase == "Failed" && reason == "Evicted");
+        if let Some((name, _, _)) = lingering {
+            let (ok, described, _) = e.try_run(&["describe", "pod", &name, "-n", "pressure"]).await;
+            let wide = wide_lines(&e, "general-00", "pressure/mem-hog").await;
+            if ok && wide.iter().any(|l| l.contains(" failing ")) {
+                break (described, wide);
+            }
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no evicted pod stayed long enough to describe");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(described.lines().any(|l| l.starts_with("Status:") && l.contains("Failed")), "{described}");
+    assert!(described.lines().any(|l| l.starts_with("Reason:") && l.contains("Evicted")), "{described}");
+    assert!(described.lines().any(|l| l.starts_with("Message:") && l.contains(head)), "{described}");
+    let events = described.split("Events:").nth(1).unwrap_or("");
+    assert!(events.contains("Evicted") && events.contains("kubelet") && events.contains(head), "{described}");
+    let line = wide.iter().find(|l| l.contains(" failing ")).expect("failing");
+    // The STATUS part is what kubectl prints (its containers' terminated reason); the quote is
+    // the kubelet's Evicted event.
+    assert!(line.contains("; Evicted (") && line.contains(&format!("ago): {head}")), "{line}");
+    assert!(line.trim_end().ends_with(tail.trim_end()), "{line}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_node_has_the_node_controllers_node_not_ready_on_the_node_and_its_pods() {
+    let e = env().await;
+    let node_uid = e.run(&["get", "node", "general-03", "-o", "jsonpath={.metadata.uid}"]).await;
+    let on_node = e
+        .run(&[
+            "get",
+            "pods",
+            "-A",
+            "--field-selector",
+            "spec.nodeName=general-03",
+            "-o",
+            "jsonpath={range .items[*]}{.metadata.namespace}/{.metadata.name} {end}",
+        ])
+        .await;
+    let pods: Vec<&str> = on_node.split_whitespace().collect();
+    assert_eq!(pods.len(), 4, "fluent-bit, crasher, unready and puller each run a pod on general-03: {pods:?}");
+    // The kubelet stops posting status (what churn does); the node lifecycle controller reacts.
+    let sim = &e.cluster.sim;
+    daemonscope::sim::controllers::nodes::set_ready(&sim.store, "general-03", false, sim.clock.now())
+        .expect("lose node");
+
+    // pkg/controller/util/node/controller_utils.go RecordNodeStatusChange: a Normal event on
+    // the Node, "Node %s status is now: %s"; cluster-scoped objects' events live in `default`.
+    let c = sim.client().await.expect("client");
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let node_event = loop {
+        let list = Api::<Event>::namespaced(c.clone(), "default")
+            .list(&ListParams::default().fields("involvedObject.kind=Node,involvedObject.name=general-03"))
+            .await
+            .expect("events")
+            .items;
+        if let Some(ev) = list.into_iter().find(|ev| ev.reason.as_deref() == Some("NodeNotReady")) {
+            break ev;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no NodeNotReady on the node");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    };
+    assert_eq!(node_event.message.as_deref(), Some("Node general-03 status is now: NodeNotReady"));
+    assert_eq!((node_event.type_.as_deref(), node_event.count), (Some("Normal"), Some(1)));
+    assert_eq!(node_event.involved_object.uid.as_deref(), Some(node_uid.as_str()));
+    assert_eq!(node_event.source.clone().unwrap_or_default().component.as_deref(), Some("node-controller"));
+
+    // MarkPodsNotReady: each pod's Ready goes False, then
+    // recorder.Event(pod, Warning, "NodeNotReady", "Node is not ready").
+    let out = e
+        .run_until(
+            &[
+                "get",
+                "events",
+                "-A",
+                "--field-selector",
+                "reason=NodeNotReady,involvedObject.kind=Pod",
+                "-o",
+                "jsonpath={range .items[*]}{.involvedObject.namespace}/{.involvedObject.name}|{.type}|{.source.component}|{.count}|{.message}{\"\\n\"}{end}",
+            ],
+            "NodeNotReady on the lost node's pods",
+            |out| out.lines().count() >= pods.len(),
+        )
+        .await;
+    let mut seen: Vec<&str> = Vec::new();
+    for l in out.lines() {
+        let f: Vec<&str> = l.split('|').collect();
+        assert_eq!(f[1..], ["Warning", "node-controller", "1", "Node is not ready"], "{l}");
+        seen.push(f[0]);
+    }
+    seen.sort();
+    let mut want = pods.clone();
+    want.sort();
+    assert_eq!(seen, want, "one event per pod of general-03, none about other pods");
+    let fluent = pods.iter().find(|p| p.starts_with("logging/")).expect("fluent-bit on general-03");
+    let name = fluent.trim_start_matches("logging/");
+    let described = e.run(&["describe", "pod", name, "-n", "logging"]).await;
+    let events = described.split("Events:").nth(1).unwrap_or("");
+    assert!(
+        events.contains("NodeNotReady") && events.contains("node-controller") && events.contains("Node is not ready"),
+        "{described}"
+    );
+    // The why of the lost node's cells quotes it.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let lines = wide_lines(&e, "general-03", "logging/fluent-bit").await;
+        if lines.iter().any(|l| l.contains("NodeNotReady (") && l.contains("ago): Node is not ready")) {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "snapshot -o wide does not quote NodeNotReady: {lines:#?}");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
+/// 2 nodes; general-01 holds one pod (`status.allocatable.pods` 1): fluent-bit, listed first,
+/// takes it at time zero, node-exporter's pod for general-01 finds no room.
+const FULL: &str = r#"
+name = "full"
+churn_per_sec = 0.0
+
+[[pools]]
+name = "general"
+count = 2
+
+[[nodes]]
+pool = "general"
+index = 1
+max_pods = 1
+
+[[daemonsets]]
+name = "fluent-bit"
+namespace = "logging"
+flavour = "log-shipper"
+image = "cr.fluentbit.io/fluent/fluent-bit:3.1.9"
+tolerate_all = true
+
+[[daemonsets]]
+name = "node-exporter"
+namespace = "monitoring"
+flavour = "node-exporter"
+image = "quay.io/prometheus/node-exporter:v1.8.2"
+"#;
+
+/// The scheduler's message for a daemon pod whose node is full in a 2-node cluster, by hand from
+/// pkg/scheduler/framework/types.go FitError.Error ("0/%v nodes are available: " + sorted
+/// "COUNT REASON" joined by ", " + "." + " " + PostFilter message), schedule_one.go (nodes
+/// outside the NodeAffinity PreFilter result: "node(s) didn't satisfy plugin(s) [NodeAffinity]"),
+/// noderesources/fit.go ("Too many pods") and framework/preemption ("preemption: " + the same
+/// shape with "No preemption victims found for incoming pod" and "Preemption is not helpful
+/// for scheduling"). A real cluster says e.g. "0/46 nodes are available: 1 Too many pods, 45
+/// node(s) didn't satisfy plugin(s) [NodeAffinity]".
+const TOO_MANY_PODS: &str = "0/2 nodes are available: 1 Too many pods, 1 node(s) didn't satisfy plugin(s) \
+                             [NodeAffinity]. preemption: 0/2 nodes are available: 1 No preemption victims \
+                             found for incoming pod, 1 Preemption is not helpful for scheduling.";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_daemon_pod_on_a_full_node_stays_pending_with_the_schedulers_failed_scheduling() {
+    let e = env_with(FULL).await;
+    assert_eq!(e.run(&["get", "node", "general-01", "-o", "jsonpath={.status.allocatable.pods}"]).await, "1");
+    let c = e.cluster.sim.client().await.expect("client");
+    let pods: Api<Pod> = Api::namespaced(c.clone(), "monitoring");
+    let unbound =
+        |list: Vec<Pod>| list.into_iter().find(|p| p.spec.as_ref().and_then(|s| s.node_name.clone()).is_none());
+    let pending =
+        unbound(pods.list(&ListParams::default()).await.expect("list").items).expect("an unbound node-exporter pod");
+    let name = pending.metadata.name.clone().unwrap_or_default();
+    let st = pending.status.clone().unwrap_or_default();
+    assert_eq!(st.phase.as_deref(), Some("Pending"));
+    let cond = st.conditions.unwrap_or_default().into_iter().find(|c| c.type_ == "PodScheduled").expect("PodScheduled");
+    assert_eq!((cond.status.as_str(), cond.reason.as_deref()), ("False", Some("Unschedulable")));
+    assert_eq!(cond.message.as_deref(), Some(TOO_MANY_PODS));
+
+    let fs = format!("involvedObject.name={name},reason=FailedScheduling");
+    let evs =
+        Api::<Event>::namespaced(c, "monitoring").list(&ListParams::default().fields(&fs)).await.expect("events").items;
+    assert_eq!(evs.len(), 1, "{evs:#?}");
+    let ev = &evs[0];
+    assert_eq!((ev.type_.as_deref(), ev.message.as_deref()), (Some("Warning"), Some(TOO_MANY_PODS)));
+    assert_eq!(ev.source.clone().unwrap_or_default().component.as_deref(), Some("default-scheduler"));
+    assert!(ev.count.unwrap_or(0) >= 1);
+    assert_eq!(ev.involved_object.kind.as_deref(), Some("Pod"));
+    let described = e.run(&["describe", "pod", &name, "-n", "monitoring"]).await;
+    let events = described.split("Events:").nth(1).unwrap_or("");
+    assert!(events.contains("FailedScheduling") && events.contains("default-scheduler"), "{described}");
+    assert!(events.contains("Too many pods"), "{described}");
+    let lines = wide_lines(&e, "general-01", "monitoring/node-exporter").await;
+    assert!(
+        lines.iter().any(|l| l.contains(" pending ")
+            && l.contains("FailedScheduling (")
+            && l.trim_end().ends_with(TOO_MANY_PODS)),
+        "{lines:#?}"
+    );
+
+    // Room made: fluent-bit's pod there goes; node-exporter's is bound now, and fluent-bit's
+    // replacement is the one without room.
+    let fluent = e
+        .run(&[
+            "get",
+            "pods",
+            "-n",
+            "logging",
+            "--field-selector",
+            "spec.nodeName=general-01",
+            "-o",
+            "jsonpath={.items[0].metadata.name}",
+        ])
+        .await;
+    e.run(&["delete", "pod", &fluent, "-n", "logging", "--grace-period=0", "--force"]).await;
+    e.run_until(
+        &["get", "pod", &name, "-n", "monitoring", "-o", "jsonpath={.spec.nodeName}"],
+        "node-exporter bound to general-01",
+        |out| out == "general-01",
+    )
+    .await;
+    e.run_until(
+        &[
+            "get",
+            "events",
+            "-n",
+            "logging",
+            "--field-selector",
+            "reason=FailedScheduling",
+            "-o",
+            "jsonpath={.items[*].message}",
+        ],
+        "fluent-bit's replacement unschedulable",
+        |out| out.contains(TOO_MANY_PODS),
+    )
+    .await;
 }

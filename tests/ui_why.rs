@@ -257,3 +257,69 @@ async fn a_not_ready_pod_quotes_its_failed_readiness_probe() {
     assert!(why.contains("0/1 containers ready; Unhealthy (") && why.ends_with(&format!("ago): {probe}")), "{why}");
     assert!(line_with(&lines, "next").contains("the readiness probe fails"), "{lines:#?}");
 }
+
+/// mixed.toml: general-19's kubelet stopped posting status minutes before time zero; the node
+/// lifecycle controller marked its ready pods not ready and said so on each (controller_utils.go
+/// MarkPodsNotReady: Warning NodeNotReady "Node is not ready"). The not-ready cells of the row
+/// quote what kubectl lists for their pods.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pods_on_a_lost_node_quote_the_node_controllers_node_not_ready() {
+    let mut r = rig_with(mixed(), sim::CONTEXT, Config::default()).await;
+    let sandbox = Sandbox::new();
+    let kc = kubeconfig(&r, &sandbox);
+    let listed = kubectl(
+        &sandbox,
+        &kc,
+        &[
+            "get",
+            "events",
+            "-A",
+            "--field-selector",
+            "reason=NodeNotReady,involvedObject.kind=Pod",
+            "-o",
+            "jsonpath={range .items[*]}{.involvedObject.name}|{.source.component}|{.message}{\"\\n\"}{end}",
+        ],
+    );
+    let on_node = kubectl(
+        &sandbox,
+        &kc,
+        &[
+            "get",
+            "pods",
+            "-A",
+            "--field-selector",
+            "spec.nodeName=general-19",
+            "-o",
+            "jsonpath={.items[*].metadata.name}",
+        ],
+    );
+    let pods: Vec<&str> = on_node.split_whitespace().collect();
+    let mut about: Vec<String> = Vec::new();
+    for l in listed.lines() {
+        let f: Vec<&str> = l.split('|').collect();
+        assert_eq!(f[1..], ["node-controller", "Node is not ready"], "{l}");
+        assert!(pods.contains(&f[0]), "NodeNotReady about {} which is not on general-19 ({pods:?})", f[0]);
+        about.push(f[0].to_string());
+    }
+    assert!(!about.is_empty(), "no NodeNotReady for general-19's pods");
+    r.wait_for("the not-ready cells of general-19 to quote NodeNotReady", |a| {
+        let Some(n) = a.index.node_by_name("general-19") else { return false };
+        let node = a.index.node(n).expect("node");
+        let (mut cells, mut quoted) = (0, 0);
+        for d in a.index.ds_ids() {
+            let (cell, ds) = (a.index.cell(n, d), a.index.ds(d).expect("ds"));
+            let Some(pod) = &cell.pod else { continue };
+            if cell.state != CellState::NotReady || !about.iter().any(|p| p == pod.name) {
+                continue;
+            }
+            cells += 1;
+            let why = daemonscope::fleet::why::explain(&a.index, &cell, &ds, &node, a.now);
+            if why.is_some_and(|w| w.text.contains("; NodeNotReady (") && w.text.contains("ago): Node is not ready; "))
+            {
+                quoted += 1;
+            }
+        }
+        cells > 0 && quoted == cells
+    })
+    .await;
+}

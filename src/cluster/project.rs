@@ -368,7 +368,8 @@ const DETAIL_MAX: usize = 300;
 /// What the kubelet says beyond the STATUS column, for the "why" of a cell: the first init
 /// container (then container) that is waiting with a reason other than the routine
 /// `ContainerCreating`/`PodInitializing`, with its message; else the first terminated one that
-/// did not exit 0; else the pod's own `status.message` (evictions, node shutdown).
+/// did not exit 0; else the pod's own `status.message` (evictions, node shutdown), which comes
+/// first for a pod that failed with a reason.
 fn pod_detail(pod: &PodWire) -> Option<String> {
     let st = &pod.status;
     let all = || st.init_container_statuses.iter().chain(st.container_statuses.iter());
@@ -400,7 +401,13 @@ fn pod_detail(pod: &PodWire) -> Option<String> {
             _ => m.to_string(),
         })
     };
-    let text = waiting.or_else(terminated).or_else(own)?;
+    // A pod the kubelet failed as a whole (an eviction, a node shutdown) says why in its own
+    // status; its containers' exits are only the consequence.
+    let text = if st.phase.as_deref() == Some("Failed") && st.reason.as_deref().is_some_and(|r| !r.is_empty()) {
+        own().or(waiting).or_else(terminated)?
+    } else {
+        waiting.or_else(terminated).or_else(own)?
+    };
     // One line: the kubelet's messages may hold newlines (a termination log).
     let one: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
     Some(crate::text::truncate_chars(&one, DETAIL_MAX))

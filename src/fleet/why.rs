@@ -99,14 +99,21 @@ pub fn explain(index: &Index, cell: &CellView<'_>, ds: &DsView<'_>, node: &NodeV
     let detail = cell.pod.as_ref().and_then(|p| p.detail);
     let (text, hint): (String, Option<String>) = match cell.state {
         CellState::Missing => {
-            let failures = create_failures(index, ds, now);
+            let mut failures = create_failures(index, ds, now);
+            // A failed pod explains only its own node's cell ("… on node NODE, will try to kill it").
+            let on_node = format!(" on node {}, ", node.name);
+            failures.retain(|e| e.reason != "FailedDaemonPod" || e.message.contains(&on_node));
             // An event naming this node explains it best (FailedPlacement, some webhooks).
             let best = failures.iter().find(|e| e.message.contains(node.name)).or(failures.first()).cloned();
             events.extend(failures);
             let st = ds.status;
             match best {
                 Some(e) => {
-                    let hint = if e.message.contains("exceeded quota") {
+                    let hint = if e.reason == "FailedDaemonPod" {
+                        "its pod failed on the node (an eviction, a kubelet refusal) and is replaced with \
+                         back-off: the failed pod's status and events say why"
+                            .to_string()
+                    } else if e.message.contains("exceeded quota") {
                         format!(
                             "a ResourceQuota in {} is full: raise it or free pods (kubectl describe quota -n {})",
                             ds.namespace, ds.namespace
@@ -195,9 +202,13 @@ pub fn explain(index: &Index, cell: &CellView<'_>, ds: &DsView<'_>, node: &NodeV
             if pod.restarts > 0 {
                 parts.push(format!("{} restarts", pod.restarts));
             }
-            // The kubelet's own words for an eviction or an image that does not pull.
+            // The kubelet's own words for an eviction or an image that does not pull, in place
+            // of the detail when that says the same (an evicted pod's status.message).
             if let Some(e) = latest(&["Evicted", "Preempting", "OOMKilling", "Failed", "InspectFailed", "ErrImagePull"])
             {
+                if detail.is_some_and(|d| says(d, &e)) {
+                    parts.retain(|p| !says(p, &e));
+                }
                 parts.push(quote(&e, now));
             }
             (parts.join("; "), Some("the previous container's log tells why (kubectl logs --previous)".to_string()))
@@ -257,9 +268,14 @@ pub fn explain(index: &Index, cell: &CellView<'_>, ds: &DsView<'_>, node: &NodeV
             (pod.reason.to_string(), None)
         }
     };
+    // The node lifecycle controller's word on the pod when it marked it not ready.
+    let lost = node_down.and(latest(&["NodeNotReady"]));
     let text = match (node_down, cell.state) {
         (Some(down), CellState::NotReady | CellState::Pending | CellState::Terminating | CellState::Missing) => {
-            format!("{down}; {text}")
+            match &lost {
+                Some(e) => format!("{down}; {}; {text}", quote(e, now)),
+                None => format!("{down}; {text}"),
+            }
         }
         _ => text,
     };
@@ -272,6 +288,13 @@ pub fn explain(index: &Index, cell: &CellView<'_>, ds: &DsView<'_>, node: &NodeV
     let mut seen = std::collections::HashSet::new();
     events.retain(|e| seen.insert((e.object, e.reason.clone(), e.message.clone())));
     Some(Why { text: one_line(&text), hint, events })
+}
+
+/// Whether `text` already carries the event's message (an evicted pod's detail is the
+/// kubelet's eviction message, which its `Evicted` event repeats).
+fn says(text: &str, e: &WhyEvent) -> bool {
+    let m = e.message.trim();
+    !m.is_empty() && text.contains(m)
 }
 
 /// The DaemonSet's recent refusals to create pods (quota, admission), newest first.
@@ -443,6 +466,64 @@ mod tests {
         let w = why(&idx);
         assert_eq!(w.text, format!("Running, 0/1 containers ready; Unhealthy (40×, 5s ago): {probe}"));
         assert_eq!(w.hint.as_deref(), Some("the readiness probe fails: its logs tell why"));
+    }
+
+    /// The kubelet's eviction message, hand-written from pkg/kubelet/eviction/helpers.go's
+    /// formats (nodeLowMessageFmt, thresholdMetMessageFmt, containerMessageFmt).
+    const EVICTED: &str = "The node was low on resource: memory. Threshold quantity: 100Mi, available: 91Mi. \
+                           Container agent was using 200Mi, request is 50Mi, has larger consumption of memory.";
+
+    #[test]
+    fn an_evicted_pod_quotes_the_kubelets_eviction_once() {
+        let d = synth::ds("monitoring", "agent");
+        let mut p = synth::pod(&d, "n1", "x1", "h");
+        p.phase = crate::fleet::model::Phase::Failed;
+        p.reason = "Evicted".into();
+        p.ready = false;
+        p.containers_ready = 0;
+        p.detail = Some(format!("Evicted: {EVICTED}"));
+        let name = p.name.clone();
+        let mut idx = fleet(Some(p), 1, 1);
+        idx.apply(ev(Involved::Pod, &name, "", "Evicted", EVICTED, 1, 30));
+        let w = why(&idx);
+        assert_eq!(w.text, format!("Evicted; Evicted (30s ago): {EVICTED}"));
+    }
+
+    #[test]
+    fn a_pod_on_a_lost_node_quotes_the_node_controller() {
+        let d = synth::ds("monitoring", "agent");
+        let mut p = synth::pod(&d, "n1", "x1", "h");
+        p.ready = false;
+        let name = p.name.clone();
+        let mut idx = fleet(Some(p), 1, 1);
+        let mut n = synth::node("n1");
+        n.readiness = NodeReadiness::Unknown;
+        idx.apply(FleetEvent::Node(Change::Apply(n)));
+        // controller_utils.go MarkPodsNotReady: Warning NodeNotReady "Node is not ready".
+        idx.apply(ev(Involved::Pod, &name, "", "NodeNotReady", "Node is not ready", 1, 300));
+        let w = why(&idx);
+        assert!(
+            w.text.starts_with(
+                "node Unknown (kubelet stopped posting status); NodeNotReady (5m ago): Node is not ready; Running"
+            ),
+            "{}",
+            w.text
+        );
+    }
+
+    #[test]
+    fn a_failed_daemon_pod_explains_only_its_own_nodes_missing_cell() {
+        // daemon_controller.go podsShouldBeOnNode: "Found failed daemon pod %s/%s on node %s, will try to kill it".
+        let mut idx = fleet(None, 1, 0);
+        let other = "Found failed daemon pod monitoring/agent-abcde on node n2, will try to kill it";
+        idx.apply(ev(Involved::DaemonSet, "agent", "uid-agent", "FailedDaemonPod", other, 1, 10));
+        assert!(!why(&idx).text.contains("FailedDaemonPod"), "{}", why(&idx).text);
+        let mut idx = fleet(None, 1, 0);
+        let mine = "Found failed daemon pod monitoring/agent-fghjk on node n1, will try to kill it";
+        idx.apply(ev(Involved::DaemonSet, "agent", "uid-agent", "FailedDaemonPod", mine, 3, 10));
+        let w = why(&idx);
+        assert_eq!(w.text, format!("no daemon pod: FailedDaemonPod (3×, 10s ago): {mine}"));
+        assert!(w.hint.is_some_and(|h| h.contains("replaced with back-off")));
     }
 
     #[test]

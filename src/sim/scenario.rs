@@ -3,9 +3,9 @@
 //! Running/Ready, crash loops with restart counts, revisions, DaemonSet status counters).
 //!
 //! A scenario names node pools (nodes are `<prefix>-<index>`, labelled `pool=<name>`), per-node
-//! overrides (taints, NotReady, cordon), DaemonSets (agent flavour, images of past revisions,
+//! overrides (taints, NotReady, cordon, pod capacity), DaemonSets (agent flavour, images of past revisions,
 //! placement, strategy, delays) and behaviours per DaemonSet on chosen nodes: `crashloop`,
-//! `imagepull`, `notready`, `reject-create`. The same seed always gives the same objects.
+//! `imagepull`, `notready`, `reject-create`, `evicted`. The same seed always gives the same objects.
 //!
 //! Data only: the types a scenario file decodes into, their validation and [`load`]. What a
 //! scenario means for the cluster — which nodes get which behaviour under a seed, and the
@@ -147,6 +147,10 @@ pub struct NodeOverride {
     pub ready: bool,
     #[serde(default)]
     pub cordoned: bool,
+    /// The node's pod capacity (`status.allocatable.pods`) instead of the pool's: daemon pods
+    /// past it stay Pending, unschedulable ("Too many pods").
+    #[serde(default)]
+    pub max_pods: Option<u32>,
 }
 
 fn yes() -> bool {
@@ -207,6 +211,9 @@ pub enum BehaviourKind {
     Notready,
     /// Pod creation for this node is rejected (an admission webhook): no pod, a FailedCreate event.
     RejectCreate,
+    /// The node is short of memory: the kubelet evicts the pod `crash_after_ms` after it
+    /// starts (phase Failed, reason Evicted), the DaemonSet controller replaces it with back-off.
+    Evicted,
 }
 
 /// A behaviour on some nodes: those of `pool` (all pools when absent), narrowed to `indices`

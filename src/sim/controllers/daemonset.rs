@@ -81,6 +81,39 @@ fn is_terminal(p: &Pod) -> bool {
     matches!(p.status.as_ref().and_then(|s| s.phase.as_deref()), Some("Failed" | "Succeeded"))
 }
 
+fn is_failed(p: &Pod) -> bool {
+    p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Failed")
+}
+
+/// client-go's `flowcontrol.Backoff` as the controller makes it for failed pods
+/// (`failedPodsBackoff: flowcontrol.NewBackOff(1*time.Second, 15*time.Minute)`), per
+/// (DaemonSet, node): `Next` starts at 1 s, doubles up to 15 min, and starts over once an
+/// entry has not been touched for twice the maximum; `IsInBackOffSinceUpdate` holds while
+/// less than the current back-off has passed since the last `Next`.
+#[derive(Default)]
+pub struct FailedPodsBackoff {
+    /// (ds uid, node) → (last update, current back-off), ms.
+    entries: HashMap<(String, String), (i64, i64)>,
+}
+
+impl FailedPodsBackoff {
+    const INITIAL_MS: i64 = 1_000;
+    const MAX_MS: i64 = 15 * 60_000;
+
+    /// When the back-off of `key` ends, if it has not yet.
+    pub fn in_backoff(&self, key: &(String, String), now_ms: i64) -> Option<i64> {
+        let (last, backoff) = *self.entries.get(key)?;
+        (now_ms - last < backoff).then_some(last + backoff)
+    }
+
+    pub fn next(&mut self, key: (String, String), now_ms: i64) {
+        let e = self.entries.entry(key).or_insert((now_ms, 0));
+        let expired = now_ms - e.0 > 2 * Self::MAX_MS;
+        e.1 = if e.1 == 0 || expired { Self::INITIAL_MS } else { (e.1 * 2).min(Self::MAX_MS) };
+        e.0 = now_ms;
+    }
+}
+
 fn deleting(p: &Pod) -> bool {
     p.metadata.deletion_timestamp.is_some()
 }
@@ -151,6 +184,7 @@ pub struct DsController {
     /// ds uid → (next attempt, current back-off) after a quota refused a creation: the real
     /// controller's work queue retries a failed sync with exponential back-off.
     quota_backoff: HashMap<String, (i64, i64)>,
+    failed_pods_backoff: FailedPodsBackoff,
     /// When a DaemonSet wants to be looked at again (back-off, minReadySeconds).
     pub requeue: BTreeMap<ObjKey, i64>,
 }
@@ -205,6 +239,8 @@ impl DsController {
         // manage: podsShouldBeOnNode for every node.
         let mut create: Vec<String> = Vec::new();
         let mut delete: Vec<&Pod> = Vec::new();
+        // Failed pods go at once: the API server deletes a terminal pod without grace.
+        let mut failed: Vec<&Pod> = Vec::new();
         for (node, d) in nodes.iter().zip(&decisions) {
             let pods = node_pods.get(&node.name);
             let exists = pods.is_some_and(|v| !v.is_empty());
@@ -217,8 +253,24 @@ impl DsController {
                     if deleting(p) {
                         continue;
                     }
-                    // A failed daemon pod is deleted so it can be replaced (with back-off upstream).
-                    if is_terminal(p) {
+                    // A failed daemon pod is deleted so it can be replaced, with a back-off per
+                    // node against fighting a kubelet that rejects or evicts it.
+                    if is_failed(p) {
+                        let bk = (uid.clone(), node.name.clone());
+                        if let Some(until) = self.failed_pods_backoff.in_backoff(&bk, now_ms) {
+                            self.requeue.insert(key.clone(), until);
+                            continue;
+                        }
+                        self.failed_pods_backoff.next(bk, now_ms);
+                        let msg = format!(
+                            "Found failed daemon pod {}/{} on node {}, will try to kill it",
+                            p.metadata.namespace.as_deref().unwrap_or(""),
+                            p.metadata.name.as_deref().unwrap_or(""),
+                            node.name
+                        );
+                        record_event(ctx, &ds, &msg, "FailedDaemonPod", &msg)?;
+                        failed.push(p);
+                    } else if is_terminal(p) {
                         delete.push(p);
                     } else {
                         running.push(p);
@@ -259,7 +311,14 @@ impl DsController {
                 delete.extend(pods.iter().filter(|p| !deleting(p)));
             }
         }
-        let mut changed = !create.is_empty() || !delete.is_empty();
+        for p in &failed {
+            let (ns, name) = (p.metadata.namespace.as_deref().unwrap_or(""), p.metadata.name.as_deref().unwrap_or(""));
+            match ctx.store.delete(Kind::Pod, ns, name) {
+                Ok(_) | Err(StoreError::NotFound { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        let mut changed = !create.is_empty() || !delete.is_empty() || !failed.is_empty();
         self.sync_nodes(ctx, &ds, &uid, &ds_key, &hash, generation, &create, &delete, now_ms)?;
 
         // rollingUpdate runs once the manage loop's work is observed (the expectations gate).
@@ -673,5 +732,36 @@ fn record_event(ctx: &Ctx<'_>, ds: &DaemonSet, subject: &str, reason: &str, mess
     match ctx.store.create(Object::Event(ev), time(ctx.now)) {
         Ok(_) | Err(StoreError::AlreadyExists { .. }) => Ok(()),
         Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::FailedPodsBackoff;
+
+    /// client-go util/flowcontrol/backoff.go with NewBackOff(1s, 15m), by hand: Next sets 1 s,
+    /// then doubles; IsInBackOffSinceUpdate holds for the current back-off after each Next;
+    /// an entry untouched for more than 2 × 15 min starts over at 1 s.
+    #[test]
+    fn failed_pods_back_off_from_one_second_doubling_to_fifteen_minutes() {
+        let mut b = FailedPodsBackoff::default();
+        let k = ("uid".to_string(), "n1".to_string());
+        assert_eq!(b.in_backoff(&k, 0), None, "never failed: no back-off");
+        b.next(k.clone(), 0);
+        assert_eq!(b.in_backoff(&k, 500), Some(1_000));
+        assert_eq!(b.in_backoff(&k, 1_000), None);
+        b.next(k.clone(), 1_000);
+        assert_eq!(b.in_backoff(&k, 1_000), Some(3_000), "2 s after the second failure");
+        let mut t = 1_000;
+        for _ in 0..20 {
+            t += 1_000;
+            b.next(k.clone(), t);
+        }
+        assert_eq!(b.in_backoff(&k, t), Some(t + 900_000), "capped at 15 min");
+        let later = t + 2 * 900_000 + 1;
+        b.next(k.clone(), later);
+        assert_eq!(b.in_backoff(&k, later), Some(later + 1_000), "forgotten after 30 min: 1 s again");
+        let other = ("uid".to_string(), "n2".to_string());
+        assert_eq!(b.in_backoff(&other, later), None, "per node");
     }
 }

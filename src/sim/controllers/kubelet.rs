@@ -44,6 +44,74 @@ pub struct Kubelet {
     seen: HashMap<ObjKey, (String, i64)>,
     /// Readiness flaps from churn: not ready until this time.
     pub flap_until: HashMap<ObjKey, i64>,
+    /// Pods the scheduler found no room for: when it tries again unless woken earlier.
+    unschedulable: HashMap<ObjKey, i64>,
+}
+
+/// How long an unschedulable pod waits without a cluster event before the scheduler tries
+/// again (`podMaxInUnschedulablePodsDuration`, pkg/scheduler/internal/queue).
+pub const UNSCHEDULABLE_RETRY_MS: i64 = 300_000;
+
+/// `status.allocatable.pods` of a node, when it says.
+pub fn allocatable_pods(node: &Node) -> Option<usize> {
+    node.status.as_ref()?.allocatable.as_ref()?.get("pods")?.0.parse().ok()
+}
+
+/// The scheduler's `FitError` for a daemon pod whose node is full, in a cluster of `nodes`
+/// nodes (pkg/scheduler/framework/types.go `FitError.Error`: "0/N nodes are available: "
+/// then "COUNT REASON" sorted as strings and joined by ", ", a ".", then the PostFilter
+/// message). The NodeAffinity PreFilter narrows a daemon pod to its node, so the others are
+/// "node(s) didn't satisfy plugin(s) [NodeAffinity]" (schedule_one.go); its node fails
+/// NodeResourcesFit with "Too many pods" (noderesources/fit.go). DefaultPreemption then finds
+/// no lower-priority victim there ("No preemption victims found for incoming pod") and calls
+/// preemption "not helpful" where the failure was unresolvable (framework/preemption).
+pub fn too_many_pods(nodes: usize) -> String {
+    let histogram = |reasons: [(&str, usize); 2]| {
+        let mut parts: Vec<String> = reasons.iter().filter(|(_, n)| *n > 0).map(|(r, n)| format!("{n} {r}")).collect();
+        parts.sort();
+        format!("0/{nodes} nodes are available: {}.", parts.join(", "))
+    };
+    let others = nodes.saturating_sub(1);
+    format!(
+        "{} preemption: {}",
+        histogram([("Too many pods", 1), ("node(s) didn't satisfy plugin(s) [NodeAffinity]", others)]),
+        histogram([
+            ("No preemption victims found for incoming pod", 1),
+            ("Preemption is not helpful for scheduling", others)
+        ])
+    )
+}
+
+/// What the scheduler writes on a pod it cannot place (`handleSchedulingFailure`): still
+/// Pending, `PodScheduled=False` with reason `Unschedulable` and the fit error as message.
+pub fn mark_unschedulable(pod: &mut Pod, message: &str, at: Timestamp) {
+    let st = pod.status.get_or_insert_with(Default::default);
+    st.phase = Some("Pending".into());
+    build_pod::set_condition(st, "PodScheduled", false, Some(("Unschedulable", message.to_string())), at);
+}
+
+/// The scheduler's Warning `FailedScheduling` about a pod.
+pub fn scheduler_about(pod: &Pod) -> pod_events::About {
+    pod_events::About { involved: pod_events::pod_ref(pod), component: "default-scheduler", host: String::new() }
+}
+
+/// Whether `node` has room for one more pod: fewer bound, non-terminal pods than its
+/// allocatable pods (terminal pods are not in the scheduler's cache).
+fn has_room(cache: &Cache, node: &Node, node_name: &str) -> bool {
+    let Some(max) = allocatable_pods(node) else { return true };
+    let bound = cache
+        .pods_by_node
+        .get(node_name)
+        .into_iter()
+        .flatten()
+        .filter_map(|k| match &cache.pods.get(k)?.obj {
+            Object::Pod(p) => Some(p),
+            _ => None,
+        })
+        .filter(|p| p.spec.as_ref().and_then(|s| s.node_name.as_deref()) == Some(node_name))
+        .filter(|p| !matches!(p.status.as_ref().and_then(|s| s.phase.as_deref()), Some("Failed" | "Succeeded")))
+        .count();
+    bound < max
 }
 
 /// Host and pod IP for a pod of `ds_name` on `node`.
@@ -104,6 +172,7 @@ impl Kubelet {
         let Some(s) = cache.pods.get(key) else {
             self.seen.remove(key);
             self.flap_until.remove(key);
+            self.unschedulable.remove(key);
             return;
         };
         let Object::Pod(pod) = &s.obj else { return };
@@ -129,12 +198,22 @@ impl Kubelet {
         out
     }
 
+    /// A cluster event that may make room on a node (a pod deleted there, the node changed):
+    /// an unschedulable pod tries again now, as the scheduling queue moves it back to active.
+    pub fn wake(&mut self, key: &ObjKey) {
+        self.unschedulable.remove(key);
+    }
+
     pub fn next_due_ms(&self) -> Option<i64> {
         self.timers.first().map(|(t, _)| *t)
     }
 
     fn next_due(&mut self, key: &ObjKey, pod: &Pod, env: &PodEnv<'_>, now: i64) -> Option<i64> {
         let node_ready = env.node.is_some_and(node_is_ready);
+        if is_failed(pod) && pod.metadata.deletion_timestamp.is_none() {
+            // Terminal: nothing runs any more; the owner deletes it.
+            return None;
+        }
         if let Some(del) = &pod.metadata.deletion_timestamp {
             let grace = pod.metadata.deletion_grace_period_seconds.unwrap_or(0);
             if grace == 0 {
@@ -151,6 +230,9 @@ impl Kubelet {
         let spec = pod.spec.as_ref()?;
         if spec.node_name.as_deref().unwrap_or("").is_empty() {
             env.node?;
+            if let Some(t) = self.unschedulable.get(key) {
+                return Some(*t);
+            }
             let created = pod.metadata.creation_timestamp.as_ref().map_or(now, |t| ms(t.0));
             return Some(created + env.delays.bind_ms);
         }
@@ -166,7 +248,7 @@ impl Kubelet {
                 let started = ms(*started);
                 let mut due: Option<i64> = None;
                 let mut at = |t: i64| due = Some(due.map_or(t, |d: i64| d.min(t)));
-                if env.behaviour == Some(BehaviourKind::Crashloop) {
+                if matches!(env.behaviour, Some(BehaviourKind::Crashloop | BehaviourKind::Evicted)) {
                     at(started + env.delays.crash_after_ms);
                 }
                 let wants_ready = env.behaviour != Some(BehaviourKind::Notready);
@@ -210,11 +292,24 @@ impl Kubelet {
                 Err(e) => Err(e),
             };
         }
+        if is_failed(pod) {
+            return Ok(());
+        }
         let Some(node) = env.node else { return Ok(()) };
         let node_name = node.metadata.name.clone().unwrap_or_default();
         let (host_ip, pod_ip) = ips(node, &env.ds_name);
         let mut pod = pod.clone();
         if pod.spec.as_ref().is_some_and(|s| s.node_name.as_deref().unwrap_or("").is_empty()) {
+            if !has_room(cache, node, &node_name) {
+                self.unschedulable.insert(key.clone(), ms(now) + UNSCHEDULABLE_RETRY_MS);
+                let message = too_many_pods(cache.nodes.len());
+                mark_unschedulable(&mut pod, &message, now);
+                let about = scheduler_about(&pod);
+                write(ctx, pod, s.rv)?;
+                let ev = pod_events::warning("FailedScheduling", message);
+                return pod_events::record_about(ctx.store, &about, &ev, 1, now, now);
+            }
+            self.unschedulable.remove(key);
             build_pod::bind(&mut pod, &node_name, now);
             // The kubelet sees the pod at once and reports it ContainerCreating.
             let run = PodRun { main: Main::Creating, last: None, restarts: 0, started: None };
@@ -225,6 +320,17 @@ impl Kubelet {
         let now_ms = ms(now);
         let run = PodRun::read(&pod).unwrap_or(PodRun { main: Main::Creating, last: None, restarts: 0, started: None });
         let flap = self.flap_until.get(key).copied();
+        if env.behaviour == Some(BehaviourKind::Evicted)
+            && let Main::Running { started, .. } = &run.main
+            && now_ms >= ms(*started) + env.delays.crash_after_ms
+        {
+            let message = eviction_message(&pod);
+            evict(&mut pod, &message, now);
+            let about =
+                pod_events::About { involved: pod_events::pod_ref(&pod), component: "kubelet", host: node_name };
+            write(ctx, pod, s.rv)?;
+            return pod_events::record_about(ctx.store, &about, &pod_events::warning("Evicted", message), 1, now, now);
+        }
         let next = match &run.main {
             Main::Creating => {
                 if now_ms < ms(scheduled) + env.delays.create_ms {
@@ -319,6 +425,73 @@ impl Kubelet {
     }
 }
 
+fn is_failed(pod: &Pod) -> bool {
+    pod.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Failed")
+}
+
+/// The kubelet's eviction message under memory pressure (pkg/kubelet/eviction/helpers.go
+/// `evictionMessage`: `nodeLowMessageFmt`, `thresholdMetMessageFmt`, `containerMessageFmt`,
+/// each with its trailing space), for the default hard threshold `memory.available<100Mi`.
+/// The container's working set is four times its memory request.
+pub fn eviction_message(pod: &Pod) -> String {
+    let c = pod.spec.as_ref().and_then(|s| s.containers.first());
+    let name = c.map(|c| c.name.as_str()).unwrap_or("");
+    let request = c
+        .and_then(|c| c.resources.as_ref())
+        .and_then(|r| r.requests.as_ref())
+        .and_then(|r| r.get("memory"))
+        .map(|q| q.0.clone())
+        .unwrap_or_else(|| "0".into());
+    let usage = match request.strip_suffix("Mi").and_then(|n| n.parse::<u64>().ok()) {
+        Some(mi) => format!("{}Mi", mi * 4),
+        None => "256Mi".into(),
+    };
+    format!(
+        "The node was low on resource: memory. Threshold quantity: 100Mi, available: 91Mi. \
+         Container {name} was using {usage}, request is {request}, has larger consumption of memory. "
+    )
+}
+
+/// What the kubelet's eviction manager leaves on an evicted pod (`evictPod`): phase Failed,
+/// reason Evicted with the message, a `DisruptionTarget` condition (reason
+/// `TerminationByKubelet`), and its containers killed (exit 137) and not ready.
+fn evict(pod: &mut Pod, message: &str, now: Timestamp) {
+    let Some(st) = pod.status.as_mut() else { return };
+    st.phase = Some("Failed".into());
+    st.reason = Some("Evicted".into());
+    st.message = Some(message.into());
+    for cs in st.container_statuses.iter_mut().flatten() {
+        let started = cs.state.as_ref().and_then(|s| s.running.as_ref()).and_then(|r| r.started_at.clone());
+        cs.ready = false;
+        cs.started = Some(false);
+        cs.state = Some(k8s_openapi::api::core::v1::ContainerState {
+            terminated: Some(k8s_openapi::api::core::v1::ContainerStateTerminated {
+                exit_code: 137,
+                reason: Some("Error".into()),
+                started_at: started,
+                finished_at: Some(build::time(now)),
+                container_id: cs.container_id.clone(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        });
+    }
+    let names: Vec<String> = st.container_statuses.iter().flatten().map(|c| c.name.clone()).collect();
+    let msg = format!("containers with unready status: [{}]", names.join(" "));
+    build_pod::set_condition(st, "Ready", false, Some(("PodCompleted", String::new())), now);
+    build_pod::set_condition(st, "ContainersReady", false, Some(("ContainersNotReady", msg)), now);
+    let conds = st.conditions.get_or_insert_with(Vec::new);
+    conds.retain(|c| c.type_ != "DisruptionTarget");
+    conds.push(k8s_openapi::api::core::v1::PodCondition {
+        type_: "DisruptionTarget".into(),
+        status: "True".into(),
+        reason: Some("TerminationByKubelet".into()),
+        message: Some(message.into()),
+        last_transition_time: Some(build::time(now)),
+        ..Default::default()
+    });
+}
+
 fn image_of(pod: &Pod) -> String {
     pod.spec.as_ref().and_then(|s| s.containers.first()).and_then(|c| c.image.clone()).unwrap_or_default()
 }
@@ -372,4 +545,27 @@ pub fn mark_not_ready(pod: &mut Pod, now: Timestamp, containers_too: bool) -> bo
         build_pod::set_condition(st, "ContainersReady", false, Some(("ContainersNotReady", msg)), now);
     }
     true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::too_many_pods;
+
+    #[test]
+    fn a_full_nodes_fit_error_reads_like_the_schedulers() {
+        // A real cluster's FailedScheduling for a kube-proxy pod on a full node of 46
+        // (pkg/scheduler/framework/types.go FitError.Error, sort.Strings of "COUNT REASON").
+        assert_eq!(
+            too_many_pods(46),
+            "0/46 nodes are available: 1 Too many pods, 45 node(s) didn't satisfy plugin(s) [NodeAffinity]. \
+             preemption: 0/46 nodes are available: 1 No preemption victims found for incoming pod, \
+             45 Preemption is not helpful for scheduling."
+        );
+        // One node: nothing else to count.
+        assert_eq!(
+            too_many_pods(1),
+            "0/1 nodes are available: 1 Too many pods. preemption: 0/1 nodes are available: 1 No preemption \
+             victims found for incoming pod."
+        );
+    }
 }

@@ -54,6 +54,8 @@ pub struct Controllers {
     /// Namespaces whose pods or quotas changed: their quotas' status is recomputed.
     dirty_quota_ns: BTreeSet<String>,
     deleted_owners: BTreeSet<String>,
+    /// Nodes the node lifecycle controller has seen lose Ready (its observed condition).
+    lost_nodes: BTreeSet<String>,
     last_resync_ms: i64,
 }
 
@@ -83,9 +85,18 @@ impl Controllers {
             dirty_pods: BTreeSet::new(),
             dirty_quota_ns: BTreeSet::new(),
             deleted_owners: BTreeSet::new(),
+            lost_nodes: BTreeSet::new(),
             last_resync_ms: 0,
         };
         c.relist();
+        // Nodes already down were reported when they went down (populate records that).
+        c.lost_nodes = c
+            .cache
+            .nodes
+            .iter()
+            .filter(|(_, s)| matches!(&s.obj, Object::Node(n) if !build::node_is_ready(n)))
+            .map(|(n, _)| n.clone())
+            .collect();
         if c.scenario.behaviours_from_pods {
             for s in c.cache.pods.values() {
                 if let (Object::Pod(pod), Some(k)) = (&s.obj, c.cache.owner_key(&s.obj)) {
@@ -136,7 +147,7 @@ impl Controllers {
                 Change::Node(n) => {
                     self.dirty_nodes.insert(n.clone());
                     self.dirty_ds.extend(self.cache.daemonsets.keys().cloned());
-                    self.dirty_pods.extend(self.cache.pods_by_node.get(&n).into_iter().flatten().cloned());
+                    self.wake_pods_of(&n);
                 }
                 Change::DaemonSet(k, uid) => {
                     if deleted_ds && let Some(u) = uid {
@@ -144,7 +155,13 @@ impl Controllers {
                     }
                     self.dirty_ds.insert(k);
                 }
-                Change::Pod { key, owners, .. } => {
+                Change::Pod { key, owners, nodes } => {
+                    if ev.etype == super::store::EventType::Deleted {
+                        // Room freed on the node: its unschedulable pods try again.
+                        for n in &nodes {
+                            self.wake_pods_of(n);
+                        }
+                    }
                     self.dirty_quota_ns.insert(key.namespace.clone());
                     for o in owners {
                         match self.cache.ds_by_uid.get(&o) {
@@ -165,6 +182,14 @@ impl Controllers {
                 }
                 Change::Revision(None) | Change::Other => {}
             }
+        }
+    }
+
+    /// Every pod of node `n` is looked at again, unschedulable ones included.
+    fn wake_pods_of(&mut self, n: &str) {
+        for k in self.cache.pods_by_node.get(n).into_iter().flatten() {
+            self.kubelet.wake(k);
+            self.dirty_pods.insert(k.clone());
         }
     }
 
@@ -210,7 +235,7 @@ impl Controllers {
             }
         }
         for n in std::mem::take(&mut self.dirty_nodes) {
-            if let Err(e) = nodes::sync_node(&self.store, &self.cache, &n, now) {
+            if let Err(e) = nodes::sync_node(&self.store, &self.cache, &n, &mut self.lost_nodes, now) {
                 tracing::debug!("node {n}: {e}");
                 self.dirty_nodes.insert(n);
             }

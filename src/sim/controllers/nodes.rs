@@ -2,17 +2,22 @@
 //! (pkg/controller/nodelifecycle: `doNoScheduleTaintingPass` adds `not-ready`/`unreachable`
 //! NoSchedule and `unschedulable` NoSchedule for cordoned nodes, `doNoExecuteTaintingPass` the
 //! NoExecute ones, `markPodsNotReady` flips pods' Ready condition when the node is lost), and
-//! PodGC's removal of pods bound to nodes that no longer exist.
+//! PodGC's removal of pods bound to nodes that no longer exist. A node that stops being Ready
+//! gets the controller's events: `NodeNotReady` on the Node (Normal, once per transition) and
+//! on each of its pods (Warning, when the pod is marked not ready).
 //!
 //! Heartbeats are deliberately not refreshed: a real kubelet posts status every ~40 s only
 //! when something changed, and refreshing 5,000 nodes would flood every watch.
 
 use jiff::Timestamp;
-use k8s_openapi::api::core::v1::{Node, Taint};
+use std::collections::BTreeSet;
+
+use k8s_openapi::api::core::v1::{Node, ObjectReference, Pod, Taint};
 
 use super::build::{self, time};
 use super::cache::Cache;
 use super::kubelet;
+use super::pod_events::{self, About, PodEvent};
 use crate::fleet::schedule::taints as tk;
 use crate::sim::store::{Kind, ObjKey, Object, Store, StoreError};
 
@@ -54,8 +59,54 @@ pub fn reconcile_taints(node: &mut Node, now: Timestamp) -> bool {
     changed
 }
 
-/// React to a node event: fix its taints, mark its pods not ready when it is lost.
-pub fn sync_node(store: &Store, cache: &Cache, name: &str, now: Timestamp) -> Result<(), StoreError> {
+/// The node lifecycle controller's recorder (`EventSource{Component: "node-controller"}`).
+const NODE_CONTROLLER: &str = "node-controller";
+
+/// `RecordNodeStatusChange(recorder, node, "NodeNotReady")` (pkg/controller/util/node/
+/// controller_utils.go): a Normal event about the Node, "Node NAME status is now: NodeNotReady".
+pub fn record_node_not_ready(store: &Store, node: &Node, now: Timestamp) -> Result<(), StoreError> {
+    let name = node.metadata.name.clone().unwrap_or_default();
+    let involved = ObjectReference {
+        api_version: Some("v1".into()),
+        kind: Some("Node".into()),
+        name: Some(name.clone()),
+        uid: node.metadata.uid.clone(),
+        namespace: Some(String::new()),
+        ..Default::default()
+    };
+    let ev = PodEvent {
+        warning: false,
+        reason: "NodeNotReady",
+        message: format!("Node {name} status is now: NodeNotReady"),
+    };
+    let about = About { involved, component: NODE_CONTROLLER, host: String::new() };
+    pod_events::record_about(store, &about, &ev, 1, now, now)
+}
+
+/// `MarkPodsNotReady` (pkg/controller/util/node/controller_utils.go) records, after flipping a
+/// pod's Ready condition: `recorder.Event(pod, Warning, "NodeNotReady", "Node is not ready")`.
+pub fn record_pod_not_ready(store: &Store, pod: &Pod, now: Timestamp) -> Result<(), StoreError> {
+    let about = About { involved: pod_events::pod_ref(pod), component: NODE_CONTROLLER, host: String::new() };
+    pod_events::record_about(
+        store,
+        &about,
+        &pod_events::warning("NodeNotReady", "Node is not ready".into()),
+        1,
+        now,
+        now,
+    )
+}
+
+/// React to a node event: fix its taints, mark its pods not ready when it is lost. `lost`
+/// holds the nodes already reported NotReady (the controller's observed Ready condition), so
+/// the Node's event is recorded once per transition.
+pub fn sync_node(
+    store: &Store,
+    cache: &Cache,
+    name: &str,
+    lost: &mut BTreeSet<String>,
+    now: Timestamp,
+) -> Result<(), StoreError> {
     let Some(s) = cache.nodes.get(name) else {
         // PodGC (`gcOrphaned`): pods bound to a deleted node are removed at once.
         for key in cache.pods_by_node.get(name).into_iter().flatten() {
@@ -79,7 +130,13 @@ pub fn sync_node(store: &Store, cache: &Cache, name: &str, now: Timestamp) -> Re
             Err(e) => return Err(e),
         }
     }
-    if !build::node_is_ready(node) {
+    if build::node_is_ready(node) {
+        lost.remove(name);
+    } else {
+        if !lost.contains(name) {
+            record_node_not_ready(store, node, now)?;
+            lost.insert(name.to_string());
+        }
         let keys: Vec<ObjKey> = cache.pods_by_node.get(name).into_iter().flatten().cloned().collect();
         for key in keys {
             let Some(p) = cache.pods.get(&key) else { continue };
@@ -87,7 +144,12 @@ pub fn sync_node(store: &Store, cache: &Cache, name: &str, now: Timestamp) -> Re
             let mut pod = pod.clone();
             if kubelet::mark_not_ready(&mut pod, now, false) {
                 match store.update(Object::Pod(pod), Some(p.rv)) {
-                    Ok(_) | Err(StoreError::NotFound { .. }) | Err(StoreError::Conflict { .. }) => {}
+                    Ok(s) => {
+                        if let Object::Pod(pod) = &s.obj {
+                            record_pod_not_ready(store, pod, now)?;
+                        }
+                    }
+                    Err(StoreError::NotFound { .. }) | Err(StoreError::Conflict { .. }) => {}
                     Err(e) => return Err(e),
                 }
             }

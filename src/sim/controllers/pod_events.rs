@@ -68,7 +68,7 @@ pub fn crash_waiting_message(pod: &Pod, restarts: i32) -> String {
     )
 }
 
-fn warning(reason: &'static str, message: String) -> PodEvent {
+pub fn warning(reason: &'static str, message: String) -> PodEvent {
     PodEvent { warning: true, reason, message }
 }
 
@@ -149,8 +149,40 @@ pub fn settled(
     }
 }
 
-/// Record `ev` about `pod` on `node` `count` times, first at `first` and last at `now`: a new
-/// Event, or the existing one of the same pod, reason and message counted on.
+/// Who records an Event and about what: the involved object, the recorder's `source`.
+pub struct About {
+    pub involved: ObjectReference,
+    /// `source.component` (and `reportingComponent`): `kubelet`, `node-controller`, …
+    pub component: &'static str,
+    /// `source.host` (and `reportingInstance`): the node of a kubelet, else empty.
+    pub host: String,
+}
+
+impl About {
+    /// About a pod, from its kubelet on `node` (with the first container's `fieldPath`).
+    pub fn kubelet(pod: &Pod, node: &str) -> About {
+        let (container, _) = first_container(pod);
+        let mut involved = pod_ref(pod);
+        involved.field_path = Some(format!("spec.containers{{{container}}}"));
+        About { involved, component: "kubelet", host: node.to_string() }
+    }
+}
+
+/// The reference `record.EventRecorder` makes for a pod (`ref.GetReference`): no fieldPath.
+pub fn pod_ref(pod: &Pod) -> ObjectReference {
+    ObjectReference {
+        api_version: Some("v1".into()),
+        kind: Some("Pod".into()),
+        name: pod.metadata.name.clone(),
+        namespace: pod.metadata.namespace.clone(),
+        uid: pod.metadata.uid.clone(),
+        resource_version: pod.metadata.resource_version.clone(),
+        field_path: None,
+    }
+}
+
+/// Record `ev` about `pod` on `node` from its kubelet `count` times, first at `first` and last
+/// at `now`: a new Event, or the existing one of the same pod, reason and message counted on.
 pub fn record(
     store: &Store,
     pod: &Pod,
@@ -160,11 +192,26 @@ pub fn record(
     first: Timestamp,
     now: Timestamp,
 ) -> Result<(), StoreError> {
-    let ns = pod.metadata.namespace.clone().unwrap_or_default();
-    let pod_name = pod.metadata.name.clone().unwrap_or_default();
-    let uid = pod.metadata.uid.clone().unwrap_or_default();
+    record_about(store, &About::kubelet(pod, node), ev, count, first, now)
+}
+
+/// Record `ev` about any object as client-go's recorder and correlator do: the Event lives in
+/// the object's namespace (`default` for cluster-scoped objects such as nodes) and is named
+/// after the object; a repeat of the same object, reason and message counts on the same Event.
+pub fn record_about(
+    store: &Store,
+    about: &About,
+    ev: &PodEvent,
+    count: i32,
+    first: Timestamp,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    let io = &about.involved;
+    let ns = io.namespace.clone().filter(|n| !n.is_empty()).unwrap_or_else(|| "default".into());
+    let obj_name = io.name.clone().unwrap_or_default();
+    let uid = io.uid.clone().unwrap_or_default();
     let h = fnv64(format!("{uid}/{}/{}", ev.reason, ev.message).as_bytes());
-    let name = format!("{pod_name}.{h:016x}");
+    let name = format!("{obj_name}.{h:016x}");
     if store.get(Kind::Event, &ns, &name).is_some() {
         let r = store.modify::<StoreError>(Kind::Event, &ns, &name, |o| {
             if let Object::Event(e) = o {
@@ -178,27 +225,19 @@ pub fn record(
             Err(e) => Err(e),
         };
     }
-    let (container, _) = first_container(pod);
+    let host = (!about.host.is_empty()).then(|| about.host.clone());
     let event = Event {
-        metadata: ObjectMeta { name: Some(name), namespace: Some(ns.clone()), ..Default::default() },
-        involved_object: ObjectReference {
-            api_version: Some("v1".into()),
-            kind: Some("Pod".into()),
-            name: Some(pod_name),
-            namespace: Some(ns),
-            uid: Some(uid),
-            resource_version: pod.metadata.resource_version.clone(),
-            field_path: Some(format!("spec.containers{{{container}}}")),
-        },
+        metadata: ObjectMeta { name: Some(name), namespace: Some(ns), ..Default::default() },
+        involved_object: io.clone(),
         reason: Some(ev.reason.into()),
         message: Some(ev.message.clone()),
-        source: Some(EventSource { component: Some("kubelet".into()), host: Some(node.into()) }),
+        source: Some(EventSource { component: Some(about.component.into()), host }),
         first_timestamp: Some(time(first)),
         last_timestamp: Some(time(now)),
         count: Some(count.max(1)),
         type_: Some(if ev.warning { "Warning" } else { "Normal" }.into()),
-        reporting_component: Some("kubelet".into()),
-        reporting_instance: Some(node.into()),
+        reporting_component: Some(about.component.into()),
+        reporting_instance: Some(about.host.clone()),
         ..Default::default()
     };
     match store.create(Object::Event(event), time(first)) {

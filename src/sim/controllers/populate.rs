@@ -17,7 +17,8 @@ use super::behaviours::Behaviours;
 use super::build::{self, NodeParams, TEMPLATE_GENERATION_ANNOTATION, secs_after, secs_before, time};
 use super::build_pod::{self, Last, Main, PodRun};
 use super::daemonset::compute_status;
-use super::kubelet::{crash_backoff_ms, ips, mark_not_ready};
+use super::kubelet::{self, crash_backoff_ms, ips, mark_not_ready};
+use super::nodes;
 use super::pod_events;
 use super::rng::{SplitMix64, unit};
 use crate::cluster::sched::{NodeSched, pod_sched_spec};
@@ -79,7 +80,7 @@ pub fn populate(store: &Store, start: Timestamp, sc: &Scenario, seed: u64) -> an
                 arch: pool.arch.clone(),
                 cpu: pool.cpu,
                 memory_gi: pool.memory_gi,
-                max_pods: pool.max_pods,
+                max_pods: ov.and_then(|o| o.max_pods).unwrap_or(pool.max_pods),
                 labels,
                 taints,
                 created: secs_before(start, age + rng.range(0, 3600)),
@@ -95,6 +96,9 @@ pub fn populate(store: &Store, start: Timestamp, sc: &Scenario, seed: u64) -> an
             }
             let stored = store.create(Object::Node(node), time(p.created))?;
             if let Object::Node(n) = &stored.obj {
+                if let Some(lost) = lost_at(n) {
+                    nodes::record_node_not_ready(store, n, lost)?;
+                }
                 nodes.push((n.clone(), NodeSched::from_node(n)));
             }
             g += 1;
@@ -103,6 +107,8 @@ pub fn populate(store: &Store, start: Timestamp, sc: &Scenario, seed: u64) -> an
 
     // DaemonSets, revisions and pods.
     let behaviours = Behaviours::resolve(sc, seed);
+    // Pods bound to each node so far: past its allocatable pods the scheduler places no more.
+    let mut bound: HashMap<String, usize> = HashMap::new();
     for (di, cfg) in sc.daemonsets.iter().enumerate() {
         let key = cfg.key();
         let mut rng = SplitMix64::derived(seed, &key);
@@ -199,6 +205,13 @@ pub fn populate(store: &Store, start: Timestamp, sc: &Scenario, seed: u64) -> an
             let mut pod = build_pod::for_node(proto, name, seed ^ di as u64);
             pod.metadata.creation_timestamp = Some(time(pod_created));
             pod.metadata.name = Some(format!("{}-{}", cfg.name, five(&mut rng)));
+            let full = kubelet::allocatable_pods(node).is_some_and(|max| bound.get(name).copied().unwrap_or(0) >= max);
+            if full {
+                let stored = unschedulable_pod(store, pod, nodes.len(), pod_created, start, &mut rng)?;
+                node_pods.entry(name.clone()).or_default().push(stored);
+                continue;
+            }
+            *bound.entry(name.clone()).or_default() += 1;
             let scheduled = secs_after(pod_created, 1);
             build_pod::bind(&mut pod, name, scheduled);
             let started = secs_after(scheduled, (cfg.delays.create_ms / 1000).max(1));
@@ -211,16 +224,8 @@ pub fn populate(store: &Store, start: Timestamp, sc: &Scenario, seed: u64) -> an
                 _ => run.last.as_ref().map_or(started, |l| l.finished),
             };
             build_pod::write_status(&mut pod, &run, scheduled, &host_ip, &pod_ip, stamp);
-            if !build::node_is_ready(node) {
-                let lost = node
-                    .status
-                    .as_ref()
-                    .and_then(|s| s.conditions.as_ref())
-                    .and_then(|c| c.iter().find(|c| c.type_ == "Ready"))
-                    .and_then(|c| c.last_transition_time.as_ref())
-                    .map_or(start, |t| t.0);
-                mark_not_ready(&mut pod, lost, false);
-            }
+            // The node lifecycle controller marked it not ready when the node was lost.
+            let marked = lost_at(node).filter(|lost| mark_not_ready(&mut pod, *lost, false));
             // Names are seeded; on the rare clash, draw another suffix.
             while store.get(Kind::Pod, &cfg.namespace, pod.metadata.name.as_deref().unwrap_or("")).is_some() {
                 pod.metadata.name = Some(format!("{}-{}", cfg.name, five(&mut rng)));
@@ -232,6 +237,9 @@ pub fn populate(store: &Store, start: Timestamp, sc: &Scenario, seed: u64) -> an
             if let Object::Pod(p) = &stored.obj {
                 for (ev, count, first) in pod_events::settled(p, &run, behaviour, started, start) {
                     pod_events::record(store, p, name, &ev, count, first, start)?;
+                }
+                if let Some(lost) = marked {
+                    nodes::record_pod_not_ready(store, p, lost)?;
                 }
             }
             node_pods.entry(name.clone()).or_default().push(stored);
@@ -253,6 +261,47 @@ pub fn populate(store: &Store, start: Timestamp, sc: &Scenario, seed: u64) -> an
     // Setup is history nobody watched: watches start from here.
     store.compact();
     Ok(())
+}
+
+/// A daemon pod the scheduler has found no room for since it was created: Pending and
+/// unschedulable, with the FailedScheduling Warning it has had once per retry (an
+/// unschedulable pod is retried every `UNSCHEDULABLE_RETRY_MS` without cluster events).
+fn unschedulable_pod(
+    store: &Store,
+    mut pod: Pod,
+    nodes: usize,
+    created: Timestamp,
+    now: Timestamp,
+    rng: &mut SplitMix64,
+) -> Result<Arc<Stored>, StoreError> {
+    let message = kubelet::too_many_pods(nodes);
+    kubelet::mark_unschedulable(&mut pod, &message, created);
+    let ns = pod.metadata.namespace.clone().unwrap_or_default();
+    let prefix = pod.metadata.generate_name.clone().unwrap_or_default();
+    while store.get(Kind::Pod, &ns, pod.metadata.name.as_deref().unwrap_or("")).is_some() {
+        pod.metadata.name = Some(format!("{prefix}{}", five(rng)));
+    }
+    let stored = store.create(Object::Pod(pod), time(created))?;
+    if let Object::Pod(p) = &stored.obj {
+        let tries = 1 + (now.as_millisecond() - created.as_millisecond()).max(0) / kubelet::UNSCHEDULABLE_RETRY_MS;
+        let ev = pod_events::warning("FailedScheduling", message);
+        let count = i32::try_from(tries).unwrap_or(i32::MAX);
+        pod_events::record_about(store, &kubelet::scheduler_about(p), &ev, count, created, now)?;
+    }
+    Ok(stored)
+}
+
+/// When a node that is not Ready lost its Ready condition (its lastTransitionTime).
+fn lost_at(node: &Node) -> Option<Timestamp> {
+    if build::node_is_ready(node) {
+        return None;
+    }
+    node.status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())
+        .and_then(|c| c.iter().find(|c| c.type_ == "Ready"))
+        .and_then(|c| c.last_transition_time.as_ref())
+        .map(|t| t.0)
 }
 
 /// The CrashLoopBackOff message names the pod's uid, which the store assigns on create: write
