@@ -241,6 +241,11 @@ pub fn explain(index: &Index, cell: &CellView<'_>, ds: &DsView<'_>, node: &NodeV
                 text.push_str(&format!("; {}", quote(e, now)));
             }
             let hint = match ev.as_ref().map(|e| e.reason.as_str()) {
+                // noderesources/fit.go: the node already runs status.allocatable.pods pods.
+                Some("FailedScheduling") if ev.as_ref().is_some_and(|e| e.message.contains(" Too many pods")) => {
+                    "the node runs all the pods it may (allocatable pods): free a slot there or raise the \
+                     kubelet's maxPods"
+                }
                 Some("FailedScheduling") => "the scheduler cannot place it: node resources, ports or volumes",
                 Some("FailedMount" | "FailedAttachVolume") => {
                     "a volume does not mount: check the Secret, ConfigMap or PV"
@@ -487,6 +492,25 @@ mod tests {
         idx.apply(ev(Involved::Pod, &name, "", "Evicted", EVICTED, 1, 30));
         let w = why(&idx);
         assert_eq!(w.text, format!("Evicted; Evicted (30s ago): {EVICTED}"));
+    }
+
+    #[test]
+    fn a_pending_pod_on_a_full_node_quotes_the_scheduler() {
+        let d = synth::ds("monitoring", "agent");
+        let mut p = synth::pod(&d, "n1", "x1", "h");
+        p.phase = crate::fleet::model::Phase::Pending;
+        p.reason = "Pending".into();
+        p.ready = false;
+        p.containers_ready = 0;
+        let name = p.name.clone();
+        let mut idx = fleet(Some(p), 1, 1);
+        // pkg/scheduler/framework/types.go FitError.Error for a one-node cluster.
+        let fit = "0/1 nodes are available: 1 Too many pods. preemption: 0/1 nodes are available: 1 No \
+                   preemption victims found for incoming pod.";
+        idx.apply(ev(Involved::Pod, &name, "", "FailedScheduling", fit, 4, 60));
+        let w = why(&idx);
+        assert_eq!(w.text, format!("Pending; FailedScheduling (4×, 60s ago): {fit}"));
+        assert!(w.hint.is_some_and(|h| h.contains("allocatable pods")));
     }
 
     #[test]
