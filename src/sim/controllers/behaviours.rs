@@ -1,4 +1,4 @@
-//! A scenario's behaviours (`crashloop`, `imagepull`, `notready`, `reject-create`) resolved to
+//! A scenario's behaviours (`crashloop`, `imagepull`, `notready`, `reject-create`, `evicted`) resolved to
 //! the (DaemonSet, node) pairs that show them under a seed. `populate` and the running
 //! controllers resolve them the same way, so a pod created at time zero and its replacement
 //! later behave alike.

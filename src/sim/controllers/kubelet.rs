@@ -2,7 +2,11 @@
 //! Pending (unbound) → bound → ContainerCreating → Running → Ready with its DaemonSet's delays,
 //! or into the behaviour the scenario gives it on its node: a crash loop (exit, restartCount+1,
 //! CrashLoopBackOff with the kubelet's back-off 10 s doubling to 300 s), an image that cannot be
-//! pulled (ErrImagePull ⇄ ImagePullBackOff), or a failing readiness probe. Pods with a
+//! pulled (ErrImagePull ⇄ ImagePullBackOff), a failing readiness probe, or an eviction under
+//! memory pressure (phase Failed, reason Evicted, the kubelet's `Evicted` event). The binding
+//! checks the node's room as the scheduler's NodeResourcesFit does for pods: on a node whose
+//! allocatable pods are used up the pod stays Pending, unschedulable, with `FailedScheduling`,
+//! and is tried again when a pod on the node goes or the node changes. Pods with a
 //! deletionTimestamp are removed after a short simulated grace period. Nothing moves on a node
 //! that is not Ready (its kubelet is gone).
 //!
