@@ -24,6 +24,7 @@ use super::cache::Cache;
 use super::daemonset::Ctx;
 use super::pod_events;
 use super::rng::fnv64;
+use super::scheduler::{self, has_room, mark_unschedulable, scheduler_about, too_many_pods};
 use crate::sim::scenario::{BehaviourKind, Delays, Scenario};
 use crate::sim::store::{Kind, ObjKey, Object, StoreError};
 
@@ -50,72 +51,6 @@ pub struct Kubelet {
     pub flap_until: HashMap<ObjKey, i64>,
     /// Pods the scheduler found no room for: when it tries again unless woken earlier.
     unschedulable: HashMap<ObjKey, i64>,
-}
-
-/// How long an unschedulable pod waits without a cluster event before the scheduler tries
-/// again (`podMaxInUnschedulablePodsDuration`, pkg/scheduler/internal/queue).
-pub const UNSCHEDULABLE_RETRY_MS: i64 = 300_000;
-
-/// `status.allocatable.pods` of a node, when it says.
-pub fn allocatable_pods(node: &Node) -> Option<usize> {
-    node.status.as_ref()?.allocatable.as_ref()?.get("pods")?.0.parse().ok()
-}
-
-/// The scheduler's `FitError` for a daemon pod whose node is full, in a cluster of `nodes`
-/// nodes (pkg/scheduler/framework/types.go `FitError.Error`: "0/N nodes are available: "
-/// then "COUNT REASON" sorted as strings and joined by ", ", a ".", then the PostFilter
-/// message). The NodeAffinity PreFilter narrows a daemon pod to its node, so the others are
-/// "node(s) didn't satisfy plugin(s) [NodeAffinity]" (schedule_one.go); its node fails
-/// NodeResourcesFit with "Too many pods" (noderesources/fit.go). DefaultPreemption then finds
-/// no lower-priority victim there ("No preemption victims found for incoming pod") and calls
-/// preemption "not helpful" where the failure was unresolvable (framework/preemption).
-pub fn too_many_pods(nodes: usize) -> String {
-    let histogram = |reasons: [(&str, usize); 2]| {
-        let mut parts: Vec<String> = reasons.iter().filter(|(_, n)| *n > 0).map(|(r, n)| format!("{n} {r}")).collect();
-        parts.sort();
-        format!("0/{nodes} nodes are available: {}.", parts.join(", "))
-    };
-    let others = nodes.saturating_sub(1);
-    format!(
-        "{} preemption: {}",
-        histogram([("Too many pods", 1), ("node(s) didn't satisfy plugin(s) [NodeAffinity]", others)]),
-        histogram([
-            ("No preemption victims found for incoming pod", 1),
-            ("Preemption is not helpful for scheduling", others)
-        ])
-    )
-}
-
-/// What the scheduler writes on a pod it cannot place (`handleSchedulingFailure`): still
-/// Pending, `PodScheduled=False` with reason `Unschedulable` and the fit error as message.
-pub fn mark_unschedulable(pod: &mut Pod, message: &str, at: Timestamp) {
-    let st = pod.status.get_or_insert_with(Default::default);
-    st.phase = Some("Pending".into());
-    build_pod::set_condition(st, "PodScheduled", false, Some(("Unschedulable", message.to_string())), at);
-}
-
-/// The scheduler's Warning `FailedScheduling` about a pod.
-pub fn scheduler_about(pod: &Pod) -> pod_events::About {
-    pod_events::About { involved: pod_events::pod_ref(pod), component: "default-scheduler", host: String::new() }
-}
-
-/// Whether `node` has room for one more pod: fewer bound, non-terminal pods than its
-/// allocatable pods (terminal pods are not in the scheduler's cache).
-fn has_room(cache: &Cache, node: &Node, node_name: &str) -> bool {
-    let Some(max) = allocatable_pods(node) else { return true };
-    let bound = cache
-        .pods_by_node
-        .get(node_name)
-        .into_iter()
-        .flatten()
-        .filter_map(|k| match &cache.pods.get(k)?.obj {
-            Object::Pod(p) => Some(p),
-            _ => None,
-        })
-        .filter(|p| p.spec.as_ref().and_then(|s| s.node_name.as_deref()) == Some(node_name))
-        .filter(|p| !matches!(p.status.as_ref().and_then(|s| s.phase.as_deref()), Some("Failed" | "Succeeded")))
-        .count();
-    bound < max
 }
 
 /// Host and pod IP for a pod of `ds_name` on `node`.
@@ -305,7 +240,7 @@ impl Kubelet {
         let mut pod = pod.clone();
         if pod.spec.as_ref().is_some_and(|s| s.node_name.as_deref().unwrap_or("").is_empty()) {
             if !has_room(cache, node, &node_name) {
-                self.unschedulable.insert(key.clone(), ms(now) + UNSCHEDULABLE_RETRY_MS);
+                self.unschedulable.insert(key.clone(), ms(now) + scheduler::UNSCHEDULABLE_RETRY_MS);
                 let message = too_many_pods(cache.nodes.len());
                 mark_unschedulable(&mut pod, &message, now);
                 let about = scheduler_about(&pod);
@@ -549,27 +484,4 @@ pub fn mark_not_ready(pod: &mut Pod, now: Timestamp, containers_too: bool) -> bo
         build_pod::set_condition(st, "ContainersReady", false, Some(("ContainersNotReady", msg)), now);
     }
     true
-}
-
-#[cfg(test)]
-mod tests {
-    use super::too_many_pods;
-
-    #[test]
-    fn a_full_nodes_fit_error_reads_like_the_schedulers() {
-        // A real cluster's FailedScheduling for a kube-proxy pod on a full node of 46
-        // (pkg/scheduler/framework/types.go FitError.Error, sort.Strings of "COUNT REASON").
-        assert_eq!(
-            too_many_pods(46),
-            "0/46 nodes are available: 1 Too many pods, 45 node(s) didn't satisfy plugin(s) [NodeAffinity]. \
-             preemption: 0/46 nodes are available: 1 No preemption victims found for incoming pod, \
-             45 Preemption is not helpful for scheduling."
-        );
-        // One node: nothing else to count.
-        assert_eq!(
-            too_many_pods(1),
-            "0/1 nodes are available: 1 Too many pods. preemption: 0/1 nodes are available: 1 No preemption \
-             victims found for incoming pod."
-        );
-    }
 }

@@ -17,6 +17,7 @@ pub mod nodes;
 pub mod pod_events;
 pub mod populate;
 pub mod rng;
+pub mod scheduler;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;

@@ -17,10 +17,11 @@ use super::behaviours::Behaviours;
 use super::build::{self, NodeParams, TEMPLATE_GENERATION_ANNOTATION, secs_after, secs_before, time};
 use super::build_pod::{self, Last, Main, PodRun};
 use super::daemonset::compute_status;
-use super::kubelet::{self, crash_backoff_ms, ips, mark_not_ready};
+use super::kubelet::{crash_backoff_ms, ips, mark_not_ready};
 use super::nodes;
 use super::pod_events;
 use super::rng::{SplitMix64, unit};
+use super::scheduler;
 use crate::cluster::sched::{NodeSched, pod_sched_spec};
 use crate::fleet::schedule::{daemon_tolerations, should_run_with};
 use crate::sim::scenario::{BehaviourKind, Scenario};
@@ -205,7 +206,8 @@ pub fn populate(store: &Store, start: Timestamp, sc: &Scenario, seed: u64) -> an
             let mut pod = build_pod::for_node(proto, name, seed ^ di as u64);
             pod.metadata.creation_timestamp = Some(time(pod_created));
             pod.metadata.name = Some(format!("{}-{}", cfg.name, five(&mut rng)));
-            let full = kubelet::allocatable_pods(node).is_some_and(|max| bound.get(name).copied().unwrap_or(0) >= max);
+            let full =
+                scheduler::allocatable_pods(node).is_some_and(|max| bound.get(name).copied().unwrap_or(0) >= max);
             if full {
                 let stored = unschedulable_pod(store, pod, nodes.len(), pod_created, start, &mut rng)?;
                 node_pods.entry(name.clone()).or_default().push(stored);
@@ -274,8 +276,8 @@ fn unschedulable_pod(
     now: Timestamp,
     rng: &mut SplitMix64,
 ) -> Result<Arc<Stored>, StoreError> {
-    let message = kubelet::too_many_pods(nodes);
-    kubelet::mark_unschedulable(&mut pod, &message, created);
+    let message = scheduler::too_many_pods(nodes);
+    scheduler::mark_unschedulable(&mut pod, &message, created);
     let ns = pod.metadata.namespace.clone().unwrap_or_default();
     let prefix = pod.metadata.generate_name.clone().unwrap_or_default();
     while store.get(Kind::Pod, &ns, pod.metadata.name.as_deref().unwrap_or("")).is_some() {
@@ -283,10 +285,10 @@ fn unschedulable_pod(
     }
     let stored = store.create(Object::Pod(pod), time(created))?;
     if let Object::Pod(p) = &stored.obj {
-        let tries = 1 + (now.as_millisecond() - created.as_millisecond()).max(0) / kubelet::UNSCHEDULABLE_RETRY_MS;
+        let tries = 1 + (now.as_millisecond() - created.as_millisecond()).max(0) / scheduler::UNSCHEDULABLE_RETRY_MS;
         let ev = pod_events::warning("FailedScheduling", message);
         let count = i32::try_from(tries).unwrap_or(i32::MAX);
-        pod_events::record_about(store, &kubelet::scheduler_about(p), &ev, count, created, now)?;
+        pod_events::record_about(store, &scheduler::scheduler_about(p), &ev, count, created, now)?;
     }
     Ok(stored)
 }
