@@ -200,8 +200,22 @@ fn prefix_cols(pane: &LogPane) -> usize {
     n
 }
 
-fn text_width(s: &str) -> usize {
-    s.chars().map(|c| c.width().unwrap_or(0)).sum()
+/// Rows `text` takes when wrapped at `avail` columns, counted as `draw_line` lays it out: a
+/// wide character that does not fit at the end of a row starts the next one (so the sum of widths
+/// over `avail` can undercount), one wider than the whole row is not drawn.
+fn wrapped_rows(text: &str, avail: usize) -> usize {
+    let (mut rows, mut col) = (1usize, 0usize);
+    for w in text.chars().map(|c| c.width().unwrap_or(0)) {
+        if w == 0 || w > avail {
+            continue;
+        }
+        if col + w > avail {
+            rows += 1;
+            col = 0;
+        }
+        col += w;
+    }
+    rows
 }
 
 fn draw_body(pane: &LogPane, styles: &LogStyles, body: Rect, buf: &mut Buffer) {
@@ -220,7 +234,7 @@ fn draw_body(pane: &LogPane, styles: &LogStyles, body: Rect, buf: &mut Buffer) {
         && let Some(seq) = pane.visible_seq(p)
         && let Some(line) = pane.buffer().get(seq)
     {
-        let need = if pane.wrap() { text_width(&line.text).div_ceil(avail).clamp(1, height) } else { 1 };
+        let need = if pane.wrap() { wrapped_rows(&line.text, avail).clamp(1, height) } else { 1 };
         picked.push((seq, need));
         rows += need;
         if rows >= height {
@@ -332,4 +346,23 @@ fn draw_line(
         col += w;
     }
     (row + 1).saturating_sub(skip).min(usize::from(bottom - y))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wrapped_rows;
+
+    #[test]
+    fn a_wide_character_that_does_not_fit_at_a_row_end_starts_the_next_row() {
+        // 4 columns: "abc" fills 3, the 2-column '世' cannot take the 4th, so it opens row 2,
+        // and "de" then fills row 2 to 4 columns: 2 rows, though 7 columns of text / 4 = 2 too.
+        assert_eq!(wrapped_rows("abc世de", 4), 2);
+        // "abc世d世" is 8 columns (2 rows by width alone), but "abc" | "世d" | "世": 3 rows.
+        assert_eq!(wrapped_rows("abc世d世", 4), 3);
+        // Tabs and other zero-width characters take no room; the empty line is one row.
+        assert_eq!(wrapped_rows("", 4), 1);
+        assert_eq!(wrapped_rows("ab\u{301}cd", 4), 1);
+        // A character wider than the row is not drawn and takes no row.
+        assert_eq!(wrapped_rows("世", 1), 1);
+    }
 }
