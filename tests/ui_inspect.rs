@@ -300,3 +300,69 @@ async fn command_mode_jumps_to_a_daemonset_and_names_unknown_commands() {
     r.key(KeyCode::Enter);
     assert!(r.app.quit);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn describe_of_the_node_and_the_daemonset_has_kubectl_describes_fields() {
+    let mut r = rig_with(opts(), sim::CONTEXT, Config::default()).await;
+    let k = Kubectl::new(&r);
+    r.cursor_to("fluent-bit", CellState::Outdated);
+    let node = r.app.index.node(r.app.cursor_node().expect("node")).expect("node").name.to_string();
+    r.key(KeyCode::Char('v'));
+    wait_pane(&mut r).await;
+    r.key(KeyCode::Tab);
+    wait_pane(&mut r).await;
+    assert_eq!(r.app.inspect().and_then(|l| l.object()).map(|o| o.kind), Some(Kind::Node));
+    let ours = squeeze(&pane_text(&r));
+    let theirs = k.run(&["describe", "node", &node]);
+    let want = fields(&theirs, &["Name", "Taints", "Unschedulable", "Kubelet Version", "OS Image", "PodCIDR"]);
+    assert!(want.len() >= 4, "{theirs}");
+    for line in &want {
+        assert!(ours.contains(line), "kubectl describe node says {line:?}; the pane:\n{}", ours.join("\n"));
+    }
+
+    r.key(KeyCode::Tab);
+    wait_pane(&mut r).await;
+    assert_eq!(r.app.inspect().and_then(|l| l.object()).map(|o| o.kind), Some(Kind::DaemonSet));
+    let ours = squeeze(&pane_text(&r));
+    let theirs = k.run(&["describe", "daemonset", "fluent-bit", "-n", "logging"]);
+    let want = fields(
+        &theirs,
+        &[
+            "Name",
+            "Namespace",
+            "Selector",
+            "Node-Selector",
+            "Desired Number of Nodes Scheduled",
+            "Current Number of Nodes Scheduled",
+            "Number of Nodes Scheduled with Up-to-date Pods",
+            "Number of Nodes Scheduled with Available Pods",
+            "Number of Nodes Misscheduled",
+            "Image",
+        ],
+    );
+    assert!(want.len() >= 9, "{theirs}");
+    for line in &want {
+        assert!(ours.contains(line), "kubectl describe daemonset says {line:?}; the pane:\n{}", ours.join("\n"));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_text_in_an_object_never_reaches_the_pane_raw() {
+    let mut r = rig_with(opts(), sim::CONTEXT, Config::default()).await;
+    let k = Kubectl::new(&r);
+    r.cursor_to("kube-proxy", CellState::Ready);
+    let (ns, pod) = cursor_pod(&r);
+    k.run(&["annotate", "pod", "-n", &ns, &pod, "evil=\u{202e}gnp.exe\u{1b}[31m red"]);
+    for key in ['Y', 'm'] {
+        r.key(KeyCode::Char(key));
+        wait_pane(&mut r).await;
+        let text = pane_text(&r);
+        assert!(text.contains("gnp.exe"), "{text}");
+        assert!(text.lines().all(daemonscope::text::is_clean), "a control or bidi character reached the pane:\n{text}");
+        assert!(rig_screen(&r).lines().all(daemonscope::text::is_clean));
+    }
+}
+
+fn rig_screen(r: &Rig) -> String {
+    common::rig::screen(&r.app)
+}

@@ -851,6 +851,8 @@ mod layer_tests {
         let u = KeyEvent::new(KeyCode::Char('u'), KeyModifiers::NONE);
         assert_eq!(km.lookup(Ctx::History, &u), None, "history stays readable, undo is gone");
         assert!(km.binding(Action::HistoryDown).is_some());
+        let v = KeyEvent::new(KeyCode::Char('v'), KeyModifiers::NONE);
+        assert_eq!(km.action_for(&v), Some(Action::Describe), "describe and YAML are reads");
     }
 
     #[test]
