@@ -89,6 +89,8 @@ async fn yaml_pane_is_byte_equal_to_kubectl_get_o_yaml_with_odd_strings() {
         "tab=a\tb".into(),
         format!("long={long}"),
         "example.com/n=no".into(),
+        // Over 128 bytes: go-yaml writes it as a complex `? key`.
+        format!("{}.{}.example.com/long-key=v", "a".repeat(60), "b".repeat(60)),
     ];
     let mut args = vec!["annotate", "pod", "-n", &ns, &pod];
     args.extend(annotations.iter().map(String::as_str));
@@ -109,6 +111,7 @@ async fn yaml_pane_is_byte_equal_to_kubectl_get_o_yaml_with_odd_strings() {
         assert!(want.contains(quoted), "kubectl quotes {quoted:?}:\n{want}");
     }
     assert!(!want.contains(long), "kubectl folds the long annotation:\n{want}");
+    assert!(want.contains("    ? aaaa"), "kubectl writes the long key as a complex key:\n{want}");
     assert_eq!(pane_text(&r), want, "the pane's YAML is kubectl's, byte for byte");
     assert!(flat(&r.app).contains(&format!("yaml pod {ns}/{pod}")), "{}", flat(&r.app));
 

@@ -7,8 +7,7 @@
 //! lines folded at spaces past column 80, 2-space indent, lists not indented under their key,
 //! empty collections as `{}` / `[]`.
 //!
-//! Pure: no I/O. Known difference: keys longer than 128 bytes, which go-yaml writes as complex
-//! `? key` entries, are written as simple keys here.
+//! Pure: no I/O.
 
 use serde_json::Value;
 use std::cmp::Ordering;
@@ -16,6 +15,8 @@ use std::cmp::Ordering;
 /// go-yaml's preferred line width: past it, a scalar is folded at the next space.
 const BEST_WIDTH: usize = 80;
 const INDENT: usize = 2;
+/// Longer keys (in bytes) are not simple keys to go-yaml: they are written as `? key`.
+const MAX_SIMPLE_KEY: usize = 128;
 
 /// The YAML text of `value` (a document; ends with a newline).
 pub fn to_yaml(value: &Value) -> String {
@@ -65,7 +66,9 @@ impl Emitter {
         self.indention = true;
     }
 
-    fn indicator(&mut self, s: &str, need_whitespace: bool, is_whitespace: bool) {
+    /// go-yaml's `write_indicator`; `is_indention`: the line still counts as indentation
+    /// after it (`-`, `?` and a complex key's `:`), so what follows stays on the line.
+    fn indicator(&mut self, s: &str, need_whitespace: bool, is_whitespace: bool, is_indention: bool) {
         if need_whitespace && !self.whitespace {
             self.put(' ');
         }
@@ -73,7 +76,7 @@ impl Emitter {
             self.put(c);
         }
         self.whitespace = is_whitespace;
-        self.indention = self.indention && is_whitespace;
+        self.indention = self.indention && is_indention;
     }
 
     /// A block mapping at `indent`.
@@ -82,9 +85,19 @@ impl Emitter {
         keys.sort_by(|a, b| natural_cmp(a, b));
         for k in keys {
             self.write_indent(indent);
-            self.string(k, indent + INDENT, true);
-            self.indicator(":", false, false);
-            self.value(&m[k.as_str()], indent, true);
+            if k.len() <= MAX_SIMPLE_KEY && !analyze(k).multiline {
+                self.string(k, indent + INDENT, true);
+                self.indicator(":", false, false, false);
+                self.value(&m[k.as_str()], indent, true);
+            } else {
+                // A complex key: `? key` on its own, `: value` below it, the value placed as
+                // after `- ` (go-yaml's `emit_block_mapping_key` without a simple key).
+                self.indicator("?", true, false, true);
+                self.string(k, indent + INDENT, false);
+                self.write_indent(indent);
+                self.indicator(":", true, false, true);
+                self.value(&m[k.as_str()], indent, false);
+            }
         }
     }
 
@@ -92,9 +105,7 @@ impl Emitter {
     fn sequence(&mut self, a: &[Value], indent: usize) {
         for v in a {
             self.write_indent(indent);
-            self.indicator("-", true, false);
-            // go-yaml marks the indicator as followed by whitespace for what comes next.
-            self.indention = true;
+            self.indicator("-", true, false, true);
             self.value(v, indent, false);
         }
     }
@@ -120,8 +131,8 @@ impl Emitter {
                 self.plain(&s, indent, !key)
             }
             Value::String(s) => self.string(s, indent, key),
-            Value::Object(_) => self.indicator("{}", true, false),
-            Value::Array(_) => self.indicator("[]", true, false),
+            Value::Object(_) => self.indicator("{}", true, false, false),
+            Value::Array(_) => self.indicator("[]", true, false, false),
         }
     }
 
@@ -187,7 +198,7 @@ impl Emitter {
     }
 
     fn single(&mut self, s: &str, indent: usize, allow_breaks: bool) {
-        self.indicator("'", true, false);
+        self.indicator("'", true, false, false);
         let chars: Vec<char> = s.chars().collect();
         let mut spaces = false;
         let n = chars.len();
@@ -214,13 +225,13 @@ impl Emitter {
                 spaces = false;
             }
         }
-        self.indicator("'", false, false);
+        self.indicator("'", false, false, false);
         self.whitespace = false;
         self.indention = false;
     }
 
     fn double(&mut self, s: &str, indent: usize, allow_breaks: bool) {
-        self.indicator("\"", true, false);
+        self.indicator("\"", true, false, false);
         let chars: Vec<char> = s.chars().collect();
         let n = chars.len();
         let mut spaces = false;
@@ -278,18 +289,18 @@ impl Emitter {
                 spaces = false;
             }
         }
-        self.indicator("\"", false, false);
+        self.indicator("\"", false, false, false);
         self.whitespace = false;
         self.indention = false;
     }
 
     fn literal(&mut self, s: &str, indent: usize) {
-        self.indicator("|", true, false);
+        self.indicator("|", true, false, false);
         // Block scalar hints: an explicit indentation when the text starts with a space or a
         // break; `-` strips a missing final break, `+` keeps more than one.
         let chars: Vec<char> = s.chars().collect();
         if chars.first().is_some_and(|c| *c == ' ' || is_break(*c)) {
-            self.indicator(&INDENT.to_string(), false, false);
+            self.indicator(&INDENT.to_string(), false, false, false);
         }
         let chomp = match chars.as_slice() {
             [] => Some('-'),
@@ -299,7 +310,7 @@ impl Emitter {
             _ => None,
         };
         if let Some(h) = chomp {
-            self.indicator(&h.to_string(), false, false);
+            self.indicator(&h.to_string(), false, false, false);
         }
         self.put_break();
         self.indention = true;
@@ -778,6 +789,13 @@ mod tests {
             to_yaml(&v),
             "b: true\ni: 3\n\"n\": null\nspec:\n  containers:\n  - args:\n    - a\n    - b\n    name: c\n  e: {}\n  l: []\n"
         );
+    }
+
+    #[test]
+    fn a_key_over_128_bytes_is_a_complex_key() {
+        let long = "k".repeat(129);
+        let v = json!({ long.clone(): "v", "m": { long.clone(): {"a": 1} } });
+        assert_eq!(to_yaml(&v), format!("? {long}\n: v\nm:\n  ? {long}\n  : a: 1\n"));
     }
 
     #[test]
