@@ -114,7 +114,8 @@ fn controller(o: &Value) -> Option<String> {
 /// `kubectl describe`'s toleration text: `key[=value]:effect [op=Exists] [for Ns]`.
 fn tolerations(v: Option<&Value>) -> Vec<String> {
     let Some(list) = v.and_then(Value::as_array) else { return Vec::new() };
-    list.iter()
+    let mut out: Vec<String> = list
+        .iter()
         .map(|t| {
             let (key, value, effect) = (s(t, &["key"]), s(t, &["value"]), s(t, &["effect"]));
             let mut out = key.to_string();
@@ -132,19 +133,23 @@ fn tolerations(v: Option<&Value>) -> Vec<String> {
             }
             out
         })
-        .collect()
+        .collect();
+    // kubectl lists them sorted.
+    out.sort();
+    out
 }
 
 fn conditions(w: &mut Writer, o: &Value, with_reason: bool) {
     let Some(list) = get(o, &["status", "conditions"]).and_then(Value::as_array) else { return };
     w.line("Conditions:");
+    let width = list.iter().map(|c| s(c, &["type"]).chars().count()).max().unwrap_or(0).max(4) + 2;
+    let mut head = format!("  {:<width$} Status ", "Type");
     if with_reason {
-        w.line("  Type              Status  Reason                       Message");
-    } else {
-        w.line("  Type              Status");
+        head.push_str(" Reason                       Message");
     }
+    w.line(head.trim_end().to_string());
     for c in list {
-        let mut line = format!("  {:<17} {:<7}", s(c, &["type"]), s(c, &["status"]));
+        let mut line = format!("  {:<width$} {:<7}", s(c, &["type"]), s(c, &["status"]));
         if with_reason {
             line.push_str(&format!(" {:<28} {}", s(c, &["reason"]), s(c, &["message"])));
         }
