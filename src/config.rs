@@ -135,6 +135,9 @@ pub struct Config {
     pub ascii: bool,
     /// Restart counts at or above this are marked in the matrix.
     pub restart_threshold: u32,
+    /// The key preset: "default" (daemonscope's keys) or "k9s" (`d` describe, `y` YAML,
+    /// `Ctrl-D` delete); `[keys]` applies on top of it.
+    pub keymap: String,
     /// At most this many frames per second (1..=120).
     pub fps: u32,
     /// Node labels that `g` cycles through to group rows.
@@ -158,6 +161,7 @@ impl Default for Config {
             theme: None,
             ascii: false,
             restart_threshold: 5,
+            keymap: "default".into(),
             fps: 30,
             group_labels: vec![
                 "pool".into(),

@@ -18,6 +18,7 @@ pub mod cluster;
 pub mod config;
 pub mod fleet;
 pub mod headless;
+pub mod inspect;
 pub mod logs;
 pub mod logview;
 pub mod run;

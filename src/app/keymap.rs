@@ -51,6 +51,9 @@ actions! {
     GroupBy => "group_by",
     Logs => "logs",
     LogsDaemonSet => "logs_daemonset",
+    Describe => "describe",
+    Yaml => "yaml",
+    CommandMode => "command",
     RestartPod => "restart_pod",
     RestartFailing => "restart_failing",
     RolloutRestart => "rollout_restart",
@@ -136,6 +139,19 @@ actions! {
     DetailPageDown => "detail.page_down",
     DetailPageUp => "detail.page_up",
     DetailLabels => "detail.labels",
+    // The describe / YAML pane.
+    InspectClose => "inspect.close",
+    InspectCycle => "inspect.next_object",
+    InspectMode => "inspect.switch_mode",
+    InspectSearch => "inspect.search",
+    InspectNext => "inspect.next",
+    InspectPrev => "inspect.prev",
+    InspectUp => "inspect.up",
+    InspectDown => "inspect.down",
+    InspectPageUp => "inspect.page_up",
+    InspectPageDown => "inspect.page_down",
+    InspectTop => "inspect.top",
+    InspectBottom => "inspect.bottom",
     // The log pane's container picker.
     ContainersUp => "containers.up",
     ContainersDown => "containers.down",
@@ -181,6 +197,7 @@ pub enum Ctx {
     Logs,
     Containers,
     Detail,
+    Inspect,
 }
 
 impl Ctx {
@@ -197,6 +214,7 @@ impl Ctx {
         Ctx::Logs,
         Ctx::Containers,
         Ctx::Detail,
+        Ctx::Inspect,
     ];
 
     /// The help-screen heading of a layer's table (the matrix has its own sections).
@@ -204,7 +222,7 @@ impl Ctx {
         match self {
             Ctx::Matrix => "Matrix",
             Ctx::Help => "Help screen",
-            Ctx::Prompt => "Prompts (filter, log search)",
+            Ctx::Prompt => "Prompts (filter, searches, : commands)",
             Ctx::Picker => "Context and namespace pickers (type to filter)",
             Ctx::Confirm => "Confirmation of a request",
             Ctx::Pending => "Waiting for a read",
@@ -214,6 +232,7 @@ impl Ctx {
             Ctx::Logs => "Log pane (l on a cell, L on a column)",
             Ctx::Containers => "Container picker (c in the log pane)",
             Ctx::Detail => "Detail panel (Enter; Tab gives it the keys, other keys still reach the matrix)",
+            Ctx::Inspect => "Describe / YAML pane (the cursor's pod, node, DaemonSet)",
         }
     }
 }
@@ -399,6 +418,8 @@ const DEFAULTS: &[DefaultRow] = &[
     (Ctx::Matrix, Action::GroupBy, &["g"], "group rows by a node label", Find, Always, Some("group")),
     (Ctx::Matrix, Action::Logs, &["l"], "logs of the cursor pod", Inspect, WithPod, Some("logs")),
     (Ctx::Matrix, Action::LogsDaemonSet, &["L"], "logs of the whole DaemonSet (column)", Inspect, WithColumn, None),
+    (Ctx::Matrix, Action::Describe, &["v"], "describe the cursor's pod, node, DaemonSet (Tab cycles)", Inspect, Always, Some("describe")),
+    (Ctx::Matrix, Action::Yaml, &["Y"], "YAML of the cursor's pod, node, DaemonSet (as kubectl get -o yaml)", Inspect, Always, None),
     (Ctx::Matrix, Action::RestartPod, &["d"], "restart the cursor pod (delete it)", Act, WithPod, Some("restart")),
     (Ctx::Matrix, Action::RestartFailing, &["D"], "restart all failing pods of the cursor DaemonSet (paced)", Act, WithColumn, None),
     (Ctx::Matrix, Action::RolloutRestart, &["R"], "rollout restart the cursor DaemonSet", Act, WithColumn, None),
@@ -410,6 +431,7 @@ const DEFAULTS: &[DefaultRow] = &[
     (Ctx::Matrix, Action::ContextPicker, &["c"], "switch kubeconfig context", App, Always, None),
     (Ctx::Matrix, Action::NamespacePicker, &["n"], "switch namespace scope", App, Always, None),
     (Ctx::Matrix, Action::NextTheme, &["t"], "next theme", App, Always, None),
+    (Ctx::Matrix, Action::CommandMode, &[":"], "command: ctx [NAME], ns [NAME|-A], ds NAME, q", App, Always, None),
     (Ctx::Matrix, Action::Help, &["?"], "help (this screen) and the recent messages with their times", App, Always, Some("help")),
     (Ctx::Matrix, Action::Quit, &["q", "ctrl-c"], "quit", App, Always, Some("quit")),
     (Ctx::Matrix, Action::Close, &["esc"], "close the topmost panel, then clear the filter", App, WithLayer, Some("close")),
@@ -478,6 +500,19 @@ const DEFAULTS: &[DefaultRow] = &[
     (Ctx::Logs, Action::LogsLayout, &["z"], "split / full screen", Layer, Always, Some("layout")),
     (Ctx::Logs, Action::LogsFocus, &["tab"], "keys to the matrix / back to the pane (split)", Layer, InSplit, Some("focus")),
 
+    (Ctx::Inspect, Action::InspectClose, &["esc", "q"], "close the pane", Layer, Always, Some("close")),
+    (Ctx::Inspect, Action::InspectCycle, &["tab"], "next object: pod, node, DaemonSet", Layer, Always, Some("next object")),
+    (Ctx::Inspect, Action::InspectMode, &["m"], "switch describe / YAML", Layer, Always, Some("describe/yaml")),
+    (Ctx::Inspect, Action::InspectSearch, &["/"], "search (case-insensitive); Enter searches", Layer, Always, Some("search")),
+    (Ctx::Inspect, Action::InspectNext, &["n"], "next match", Layer, Always, Some("next")),
+    (Ctx::Inspect, Action::InspectPrev, &["N"], "previous match", Layer, Always, None),
+    (Ctx::Inspect, Action::InspectUp, &["up", "k"], "scroll up", Layer, Always, Some("scroll")),
+    (Ctx::Inspect, Action::InspectDown, &["down", "j"], "scroll down", Layer, Always, None),
+    (Ctx::Inspect, Action::InspectPageUp, &["pgup", "ctrl-b"], "page up", Layer, Always, None),
+    (Ctx::Inspect, Action::InspectPageDown, &["pgdn", "ctrl-f", "space"], "page down", Layer, Always, None),
+    (Ctx::Inspect, Action::InspectTop, &["home", "g"], "top", Layer, Always, None),
+    (Ctx::Inspect, Action::InspectBottom, &["end", "G"], "bottom", Layer, Always, None),
+
     (Ctx::Containers, Action::ContainersUp, &["up", "k"], "previous container", Layer, Always, Some("choose")),
     (Ctx::Containers, Action::ContainersDown, &["down", "j"], "next container", Layer, Always, None),
     (Ctx::Containers, Action::ContainersTop, &["home"], "first container", Layer, Always, None),
@@ -493,9 +528,50 @@ const DEFAULTS: &[DefaultRow] = &[
     (Ctx::Detail, Action::DetailLabels, &["f"], "fold / unfold the node's labels", Layer, Always, Some("labels")),
 ];
 
+/// A set of key changes on top of the default table, chosen by `keymap = "…"` in config.toml;
+/// `[keys]` overrides apply after it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Preset {
+    #[default]
+    Default,
+    /// k9s' habits: `d` describes, `y` shows the YAML, `Ctrl-D` deletes (restarts) the pod,
+    /// `:` is the command prompt, Esc goes back. A dialog's own keys come first, so `y` still
+    /// confirms inside a confirmation.
+    K9s,
+}
+
+impl Preset {
+    /// `keymap` in config.toml; `Err` names the choices.
+    pub fn parse(s: &str) -> Result<Preset, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "" | "default" | "daemonscope" => Ok(Preset::Default),
+            "k9s" => Ok(Preset::K9s),
+            other => Err(format!("keymap = {other:?}: no such preset (choose \"default\" or \"k9s\")")),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Preset::Default => "default",
+            Preset::K9s => "k9s",
+        }
+    }
+
+    /// The preset's key changes, as `[keys]` entries.
+    fn overrides(self) -> Vec<(String, Vec<String>)> {
+        let one = |a: &str, k: &str| (a.to_string(), vec![k.to_string()]);
+        match self {
+            Preset::Default => Vec::new(),
+            Preset::K9s => vec![one("describe", "d"), one("yaml", "y"), one("restart_pod", "ctrl-d")],
+        }
+    }
+}
+
 /// The effective key table of this run.
 #[derive(Clone, Debug)]
 pub struct Keymap {
+    /// The preset the table started from (the help names it).
+    pub preset: Preset,
     pub bindings: Vec<Binding>,
     lookup: HashMap<(Ctx, KeyCombo), Action>,
     /// Keys of the bindings `--readonly` removed, so a press can say why nothing happens.
@@ -511,6 +587,15 @@ impl Keymap {
     /// Ctrl-C always quits, whatever the config says, so a bad config can never trap anyone
     /// in raw mode.
     pub fn build(overrides: &std::collections::BTreeMap<String, KeySpec>, readonly: bool) -> (Keymap, Vec<String>) {
+        Keymap::build_with(Preset::Default, overrides, readonly)
+    }
+
+    /// [`Keymap::build`] starting from `preset`'s changes to the defaults.
+    pub fn build_with(
+        preset: Preset,
+        overrides: &std::collections::BTreeMap<String, KeySpec>,
+        readonly: bool,
+    ) -> (Keymap, Vec<String>) {
         let mut warnings = Vec::new();
         let mut bindings: Vec<Binding> = DEFAULTS
             .iter()
@@ -525,7 +610,7 @@ impl Keymap {
                 footer: *footer,
             })
             .collect();
-        for (name, specs) in KeySpec::flatten(overrides) {
+        for (name, specs) in preset.overrides().into_iter().chain(KeySpec::flatten(overrides)) {
             let Some(action) = Action::parse(&name) else {
                 warnings.push(format!("[keys] {name}: no such action"));
                 continue;
@@ -573,7 +658,7 @@ impl Keymap {
                 lookup.insert((b.ctx, *k), b.action);
             }
         }
-        (Keymap { bindings, lookup, removed }, warnings)
+        (Keymap { preset, bindings, lookup, removed }, warnings)
     }
 
     /// The action of a key in a layer's table.
@@ -697,6 +782,44 @@ mod tests {
 }
 
 #[cfg(test)]
+mod preset_tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    fn ev(code: KeyCode, modifiers: KeyModifiers) -> KeyEvent {
+        KeyEvent::new(code, modifiers)
+    }
+
+    #[test]
+    fn k9s_preset_describes_on_d_yaml_on_y_and_deletes_on_ctrl_d() {
+        let (km, warnings) = Keymap::build_with(Preset::K9s, &BTreeMap::new(), false);
+        assert!(warnings.is_empty(), "{warnings:?}");
+        let none = KeyModifiers::NONE;
+        assert_eq!(km.action_for(&ev(KeyCode::Char('d'), none)), Some(Action::Describe));
+        assert_eq!(km.action_for(&ev(KeyCode::Char('y'), none)), Some(Action::Yaml));
+        assert_eq!(km.action_for(&ev(KeyCode::Char('d'), KeyModifiers::CONTROL)), Some(Action::RestartPod));
+        assert_eq!(km.action_for(&ev(KeyCode::Char(':'), none)), Some(Action::CommandMode));
+        assert_eq!(km.lookup(Ctx::Confirm, &ev(KeyCode::Char('y'), none)), Some(Action::ConfirmYes));
+        assert_eq!(km.action_for(&ev(KeyCode::Char('v'), none)), None, "v moved to d");
+    }
+
+    #[test]
+    fn config_keys_apply_after_the_preset() {
+        let mut o = BTreeMap::new();
+        o.insert("describe".to_string(), KeySpec::One("D".into()));
+        let (km, _) = Keymap::build_with(Preset::K9s, &o, false);
+        assert_eq!(km.action_for(&KeyEvent::new(KeyCode::Char('D'), KeyModifiers::NONE)), Some(Action::Describe));
+        assert_eq!(km.action_for(&KeyEvent::new(KeyCode::Char('d'), KeyModifiers::NONE)), None);
+    }
+
+    #[test]
+    fn unknown_preset_is_an_error_naming_the_choices() {
+        assert_eq!(Preset::parse("K9S"), Ok(Preset::K9s));
+        assert!(Preset::parse("vim").is_err_and(|e| e.contains("k9s")));
+    }
+}
+
+#[cfg(test)]
 mod layer_tests {
     use super::*;
     use std::collections::BTreeMap;
@@ -728,6 +851,8 @@ mod layer_tests {
         let u = KeyEvent::new(KeyCode::Char('u'), KeyModifiers::NONE);
         assert_eq!(km.lookup(Ctx::History, &u), None, "history stays readable, undo is gone");
         assert!(km.binding(Action::HistoryDown).is_some());
+        let v = KeyEvent::new(KeyCode::Char('v'), KeyModifiers::NONE);
+        assert_eq!(km.action_for(&v), Some(Action::Describe), "describe and YAML are reads");
     }
 
     #[test]

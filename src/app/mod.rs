@@ -10,6 +10,8 @@
 pub mod access;
 pub mod actions;
 pub mod clock;
+pub mod command;
+pub mod inspect;
 pub mod keymap;
 pub mod layout;
 pub mod logs;

@@ -221,7 +221,7 @@ pub fn switched(app: &mut App, info: SessionInfo, warning: Option<String>) {
     app.cursor = Cursor::default();
     // Whatever was planned or streamed on the old session is gone with it.
     let dropped_dialog = app.remove_layers(|l| matches!(l, Layer::Dialog(_)));
-    app.remove_layers(|l| matches!(l, Layer::Status(_) | Layer::Logs(_) | Layer::Containers(_)));
+    app.remove_layers(|l| matches!(l, Layer::Status(_) | Layer::Logs(_) | Layer::Containers(_) | Layer::Inspect(_)));
     let dropped_task = app.task.take();
     app.refresh_view();
     app.relayout();

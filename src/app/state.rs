@@ -9,6 +9,7 @@
 use tui_textarea::TextArea;
 
 use super::actions::{DialogLayer, RunningTask, StatusView};
+use super::inspect::InspectLayer;
 use super::keymap::{Ctx, Keymap};
 use super::layout::{self, Geometry};
 use super::logs::{ContainerPicker, LogsLayer};
@@ -66,6 +67,10 @@ pub enum Layer {
     Detail,
     /// The live rollout status view (keys pass through to the matrix).
     Status(Box<StatusView>),
+    /// The describe / YAML pane (full screen, modal).
+    Inspect(Box<InspectLayer>),
+    /// The `:` command prompt.
+    Command(Box<FilterPrompt>),
 }
 
 impl Layer {
@@ -80,6 +85,9 @@ impl Layer {
             Layer::Logs(l) if l.pane.prompt_open() => Some(Ctx::Prompt),
             Layer::Logs(_) => Some(Ctx::Logs),
             Layer::Containers(_) => Some(Ctx::Containers),
+            Layer::Inspect(l) if l.prompt.is_some() => Some(Ctx::Prompt),
+            Layer::Inspect(_) => Some(Ctx::Inspect),
+            Layer::Command(_) => Some(Ctx::Prompt),
             Layer::Detail | Layer::Status(_) => None,
         }
     }
@@ -197,7 +205,13 @@ impl DetailPane {
 
 impl App {
     pub fn new(index: Index, opts: AppOptions) -> App {
-        let (keymap, mut warnings) = Keymap::build(&opts.config.keys, opts.readonly);
+        let mut warnings = Vec::new();
+        let preset = super::keymap::Preset::parse(&opts.config.keymap).unwrap_or_else(|e| {
+            warnings.push(e);
+            super::keymap::Preset::Default
+        });
+        let (keymap, key_warnings) = Keymap::build_with(preset, &opts.config.keys, opts.readonly);
+        warnings.extend(key_warnings);
         warnings.extend(opts.warnings);
         let notice = (!warnings.is_empty()).then(|| Notice {
             text: warnings.join("; "),
@@ -428,6 +442,21 @@ impl App {
     pub fn logs_mut(&mut self) -> Option<&mut LogsLayer> {
         self.layers.iter_mut().find_map(|l| match l {
             Layer::Logs(l) => Some(l.as_mut()),
+            _ => None,
+        })
+    }
+
+    /// The open describe / YAML pane.
+    pub fn inspect(&self) -> Option<&InspectLayer> {
+        self.layers.iter().find_map(|l| match l {
+            Layer::Inspect(l) => Some(l.as_ref()),
+            _ => None,
+        })
+    }
+
+    pub fn inspect_mut(&mut self) -> Option<&mut InspectLayer> {
+        self.layers.iter_mut().find_map(|l| match l {
+            Layer::Inspect(l) => Some(l.as_mut()),
             _ => None,
         })
     }

@@ -108,6 +108,7 @@ fn on_report(app: &mut App, report: Report) -> Vec<Effect> {
         | Report::UndoPlanned { session, .. }
         | Report::RollPlanned { session, .. }
         | Report::Task { session, .. }
+        | Report::Inspected { session, .. }
         | Report::Refused { session, .. } => Some(*session),
         Report::Contexts(_) | Report::Connected { .. } | Report::ConnectFailed { .. } => None,
     };
@@ -130,6 +131,7 @@ fn on_report(app: &mut App, report: Report) -> Vec<Effect> {
             );
         }
         Report::Logs { stream, msgs, .. } => super::logs::on_lines(app, stream, msgs),
+        Report::Inspected { id, result, .. } => super::inspect::on_report(app, id, result),
         Report::LogsEnded { .. } => {}
         Report::Contexts(result) => super::pickers::contexts(app, result),
         Report::Namespaces { result, .. } => super::pickers::namespaces(app, result),
@@ -224,6 +226,13 @@ fn layer_key(app: &mut App, depth: usize, key: KeyEvent) -> Option<Vec<Effect>> 
         Layer::Logs(_) => super::logs::pane_key(app, action, &key),
         // Modal layers below the top (a picker opened over a dialog, say) never see keys.
         _ if !top => Some(Vec::new()),
+        Layer::Inspect(l) if l.prompt.is_some() => {
+            super::inspect::prompt_key(app, action, key);
+            Some(Vec::new())
+        }
+        // Full screen and modal: the pane takes every key while it is on top.
+        Layer::Inspect(_) => Some(super::inspect::pane_key(app, action, &key)),
+        Layer::Command(_) => Some(super::command::key(app, action, key)),
         Layer::Help { .. } => {
             help_key(app, action);
             Some(Vec::new())
@@ -378,6 +387,12 @@ fn pod_target(app: &App) -> Option<(Target, String)> {
     Some((Target { namespace: pod.namespace.to_string(), name: pod.name.to_string() }, node_name))
 }
 
+/// A matrix-table action, as if its key was pressed on the matrix (for layers and commands that
+/// hand an application key on: help, quit).
+pub(crate) fn matrix_action(app: &mut App, action: Action) -> Vec<Effect> {
+    on_action(app, action)
+}
+
 fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
     if super::access::refuse(app, action) {
         return Vec::new();
@@ -466,6 +481,9 @@ fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
             Some((pod, node)) => return super::logs::open_pod(app, pod, node),
             None => app.notify("no pod in this cell", Level::Info),
         },
+        Action::Describe => return super::inspect::open(app, crate::inspect::Mode::Describe),
+        Action::Yaml => return super::inspect::open(app, crate::inspect::Mode::Yaml),
+        Action::CommandMode => super::command::open(app),
         Action::RestartPod => super::actions::open_restart(app),
         Action::RestartFailing => super::actions::open_restart_failing(app),
         Action::UnlockWrites => super::actions::open_unlock(app),

@@ -31,6 +31,7 @@ use super::client::{self, ClientError, ContextInfo, Target};
 use super::logs::{LogSession, spawn_log_session};
 use crate::cli::ClusterArgs;
 use crate::fleet::FleetEvent;
+use crate::inspect::{Fetched, ObjectRef};
 use crate::logs::{LogMsg, LogOptions, LogTarget, PodRef};
 
 /// Capacity of a session's fleet event channel: bounded so a burst back-pressures the watch
@@ -165,6 +166,13 @@ pub enum Work {
     Cancel {
         id: u64,
     },
+    /// GET one object (and, with `events`, the events about it) for the describe / YAML pane;
+    /// a read, so `--readonly` allows it.
+    Inspect {
+        id: u64,
+        object: ObjectRef,
+        events: bool,
+    },
 }
 
 impl Work {
@@ -191,6 +199,7 @@ impl Work {
             Work::Batch { task, .. } => task.clone(),
             Work::Roll { plan, .. } => format!("roll {}/{}", plan.namespace, plan.daemonset),
             Work::Cancel { .. } => "cancel the running task".into(),
+            Work::Inspect { object, .. } => format!("read {object}"),
         }
     }
 }
@@ -262,6 +271,12 @@ pub enum Report {
         session: SessionId,
         id: u64,
         event: TaskEvent,
+    },
+    /// The answer to [`Work::Inspect`] `id`: the object, or the server's reason it was not given.
+    Inspected {
+        session: SessionId,
+        id: u64,
+        result: Result<Fetched, String>,
     },
     /// Work planned on a session that is not the current one (or has no connection): not sent.
     Refused {
@@ -766,6 +781,9 @@ impl Executor {
                     cancel.cancel();
                 });
             }
+            Work::Inspect { id, object, events } => self.spawn(async move {
+                send(Report::Inspected { session, id, result: inspect(client, object, events).await })
+            }),
             Work::CloseLogs { .. } | Work::UpdateLogPods { .. } | Work::Cancel { .. } => {}
         }
     }
@@ -905,4 +923,32 @@ async fn list_namespaces(client: kube::Client) -> Result<Vec<String>, String> {
             Err(format!("listing namespaces took over {}s; type a namespace name", client::PROBE_TIMEOUT.as_secs()))
         }
     }
+}
+
+/// GET `object` as raw JSON (and the events about it): the server's message on a refusal.
+async fn inspect(client: kube::Client, object: ObjectRef, events: bool) -> Result<Fetched, String> {
+    let get = |path: String| {
+        let client = client.clone();
+        async move {
+            let req = http::Request::get(path)
+                .header(http::header::ACCEPT, "application/json")
+                .body(Vec::new())
+                .map_err(|e| e.to_string())?;
+            match tokio::time::timeout(client::PROBE_TIMEOUT, client.request::<serde_json::Value>(req)).await {
+                Ok(Ok(v)) => Ok(v),
+                Ok(Err(kube::Error::Api(status))) => Err(format!("{} ({})", status.message, status.code)),
+                Ok(Err(e)) => Err(client::root_cause(&e)),
+                Err(_) => Err(format!("no answer within {}s", client::PROBE_TIMEOUT.as_secs())),
+            }
+        }
+    };
+    let object_json = get(object.path()).await.map_err(|e| format!("get {object}: {e}"))?;
+    let events = if events {
+        get(object.events_path())
+            .await
+            .map(|list| list.get("items").and_then(serde_json::Value::as_array).cloned().unwrap_or_default())
+    } else {
+        Ok(Vec::new())
+    };
+    Ok(Fetched { object: object_json, events })
 }

@@ -15,9 +15,10 @@ use crate::theme::Slot;
 pub fn render(app: &App, f: &mut Frame, area: Rect) {
     let theme = app.theme();
     f.buffer_mut().set_style(area, theme.style(Slot::Footer));
-    if let Some(Layer::Filter(prompt)) = app.top_layer() {
-        super::prompt::render_filter(app, prompt, f, area);
-        return;
+    match app.top_layer() {
+        Some(Layer::Filter(prompt)) => return super::prompt::render_filter(app, prompt, "/", f, area),
+        Some(Layer::Command(prompt)) => return super::prompt::render_filter(app, prompt, ":", f, area),
+        _ => {}
     }
     let mut spans: Vec<Span<'static>> = Vec::new();
     let mut notice_w = 0;

@@ -43,6 +43,13 @@ pub fn lines(app: &App) -> Vec<Line<'static>> {
     let text = theme.style(Slot::Help);
     let title = theme.style(Slot::DetailTitle);
     let mut out = Vec::new();
+    out.push(Line::styled(
+        format!(
+            "Keymap: {} preset (keymap = \"default\" or \"k9s\" in config.toml; [keys] overrides apply on top)",
+            app.keymap.preset.name()
+        ),
+        text,
+    ));
     if app.readonly {
         out.push(Line::styled("Read-only mode: keys that change the cluster are removed.", theme.style(Slot::Notice)));
     }

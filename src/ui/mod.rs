@@ -12,6 +12,7 @@ pub mod dialogs;
 pub mod footer;
 pub mod header;
 pub mod help;
+pub mod inspect;
 pub mod logs;
 pub mod matrix;
 pub mod pickers;
@@ -60,7 +61,8 @@ pub fn render(app: &App, f: &mut Frame) {
             Layer::Help { scroll } => help::render(app, *scroll, f, area),
             Layer::Picker(p) => pickers::render(app, p, f, area),
             Layer::Containers(c) => logs::render_containers(app, c, f, area),
-            Layer::Detail | Layer::Filter(_) | Layer::Logs(_) => {}
+            Layer::Inspect(pane) => inspect::render(app, pane, f, g.header, g.footer),
+            Layer::Detail | Layer::Filter(_) | Layer::Logs(_) | Layer::Command(_) => {}
         }
     }
 }

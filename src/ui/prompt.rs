@@ -1,4 +1,5 @@
-//! Prompts drawn with tui-textarea: the `/` filter, with its keys from the key table.
+//! Prompts drawn with tui-textarea: the `/` filter and the `:` command line, with their keys from
+//! the key table.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -21,14 +22,14 @@ pub fn hint(app: &App) -> Line<'static> {
     Line::from(spans)
 }
 
-/// The filter prompt on the footer line: `/` + the text area + a hint.
-pub fn render_filter(app: &App, prompt: &FilterPrompt, f: &mut Frame, area: Rect) {
+/// A prompt on the footer line: its sign (`/` filter, `:` command) + the text area + a hint.
+pub fn render_filter(app: &App, prompt: &FilterPrompt, sign: &'static str, f: &mut Frame, area: Rect) {
     let theme = app.theme();
     if area.width < 4 {
         return;
     }
     // The prompt sign, not a key: drawn in the prompt style so it never reads as a key hint.
-    f.render_widget(Paragraph::new(Span::styled("/", theme.style(Slot::Prompt))), Rect { width: 1, ..area });
+    f.render_widget(Paragraph::new(Span::styled(sign, theme.style(Slot::Prompt))), Rect { width: 1, ..area });
     let hint = hint(app);
     let hint_w = if area.width > 60 { hint.width() as u16 } else { 0 };
     let input = Rect { x: area.x + 1, width: area.width - 1 - hint_w, ..area };
