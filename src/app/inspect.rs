@@ -142,10 +142,61 @@ fn page(app: &App) -> usize {
     usize::from(app.size.1).saturating_sub(4).max(1)
 }
 
+/// One line of the pane as the rows it takes at `width` columns: long lines (an event's message,
+/// an image digest) wrap as a terminal wraps `kubectl describe`, so nothing is cut off. A wide
+/// character that does not fit at a row's end opens the next row.
+pub fn wrap_line(line: &str, width: usize) -> Vec<String> {
+    use unicode_width::UnicodeWidthChar;
+    let width = width.max(2);
+    let mut rows = vec![String::new()];
+    let mut col = 0usize;
+    for c in line.chars() {
+        let w = c.width().unwrap_or(0);
+        if col + w > width {
+            rows.push(String::new());
+            col = 0;
+        }
+        col += w;
+        rows.last_mut().expect("rows starts with one").push(c);
+    }
+    rows
+}
+
+fn rows_of(l: &InspectLayer, i: usize, width: usize) -> usize {
+    l.lines.get(i).map_or(1, |line| wrap_line(line, width).len())
+}
+
+/// The first line of the page after the one starting at `from` (`rows` rows of `width` columns).
+fn page_down(l: &InspectLayer, from: usize, width: usize, rows: usize) -> usize {
+    let (mut i, mut used) = (from, 0usize);
+    while i < l.lines.len() {
+        used += rows_of(l, i, width);
+        if used > rows {
+            break;
+        }
+        i += 1;
+    }
+    i.max(from + 1).min(l.lines.len().saturating_sub(1))
+}
+
+/// The first line of the page that ends just before line `before`.
+fn page_up(l: &InspectLayer, before: usize, width: usize, rows: usize) -> usize {
+    let (mut i, mut used) = (before, 0usize);
+    while i > 0 {
+        used += rows_of(l, i - 1, width);
+        if used > rows {
+            break;
+        }
+        i -= 1;
+    }
+    i
+}
+
 /// A bound key of the pane's table; a key it does not bind does nothing (the pane is modal),
 /// except help and quit, which still work on top of it.
 pub fn pane_key(app: &mut App, action: Option<Action>, key: &KeyEvent) -> Vec<Effect> {
     let page = page(app);
+    let width = usize::from(app.size.0);
     let Some(action) = action else {
         if let Some(a @ (Action::Help | Action::NextTheme)) = app.keymap.action_for(key) {
             return super::update::matrix_action(app, a);
@@ -202,10 +253,10 @@ pub fn pane_key(app: &mut App, action: Option<Action>, key: &KeyEvent) -> Vec<Ef
         }
         Action::InspectUp => l.scroll = l.scroll.saturating_sub(1),
         Action::InspectDown => l.scroll = (l.scroll + 1).min(last),
-        Action::InspectPageUp => l.scroll = l.scroll.saturating_sub(page),
-        Action::InspectPageDown => l.scroll = (l.scroll + page).min(last),
+        Action::InspectPageUp => l.scroll = page_up(l, l.scroll, width, page).min(l.scroll.saturating_sub(1)),
+        Action::InspectPageDown => l.scroll = page_down(l, l.scroll, width, page),
         Action::InspectTop => l.scroll = 0,
-        Action::InspectBottom => l.scroll = l.lines.len().saturating_sub(page),
+        Action::InspectBottom => l.scroll = page_up(l, l.lines.len(), width, page),
         _ => {}
     }
     app.dirty = true;
@@ -253,4 +304,52 @@ pub fn prompt_key(app: &mut App, action: Option<Action>, key: KeyEvent) {
         }
     }
     app.dirty = true;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn layer(lines: &[&str]) -> InspectLayer {
+        InspectLayer {
+            mode: Mode::Describe,
+            objects: Vec::new(),
+            at: 0,
+            request: 0,
+            session: SessionId::NONE,
+            result: Some(Ok(())),
+            lines: lines.iter().map(|s| s.to_string()).collect(),
+            scroll: 0,
+            query: String::new(),
+            matched: None,
+            prompt: None,
+        }
+    }
+
+    #[test]
+    fn long_lines_wrap_by_display_columns_and_nothing_is_lost() {
+        assert_eq!(wrap_line("abcdefg", 3), ["abc", "def", "g"]);
+        assert_eq!(wrap_line("", 3), [""]);
+        // '世' is two columns: it does not fit after "ab" in 3 columns and opens the next row.
+        assert_eq!(wrap_line("ab世c", 3), ["ab", "世c"]);
+        assert_eq!(wrap_line("ab世c", 3).concat(), "ab世c");
+    }
+
+    #[test]
+    fn a_page_is_the_lines_whose_wrapped_rows_fill_the_screen() {
+        // Width 4, 3 rows a page: "aaaaaaaa" takes 2 rows, so a page from line 0 holds lines 0
+        // and 1 ("aaaaaaaa", "b") and the next page starts at line 2 ("c").
+        let l = layer(&["aaaaaaaa", "b", "c", "d", "e"]);
+        assert_eq!(page_down(&l, 0, 4, 3), 2);
+        assert_eq!(page_down(&l, 2, 4, 3), 4);
+        // Never past the last line, and always at least one line on.
+        assert_eq!(page_down(&l, 4, 4, 3), 4);
+        let long = layer(&["aaaaaaaaaaaaaaaa", "b"]);
+        assert_eq!(page_down(&long, 0, 4, 3), 1);
+        // Back from line 4: "d", "c", "b" fill 3 rows, so the page before starts at line 1.
+        assert_eq!(page_up(&l, 4, 4, 3), 1);
+        // The last page ends with the last line: "c", "d", "e".
+        assert_eq!(page_up(&l, 5, 4, 3), 2);
+        assert_eq!(page_up(&l, 1, 4, 3), 0);
+    }
 }

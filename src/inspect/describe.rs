@@ -373,8 +373,10 @@ fn events(w: &mut Writer, events: &Result<Vec<Value>, String>, now: i64) {
     };
     list.sort_by_key(|e| when(e));
     w.line("Events:");
-    w.line("  Type     Reason     Age    From     Message");
-    w.line("  ----     ------     ----   ----     -------");
+    let mut rows: Vec<[String; 5]> = vec![
+        ["Type", "Reason", "Age", "From", "Message"].map(String::from),
+        ["----", "------", "----", "----", "-------"].map(String::from),
+    ];
     for e in list {
         let age = human(now.saturating_sub(when(e)));
         let count = get(e, &["count"]).and_then(Value::as_i64).unwrap_or(1);
@@ -388,8 +390,35 @@ fn events(w: &mut Writer, events: &Result<Vec<Value>, String>, now: i64) {
             .find(|c| !c.is_empty())
             .unwrap_or_default();
         let message = s(e, &["message"]).trim().replace('\n', " ");
-        w.line(format!("  {:<8} {:<10} {:<6} {:<8} {message}", s(e, &["type"]), s(e, &["reason"]), age, from));
+        rows.push([s(e, &["type"]).to_string(), s(e, &["reason"]).to_string(), age, from.to_string(), message]);
     }
+    for line in tabulate(&rows) {
+        w.line(format!("  {line}"));
+    }
+}
+
+/// Columns as kubectl's describe writes them through Go's tabwriter (padding 2): every column but
+/// the last as wide as its widest cell plus two spaces.
+fn tabulate<const N: usize>(rows: &[[String; N]]) -> Vec<String> {
+    use unicode_width::UnicodeWidthStr;
+    let mut widths = [0usize; N];
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.width());
+        }
+    }
+    rows.iter()
+        .map(|row| {
+            let mut line = String::new();
+            for (i, cell) in row.iter().enumerate() {
+                line.push_str(cell);
+                if i + 1 < N {
+                    line.push_str(&" ".repeat(widths[i] - cell.width() + 2));
+                }
+            }
+            line
+        })
+        .collect()
 }
 
 /// A duration as kubectl's `HumanDuration` writes ages (`45s`, `12m`, `3h5m`, `4d`).
@@ -404,5 +433,27 @@ fn human(secs: i64) -> String {
             if m == 0 || h >= 8 { format!("{h}h") } else { format!("{h}h{m}m") }
         }
         _ => format!("{}d", s / 86400),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tabulate;
+
+    #[test]
+    fn columns_are_as_wide_as_their_widest_cell_plus_two_like_go_tabwriter() {
+        let rows = [
+            ["Type", "Reason", "Age", "Message"].map(String::from),
+            ["Warning", "BackOff", "9s (x5097 over 18d)", "Back-off restarting"].map(String::from),
+            ["Normal", "Pulled", "3m", "ok"].map(String::from),
+        ];
+        assert_eq!(
+            tabulate(&rows),
+            [
+                "Type     Reason   Age                  Message",
+                "Warning  BackOff  9s (x5097 over 18d)  Back-off restarting",
+                "Normal   Pulled   3m                   ok",
+            ]
+        );
     }
 }

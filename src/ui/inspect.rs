@@ -8,7 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
 use crate::app::App;
-use crate::app::inspect::InspectLayer;
+use crate::app::inspect::{InspectLayer, wrap_line};
 use crate::app::keymap::Action;
 use crate::theme::Slot;
 
@@ -62,11 +62,12 @@ pub fn render(app: &App, pane: &InspectLayer, f: &mut Frame, header: Rect, foote
             .iter()
             .enumerate()
             .skip(pane.scroll.min(pane.lines.len().saturating_sub(1)))
-            .take(usize::from(body.height))
-            .map(|(i, l)| {
+            .flat_map(|(i, l)| {
                 let slot = if pane.matched == Some(i) { Slot::Cursor } else { Slot::DetailValue };
-                Line::styled(l.clone(), theme.style(slot))
+                let style = theme.style(slot);
+                wrap_line(l, usize::from(body.width)).into_iter().map(move |row| Line::styled(row, style))
             })
+            .take(usize::from(body.height))
             .collect(),
     };
     f.render_widget(Paragraph::new(lines), body);
