@@ -125,3 +125,34 @@ async fn a_namespace_viewer_without_nodes_sees_failing_pods_and_unknown_never_no
     assert!(panel.contains("ask for list/watch on nodes"), "{panel}");
     assert!(panel.contains("only from its pods: nodes cannot be listed"), "{panel}");
 }
+
+/// The same viewer on all namespaces (the scope a context switch keeps): nothing can be listed
+/// there, and the screen says so and what to do, never "DaemonSets 0  pods 0" and an empty fleet;
+/// the namespace picker (whose own list is forbidden too) offers the context's namespace.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_namespace_viewer_on_all_namespaces_is_told_and_offered_its_namespace() {
+    let opts = SimOptions { scenario: "mixed".into(), churn: Some(0.0), tls: true, ..SimOptions::default() };
+    let mut r = rig_in(opts, sim::NS_VIEW_CONTEXT, None, Config::default()).await;
+    let sandbox = Sandbox::new();
+    let kc = sandbox.write("kubeconfig", &r.sim.kubeconfig_yaml());
+    // kubectl, as this user, is refused the same lists, and reads the context's namespace.
+    let out =
+        sandbox.kubectl(&kc).args(["--context", sim::NS_VIEW_CONTEXT, "get", "ds", "-A"]).output().expect("kubectl");
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("Forbidden"), "{out:?}");
+    let jsonpath = format!("jsonpath={{.contexts[?(@.name==\"{}\")].context.namespace}}", sim::NS_VIEW_CONTEXT);
+    let home = kubectl(&sandbox, &kc, &["config", "view", "-o", &jsonpath]);
+    assert_eq!(home, NS);
+
+    assert!(r.app.index.denied(StreamKind::DaemonSets) && r.app.index.denied(StreamKind::Pods));
+    let text = screen(&r.app);
+    assert!(text.contains("DaemonSets ?") && text.contains("pods ?"), "unknown counts, not zero:\n{text}");
+    assert!(text.contains("Forbidden: DaemonSets and pods in all namespaces. Press n"), "{text}");
+
+    r.key(KeyCode::Char('n'));
+    r.wait_for("the namespace picker's answer", |a| screen(a).contains("the context's namespace")).await;
+    r.key(KeyCode::Down);
+    r.key(KeyCode::Enter);
+    r.wait_for("the namespace's fleet", |a| a.namespace.as_deref() == Some(NS) && a.index.summary().pods > 0).await;
+    let text = screen(&r.app);
+    assert!(!text.contains("Forbidden: DaemonSets"), "{text}");
+}

@@ -163,6 +163,7 @@ pub fn contexts(app: &mut App, result: Result<Vec<ContextInfo>, String>) {
 /// Fill the namespace picker.
 pub fn namespaces(app: &mut App, result: Result<Vec<String>, String>) {
     let current = app.namespace.clone();
+    let home = app.home_namespace.clone();
     let Some(p) = picker_mut(app, PickerKind::Namespace) else { return };
     p.loading = false;
     let mut items = vec![PickerItem {
@@ -183,13 +184,22 @@ pub fn namespaces(app: &mut App, result: Result<Vec<String>, String>) {
         }
         Err(e) => {
             p.error = Some(e);
-            // The scope in use stays pickable even when the list is forbidden.
-            if let Some(ns) = current {
+            // The scope in use stays pickable even when the list is forbidden, and so does the
+            // namespace the kubeconfig context names (a namespace-scoped user's own).
+            if let Some(ns) = &current {
                 items.push(PickerItem {
                     label: ns.clone(),
                     detail: String::new(),
                     current: true,
-                    choice: Choice::Namespace(ns),
+                    choice: Choice::Namespace(ns.clone()),
+                });
+            }
+            if let Some(home) = home.filter(|h| current.as_ref() != Some(h)) {
+                items.push(PickerItem {
+                    label: home.clone(),
+                    detail: "the context's namespace".into(),
+                    current: false,
+                    choice: Choice::Namespace(home),
                 });
             }
         }
@@ -209,6 +219,7 @@ pub fn switched(app: &mut App, info: SessionInfo, warning: Option<String>) {
     let old_context = std::mem::replace(&mut app.context, crate::text::clean_owned(info.context.clone()));
     app.session = info.id;
     app.namespace = info.namespace.map(crate::text::clean_owned);
+    app.home_namespace = info.home_namespace.map(crate::text::clean_owned);
     app.server = crate::text::clean_owned(info.server);
     app.user = crate::text::clean_owned(info.user);
     app.fleet_closed = false;
@@ -355,6 +366,20 @@ mod tests {
         }
         let effects = press(&mut app, KeyCode::Enter);
         let want = Command::Rescope { session: SessionId(1), namespace: Some("team-a".into()) };
+        assert_eq!(effects, vec![Effect::Cluster(want)]);
+    }
+
+    #[test]
+    fn forbidden_namespace_list_offers_the_contexts_own_namespace() {
+        // A namespace-scoped user on all namespaces (the scope kept from the last context): the
+        // kubeconfig context's namespace is one Down and Enter away, not typed from memory.
+        let mut app = app();
+        app.home_namespace = Some("monitoring".into());
+        open(&mut app, PickerKind::Namespace);
+        namespaces(&mut app, Err("listing namespaces is forbidden (403)".into()));
+        press(&mut app, KeyCode::Down);
+        let effects = press(&mut app, KeyCode::Enter);
+        let want = Command::Rescope { session: SessionId(1), namespace: Some("monitoring".into()) };
         assert_eq!(effects, vec![Effect::Cluster(want)]);
     }
 

@@ -127,6 +127,9 @@ pub struct App {
     pub context: String,
     /// `None`: all namespaces.
     pub namespace: Option<String>,
+    /// The namespace the session's kubeconfig context names (offered by the namespace picker
+    /// when namespaces cannot be listed).
+    pub home_namespace: Option<String>,
     /// The API server of the session (shown where a mutation is confirmed).
     pub server: String,
     /// The kubeconfig user of the session.
@@ -225,6 +228,7 @@ impl App {
             // A kubeconfig's names are text from elsewhere too.
             context: crate::text::clean_owned(opts.context),
             namespace: opts.namespace,
+            home_namespace: None,
             server: String::new(),
             user: String::new(),
             readonly: opts.readonly,

@@ -35,6 +35,9 @@ pub struct Target {
     pub namespace: Option<String>,
     /// The kubeconfig user name of the context (never its credentials).
     pub user: String,
+    /// The namespace the kubeconfig context names (in-cluster: the service account's): offered
+    /// by the namespace picker when the user may not list namespaces.
+    pub home_namespace: Option<String>,
 }
 
 impl std::fmt::Debug for Target {
@@ -244,7 +247,8 @@ async fn connect_in_cluster(args: &ClusterArgs, searched: String) -> Result<Targ
             detail: "--context needs a kubeconfig; none was found".into(),
         });
     }
-    finish(config, "in-cluster".into(), "serviceaccount".into(), args).await
+    let home = Some(config.default_namespace.clone()).filter(|ns| !ns.is_empty());
+    finish(config, "in-cluster".into(), "serviceaccount".into(), home, args).await
 }
 
 async fn connect_kubeconfig(kubeconfig: Kubeconfig, source: Source, args: &ClusterArgs) -> Result<Target, ClientError> {
@@ -278,7 +282,8 @@ async fn connect_kubeconfig(kubeconfig: Kubeconfig, source: Source, args: &Clust
         detail: config_error_detail(&e),
     })?;
     let user = context.user.clone().unwrap_or_default();
-    finish(config, context_name, user, args).await
+    let home = context.namespace.clone().filter(|ns| !ns.is_empty());
+    finish(config, context_name, user, home, args).await
 }
 
 /// Build the client, probe `/version`, and check the namespace of `-n`.
@@ -286,6 +291,7 @@ async fn finish(
     config: kube::Config,
     context: String,
     user: String,
+    home_namespace: Option<String>,
     args: &ClusterArgs,
 ) -> Result<Target, ClientError> {
     let url = config.cluster_url.to_string();
@@ -295,7 +301,7 @@ async fn finish(
         source_name: url.clone(),
         detail: error_chain(&e),
     })?;
-    let target = Target { client, context, cluster_url: url, namespace: args.namespace.clone(), user };
+    let target = Target { client, context, cluster_url: url, namespace: args.namespace.clone(), user, home_namespace };
     probe(&target).await?;
     if let Some(ns) = &target.namespace {
         check_namespace(&target, ns).await?;

@@ -74,6 +74,8 @@ pub struct SessionInfo {
     pub server: String,
     /// The kubeconfig user name.
     pub user: String,
+    /// The namespace the context names in the kubeconfig, if any.
+    pub home_namespace: Option<String>,
 }
 
 /// A namespaced object.
@@ -506,6 +508,7 @@ impl Executor {
             namespace: target.namespace.clone(),
             server: target.cluster_url.clone(),
             user: target.user.clone(),
+            home_namespace: target.home_namespace.clone(),
         };
         tracing::info!(%id, context = %info.context, namespace = ?info.namespace, "cluster session started");
         self.sessions.insert(
@@ -596,6 +599,7 @@ impl Executor {
                     cluster_url: s.info.server.clone(),
                     namespace,
                     user: s.info.user.clone(),
+                    home_namespace: s.info.home_namespace.clone(),
                 };
                 // A newer connect in flight must not replace this scope afterwards.
                 self.connect_seq += 1;

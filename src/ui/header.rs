@@ -13,6 +13,7 @@ use crate::theme::Slot;
 use unicode_width::UnicodeWidthStr;
 
 pub fn render(app: &App, f: &mut Frame, area: Rect) {
+    use crate::fleet::model::StreamKind;
     let theme = app.theme();
     let h = theme.style(Slot::Header);
     let dim = theme.style(Slot::HeaderDim);
@@ -38,7 +39,10 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
             l1.push(Span::styled(" [protected: read-only]", theme.style(Slot::StreamReconnecting)));
         }
         l1.extend([Span::styled("  ns ", dim), Span::styled(ns.to_string(), h), Span::styled("  nodes ", dim)]);
-        if s.nodes_unknown > 0 {
+        if s.nodes == 0 && app.index.denied(StreamKind::Nodes) {
+            // Forbidden and no pod names to stand in for them: unknown, never "0/0 ready".
+            l1.push(Span::styled("?", theme.style(Slot::StreamReconnecting)));
+        } else if s.nodes_unknown > 0 {
             // Rows made from pods' node names (nodes forbidden): their readiness is unknown,
             // never counted as ready or not.
             let known = s.nodes - s.nodes_unknown;
@@ -56,10 +60,18 @@ pub fn render(app: &App, f: &mut Frame, area: Rect) {
         if s.nodes_cordoned > 0 {
             l1.push(Span::styled(format!(", {} cordoned", s.nodes_cordoned), dim));
         }
+        // A count the user may not list is unknown ("?"), not zero; what was seen still counts.
+        let count = |kind: StreamKind, n: u32| {
+            if n == 0 && app.index.denied(kind) {
+                Span::styled("?", theme.style(Slot::StreamReconnecting))
+            } else {
+                Span::styled(n.to_string(), h)
+            }
+        };
         l1.push(Span::styled(ds_label, dim));
-        l1.push(Span::styled(s.daemonsets.to_string(), h));
+        l1.push(count(StreamKind::DaemonSets, s.daemonsets));
         l1.push(Span::styled("  pods ", dim));
-        l1.push(Span::styled(s.pods.to_string(), h));
+        l1.push(count(StreamKind::Pods, s.pods));
         if app.readonly {
             l1.push(Span::styled("  [read-only]", h));
         }

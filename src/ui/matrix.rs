@@ -21,6 +21,7 @@ use unicode_width::UnicodeWidthStr;
 use super::layout::Geometry;
 use super::{fit_end, fit_middle};
 use crate::app::App;
+use crate::app::keymap::Action;
 use crate::app::view::RowEntry;
 use crate::fleet::CellState;
 use crate::fleet::model::NodeReadiness;
@@ -264,8 +265,28 @@ fn body(app: &App, buf: &mut Buffer, g: &Geometry) {
 
 fn empty_message(app: &App, buf: &mut Buffer, area: Rect) {
     let theme = app.theme();
+    use crate::fleet::model::StreamKind;
+    let denied: Vec<&str> = [(StreamKind::DaemonSets, "DaemonSets"), (StreamKind::Pods, "pods")]
+        .into_iter()
+        .filter(|(k, _)| app.index.denied(*k))
+        .map(|(_, name)| name)
+        .collect();
     let text = if !app.index.synced() {
         format!("Listing nodes, DaemonSets and pods{}", super::deco(app.ascii, "…", "..."))
+    } else if !denied.is_empty() && app.index.summary().daemonsets == 0 {
+        // Nothing to draw because the user may not read what the matrix is made of: say so and
+        // what to do, never an empty fleet.
+        let what = denied.join(" and ");
+        match &app.namespace {
+            None => format!(
+                "Forbidden: {what} in all namespaces. Press {} for one namespace.",
+                app.keymap.first_key(Action::NamespacePicker)
+            ),
+            Some(ns) => format!(
+                "Forbidden: {what} in namespace {ns}. Ask for list/watch, or press {}.",
+                app.keymap.first_key(Action::NamespacePicker)
+            ),
+        }
     } else if app.index.summary().nodes == 0 {
         "No nodes visible to this user.".to_string()
     } else if app.index.summary().daemonsets == 0 {
