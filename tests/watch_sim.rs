@@ -471,6 +471,26 @@ async fn index_equals_the_simulators_truth_after_sync_mixed() {
     assert!(problems > 0, "mixed shows problems: {cells:?}");
 }
 
+/// A list over several pages (1,700 nodes × 3 DaemonSets: 5,100 daemon pods, three pages of
+/// at most PAGE_SIZE), where each next page is asked for while the last one decodes: the index
+/// still equals the truth, every pod once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_list_of_many_pages_fetched_ahead_equals_the_truth() {
+    let small = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/assets/scenarios/small.toml"))
+        .expect("the small scenario");
+    assert!(small.contains("count = 4\n"), "the small scenario's pool: {small}");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("paged.toml");
+    std::fs::write(&path, small.replace("count = 4\n", "count = 1700\n")).expect("write the scenario");
+    let sim = start_sim(&path.display().to_string()).await;
+    let mut w = Watching::start(&sim, None).await;
+    w.until("first sync", Index::synced).await;
+    w.converge(&sim.store, "many pages after sync").await;
+    let pods = w.index.summary().pods;
+    assert_eq!(pods, 1700 * 3, "every node runs the three DaemonSets of the small scenario");
+    assert!(pods > 2 * daemonscope::cluster::watch::PAGE_SIZE, "more than two pages");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn index_of_one_namespace_equals_that_namespaces_truth() {
     let sim = start_sim("small").await;

@@ -126,16 +126,13 @@ impl Source {
         }
     }
 
-    /// One page of the list. The page decodes in one pass (the fast path: pods and nodes
-    /// decode straight into their wire types); when that fails, it decodes again one item at a
-    /// time, so one object the server sent that does not decode is reported and skipped
-    /// ([`Lenient`]) instead of failing every re-list of the whole kind forever.
-    async fn list_page<W: Clone + DeserializeOwned>(&self, cont: Option<String>) -> kube::Result<Page<W>> {
+    /// One page of the list as the server sent it; [`decode_page`] decodes it. Fetching and
+    /// decoding are apart so that the next page can be on its way while this one decodes.
+    async fn list_text(&self, cont: Option<String>) -> kube::Result<String> {
         let mut lp = list_params(self.kind);
         lp.continue_token = cont;
         let req = self.request.list(&lp).map_err(kube::Error::BuildRequest)?;
-        let text = self.client.request_text(req).await?;
-        decode_page::<W>(&text).map_err(kube::Error::SerdeError)
+        self.client.request_text(req).await
     }
 
     async fn watch<W: Clone + DeserializeOwned + Send + 'static>(
@@ -151,8 +148,10 @@ impl Source {
 /// items, each decoded or reported.
 type Page<W> = (ObjectList<()>, Vec<Result<W, Undecodable>>);
 
-/// [`Source::list_page`]'s decoding: the page's metadata and its items, each decoded or
-/// reported. Fails only when the body is not a list at all.
+/// A list page's decoding, in one pass (the fast path: pods and nodes decode straight into
+/// their wire types); when that fails, again one item at a time, so one object the server sent
+/// that does not decode is reported and skipped ([`Lenient`]) instead of failing every re-list
+/// of the whole kind forever. Fails only when the body is not a list at all.
 fn decode_page<W: Clone + DeserializeOwned>(text: &str) -> Result<Page<W>, serde_json::Error> {
     let split = |list: ObjectList<Result<W, Undecodable>>| {
         let ObjectList { types, metadata, items } = list;
@@ -203,6 +202,31 @@ fn field_selector(kind: StreamKind) -> Option<&'static str> {
     match kind {
         StreamKind::Events => Some("type=Warning"),
         StreamKind::Nodes | StreamKind::DaemonSets | StreamKind::Revisions | StreamKind::Pods => None,
+    }
+}
+
+/// The `continue` token of a list page, read from the text before its items: an API server
+/// writes a list as Go encodes the struct (`kind`, `apiVersion`, `metadata`, then `items`), so
+/// the token is known before the (megabytes of) items are decoded, and the next page can be
+/// asked for meanwhile. `None` when the page has no token there (the last page, or a server
+/// writing `metadata` after the items: the token is then taken from the decoded page).
+fn peek_continue(text: &str) -> Option<String> {
+    #[derive(Deserialize)]
+    struct Head {
+        metadata: kube::core::ListMeta,
+    }
+    let at = text.find(",\"items\":")?;
+    let head: Head = serde_json::from_str(&format!("{}}}", &text[..at])).ok()?;
+    head.metadata.continue_.filter(|c| !c.is_empty())
+}
+
+/// A task aborted when dropped: the prefetched next page of a list that ends early (an error,
+/// a stop) is not left running.
+struct AbortOnDrop<T>(JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 
@@ -829,9 +853,20 @@ async fn list<K: Watched>(src: &Source, link: &mut Link, bad: &mut HashSet<ObjKe
     let mut cont: Option<String> = None;
     let mut started = false;
     let mut listed: u64 = 0;
+    // The next page, asked for while this one decodes, with the token it was asked with.
+    let mut ahead: Option<(String, AbortOnDrop<kube::Result<String>>)> = None;
     loop {
         let limit = Instant::now() + REQUEST_TIMEOUT;
-        let page = match link.wait(src.list_page::<K::Wire>(cont.take()), limit).await {
+        let text: BoxFuture<'_, kube::Result<String>> = match ahead.take() {
+            Some((token, mut task)) if cont.as_deref() == Some(token.as_str()) => Box::pin(async move {
+                (&mut task.0).await.unwrap_or_else(|e| {
+                    Err(kube::Error::Service(format!("the prefetch of the next page ended: {e}").into()))
+                })
+            }),
+            // No prefetch, or one asked with another token than the page gave: ask again.
+            _ => Box::pin(src.list_text(cont.take())),
+        };
+        let text = match link.wait(text, limit).await {
             Waited::Stop => return Err(Halt::Stop),
             Waited::TimedOut => {
                 return Err(Halt::Failure(Failure::Transient(format!(
@@ -842,9 +877,22 @@ async fn list<K: Watched>(src: &Source, link: &mut Link, bad: &mut HashSet<ObjKe
             Waited::Done(Err(e)) => {
                 return Err(Halt::Failure(classify(K::KIND, src.namespace.as_deref(), Phase::List, &e)));
             }
-            Waited::Done(Ok(page)) => page,
+            Waited::Done(Ok(text)) => text,
         };
+        if let Some(next) = peek_continue(&text) {
+            let src = src.clone();
+            let token = next.clone();
+            ahead = Some((token, AbortOnDrop(tokio::spawn(async move { src.list_text(Some(next)).await }))));
+        }
         link.heard();
+        let page = match decode_page::<K::Wire>(&text) {
+            Ok(page) => page,
+            Err(e) => {
+                let e = kube::Error::SerdeError(e);
+                return Err(Halt::Failure(classify(K::KIND, src.namespace.as_deref(), Phase::List, &e)));
+            }
+        };
+        drop(text);
         if !started {
             started = true;
             bad.clear();
@@ -1017,6 +1065,31 @@ mod tests {
         assert_eq!(w.label_selector.as_deref(), Some("pod-template-generation"));
         assert!(w.bookmarks, "liveness needs BOOKMARK events");
         assert_eq!(list_params(StreamKind::Nodes).label_selector, None);
+    }
+
+    #[test]
+    fn the_next_pages_token_is_read_before_the_items() {
+        // As a real API server writes a page (Go's field order; the token is opaque text).
+        let page = r#"{"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"42","continue":"eyJ2IjoibWV0YS5rOHMuaW8vdjEiLCJydiI6NDJ9","remainingItemCount":1500},"items":[{"metadata":{"name":"a","continue":"not this"}}]}"#;
+        assert_eq!(peek_continue(page).as_deref(), Some("eyJ2IjoibWV0YS5rOHMuaW8vdjEiLCJydiI6NDJ9"));
+        // The last page: an empty or absent token.
+        assert_eq!(
+            peek_continue(
+                r#"{"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"42","continue":""},"items":[]}"#
+            ),
+            None
+        );
+        assert_eq!(
+            peek_continue(r#"{"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"42"},"items":[]}"#),
+            None
+        );
+        // Metadata after the items (kubectl -o json sorts keys): no early token; the decoded
+        // page gives it instead.
+        assert_eq!(
+            peek_continue(r#"{"apiVersion":"v1","items":[],"kind":"PodList","metadata":{"continue":"c1"}}"#),
+            None
+        );
+        assert_eq!(peek_continue("not json"), None);
     }
 
     #[test]
