@@ -575,6 +575,19 @@ fn large_scenario_populates_150k_pods() {
     assert!(pods >= 149_000, "{pods} pods");
 }
 
+/// The README's side-by-side timings use `large` cut to 1,000 nodes: the same DaemonSets.
+#[test]
+fn the_1k_comparison_scenario_is_large_with_a_fifth_of_the_nodes() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/scenarios/large-1k.toml");
+    let cut = scenario::load(path).expect("large-1k");
+    let large = scenario::load("large").expect("large");
+    assert_eq!(cut.pools.iter().map(|p| p.count).sum::<usize>(), 1_000);
+    assert_eq!(large.pools.iter().map(|p| p.count).sum::<usize>(), 5_000);
+    let names = |s: &scenario::Scenario| s.daemonsets.iter().map(|d| d.name.clone()).collect::<Vec<_>>();
+    assert_eq!(names(&cut), names(&large));
+    assert_eq!(cut.daemonsets.len(), 30);
+}
+
 #[test]
 fn unknown_scenario_name_is_a_clear_error() {
     let e = scenario::load("no-such-scenario").expect_err("error");
