@@ -204,14 +204,28 @@ pub fn explain(index: &Index, cell: &CellView<'_>, ds: &DsView<'_>, node: &NodeV
             }
             // The kubelet's own words for an eviction or an image that does not pull, in place
             // of the detail when that says the same (an evicted pod's status.message).
+            let mut hint = "the previous container's log tells why (kubectl logs --previous)";
             if let Some(e) = latest(&["Evicted", "Preempting", "OOMKilling", "Failed", "InspectFailed", "ErrImagePull"])
             {
                 if detail.is_some_and(|d| says(d, &e)) {
                     parts.retain(|p| !says(p, &e));
                 }
+                // Not the container's fault: its log would not say why.
+                match e.reason.as_str() {
+                    "Evicted" => {
+                        hint = "the kubelet evicted it under node pressure: see the node's conditions and \
+                                the pod's requests; the DaemonSet controller replaces it";
+                    }
+                    "Preempting" => {
+                        hint = "a pod of higher priority took its place: give the DaemonSet a priorityClassName \
+                                (system-node-critical)";
+                    }
+                    "OOMKilling" => hint = "the container outgrew its memory: raise its memory limit",
+                    _ => {}
+                }
                 parts.push(quote(&e, now));
             }
-            (parts.join("; "), Some("the previous container's log tells why (kubectl logs --previous)".to_string()))
+            (parts.join("; "), Some(hint.to_string()))
         }
         CellState::NotReady => {
             let pod = cell.pod.as_ref()?;
@@ -492,6 +506,8 @@ mod tests {
         idx.apply(ev(Involved::Pod, &name, "", "Evicted", EVICTED, 1, 30));
         let w = why(&idx);
         assert_eq!(w.text, format!("Evicted; Evicted (30s ago): {EVICTED}"));
+        let hint = w.hint.unwrap_or_default();
+        assert!(hint.starts_with("the kubelet evicted it under node pressure"), "not the log's fault: {hint}");
     }
 
     #[test]
