@@ -87,6 +87,27 @@ pub fn truncate_chars(s: &str, max: usize) -> String {
     }
 }
 
+/// Where each row of `s` starts (byte offsets, the first 0) when it is cut hard at `width`
+/// terminal columns, as a terminal wraps: a character that does not fit at a row's end opens
+/// the next row, so rows can be more than the total width divided by `width` (a wide character
+/// at an edge). A character wider than the whole row is never drawn: it takes no room and opens
+/// no row. An empty string is one row.
+pub fn row_starts(s: &str, width: usize) -> impl Iterator<Item = usize> + '_ {
+    let mut col = 0usize;
+    std::iter::once(0).chain(s.char_indices().filter_map(move |(i, c)| {
+        let w = c.width().unwrap_or(0);
+        if w > width {
+            return None;
+        }
+        if col + w > width {
+            col = w;
+            return Some(i);
+        }
+        col += w;
+        None
+    }))
+}
+
 /// Cut `s` to at most `width` terminal columns with a trailing ellipsis.
 pub fn fit_end(s: &str, width: usize, ascii: bool) -> String {
     let total: usize = s.chars().map(|c| c.width().unwrap_or(0)).sum();

@@ -146,24 +146,14 @@ fn page(app: &App) -> usize {
 /// an image digest) wrap as a terminal wraps `kubectl describe`, so nothing is cut off. A wide
 /// character that does not fit at a row's end opens the next row.
 pub fn wrap_line(line: &str, width: usize) -> Vec<String> {
-    use unicode_width::UnicodeWidthChar;
-    let width = width.max(2);
-    let mut rows = vec![String::new()];
-    let mut col = 0usize;
-    for c in line.chars() {
-        let w = c.width().unwrap_or(0);
-        if col + w > width {
-            rows.push(String::new());
-            col = 0;
-        }
-        col += w;
-        rows.last_mut().expect("rows starts with one").push(c);
-    }
-    rows
+    let starts: Vec<usize> = crate::text::row_starts(line, width.max(2)).collect();
+    let ends = starts.iter().skip(1).copied().chain([line.len()]);
+    starts.iter().zip(ends).map(|(&a, b)| line[a..b].to_string()).collect()
 }
 
+/// How many rows line `i` takes (as [`wrap_line`] cuts it, without building the rows).
 fn rows_of(l: &InspectLayer, i: usize, width: usize) -> usize {
-    l.lines.get(i).map_or(1, |line| wrap_line(line, width).len())
+    l.lines.get(i).map_or(1, |line| crate::text::row_starts(line, width.max(2)).count())
 }
 
 /// The first line of the page after the one starting at `from` (`rows` rows of `width` columns).

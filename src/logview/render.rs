@@ -204,18 +204,7 @@ fn prefix_cols(pane: &LogPane) -> usize {
 /// wide character that does not fit at the end of a row starts the next one (so the sum of widths
 /// over `avail` can undercount), one wider than the whole row is not drawn.
 fn wrapped_rows(text: &str, avail: usize) -> usize {
-    let (mut rows, mut col) = (1usize, 0usize);
-    for w in text.chars().map(|c| c.width().unwrap_or(0)) {
-        if w == 0 || w > avail {
-            continue;
-        }
-        if col + w > avail {
-            rows += 1;
-            col = 0;
-        }
-        col += w;
-    }
-    rows
+    crate::text::row_starts(text, avail).count()
 }
 
 fn draw_body(pane: &LogPane, styles: &LogStyles, body: Rect, buf: &mut Buffer) {
