@@ -142,18 +142,19 @@ fn tolerations(v: Option<&Value>) -> Vec<String> {
 fn conditions(w: &mut Writer, o: &Value, with_reason: bool) {
     let Some(list) = get(o, &["status", "conditions"]).and_then(Value::as_array) else { return };
     w.line("Conditions:");
-    let width = list.iter().map(|c| s(c, &["type"]).chars().count()).max().unwrap_or(0).max(4) + 2;
-    let mut head = format!("  {:<width$} Status ", "Type");
-    if with_reason {
-        head.push_str(" Reason                       Message");
-    }
-    w.line(head.trim_end().to_string());
-    for c in list {
-        let mut line = format!("  {:<width$} {:<7}", s(c, &["type"]), s(c, &["status"]));
-        if with_reason {
-            line.push_str(&format!(" {:<28} {}", s(c, &["reason"]), s(c, &["message"])));
-        }
-        w.line(line.trim_end().to_string());
+    // kubectl writes each row's cells with a trailing space ("%v \t%v \n") through tabwriter.
+    let cell = |c: &Value, k: &str| format!("{} ", s(c, &[k]));
+    let lines = if with_reason {
+        let mut rows = vec![["Type", "Status", "Reason", "Message"].map(String::from)];
+        rows.extend(list.iter().map(|c| [cell(c, "type"), cell(c, "status"), cell(c, "reason"), cell(c, "message")]));
+        tabulate(&rows)
+    } else {
+        let mut rows = vec![["Type", "Status"].map(String::from)];
+        rows.extend(list.iter().map(|c| [cell(c, "type"), cell(c, "status")]));
+        tabulate(&rows)
+    };
+    for line in lines {
+        w.line(format!("  {}", line.trim_end()));
     }
 }
 
@@ -439,6 +440,27 @@ fn human(secs: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::tabulate;
+
+    #[test]
+    fn pod_conditions_line_up_as_kubectl_describe_prints_them() {
+        // kubectl describe pod (v1.33) on a running pod, trailing spaces trimmed: the Type
+        // column is its widest cell plus its trailing space plus tabwriter's padding of two.
+        let pod = serde_json::json!({"status": {"conditions": [
+            {"type": "PodReadyToStartContainers", "status": "True"},
+            {"type": "Ready", "status": "False"},
+        ]}});
+        let mut w = super::Writer::default();
+        super::conditions(&mut w, &pod, false);
+        assert_eq!(
+            w.lines,
+            [
+                "Conditions:",
+                "  Type                        Status",
+                "  PodReadyToStartContainers   True",
+                "  Ready                       False",
+            ]
+        );
+    }
 
     #[test]
     fn columns_are_as_wide_as_their_widest_cell_plus_two_like_go_tabwriter() {
