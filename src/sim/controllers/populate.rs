@@ -97,7 +97,7 @@ pub fn populate(store: &Store, start: Timestamp, sc: &Scenario, seed: u64) -> an
             }
             let stored = store.create(Object::Node(node), time(p.created))?;
             if let Object::Node(n) = &stored.obj {
-                if let Some(lost) = lost_at(n) {
+                if let Some(lost) = lost_at(n, start) {
                     nodes::record_node_not_ready(store, n, lost)?;
                 }
                 nodes.push((n.clone(), NodeSched::from_node(n)));
@@ -227,11 +227,8 @@ pub fn populate(store: &Store, start: Timestamp, sc: &Scenario, seed: u64) -> an
             };
             build_pod::write_status(&mut pod, &run, scheduled, &host_ip, &pod_ip, stamp);
             // The node lifecycle controller marked it not ready when the node was lost.
-            let marked = lost_at(node).filter(|lost| mark_not_ready(&mut pod, *lost, false));
-            // Names are seeded; on the rare clash, draw another suffix.
-            while store.get(Kind::Pod, &cfg.namespace, pod.metadata.name.as_deref().unwrap_or("")).is_some() {
-                pod.metadata.name = Some(format!("{}-{}", cfg.name, five(&mut rng)));
-            }
+            let marked = lost_at(node, start).filter(|lost| mark_not_ready(&mut pod, *lost, false));
+            free_name(store, &mut pod, &mut rng);
             let mut stored = store.create(Object::Pod(pod), time(pod_created))?;
             if matches!(&run.main, Main::Waiting { reason, .. } if reason == "CrashLoopBackOff") {
                 stored = with_crash_message(store, &stored, run.restarts)?;
@@ -278,11 +275,7 @@ fn unschedulable_pod(
 ) -> Result<Arc<Stored>, StoreError> {
     let message = scheduler::too_many_pods(nodes);
     scheduler::mark_unschedulable(&mut pod, &message, created);
-    let ns = pod.metadata.namespace.clone().unwrap_or_default();
-    let prefix = pod.metadata.generate_name.clone().unwrap_or_default();
-    while store.get(Kind::Pod, &ns, pod.metadata.name.as_deref().unwrap_or("")).is_some() {
-        pod.metadata.name = Some(format!("{prefix}{}", five(rng)));
-    }
+    free_name(store, &mut pod, rng);
     let stored = store.create(Object::Pod(pod), time(created))?;
     if let Object::Pod(p) = &stored.obj {
         let tries = 1 + (now.as_millisecond() - created.as_millisecond()).max(0) / scheduler::UNSCHEDULABLE_RETRY_MS;
@@ -293,17 +286,30 @@ fn unschedulable_pod(
     Ok(stored)
 }
 
-/// When a node that is not Ready lost its Ready condition (its lastTransitionTime).
-fn lost_at(node: &Node) -> Option<Timestamp> {
+/// Names are seeded; on the rare clash with a pod already stored, draw another suffix after
+/// the pod's `generateName` (its DaemonSet's name and a dash).
+fn free_name(store: &Store, pod: &mut Pod, rng: &mut SplitMix64) {
+    let ns = pod.metadata.namespace.clone().unwrap_or_default();
+    let prefix = pod.metadata.generate_name.clone().unwrap_or_default();
+    while store.get(Kind::Pod, &ns, pod.metadata.name.as_deref().unwrap_or("")).is_some() {
+        pod.metadata.name = Some(format!("{prefix}{}", five(rng)));
+    }
+}
+
+/// When a node that is not Ready lost its Ready condition (its lastTransitionTime; `start`
+/// when it has none).
+fn lost_at(node: &Node, start: Timestamp) -> Option<Timestamp> {
     if build::node_is_ready(node) {
         return None;
     }
-    node.status
+    let transition = node
+        .status
         .as_ref()
         .and_then(|s| s.conditions.as_ref())
         .and_then(|c| c.iter().find(|c| c.type_ == "Ready"))
         .and_then(|c| c.last_transition_time.as_ref())
-        .map(|t| t.0)
+        .map(|t| t.0);
+    Some(transition.unwrap_or(start))
 }
 
 /// The CrashLoopBackOff message names the pod's uid, which the store assigns on create: write
