@@ -71,7 +71,7 @@ async fn a_hostile_change_cause_in_the_history_dialog_leaves_the_pane_title_alon
         cluster
             .sim
             .store
-            .modify::<StoreError>(Kind::ControllerRevision, r.obj.namespace(), r.obj.name(), |o| {
+            .modify::<StoreError>(Kind::ControllerRevision, r.namespace(), r.name(), |o| {
                 o.meta_mut()
                     .annotations
                     .get_or_insert_with(Default::default)

@@ -26,7 +26,7 @@ fn pods_in(h: &SimHandle, namespace: &str, ds_prefix: &str) -> Vec<Pod> {
     let (list, _) = h.store.list(Kind::Pod, Some(namespace));
     let mut pods: Vec<Pod> = list
         .iter()
-        .filter_map(|s| match &s.obj {
+        .filter_map(|s| match &*s.obj() {
             Object::Pod(p) => Some(p.clone()),
             _ => None,
         })

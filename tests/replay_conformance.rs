@@ -339,9 +339,8 @@ fn live_controllers_adopt_the_recorded_revisions_without_rolling() {
     }
     // The never-ready DaemonSet's pods stay not ready under our kubelet, as recorded.
     for s in store.list(Kind::Pod, Some("fx")).0 {
-        let Object::Pod(p) = &s.obj else { continue };
-        if s.obj.name().starts_with("unready-") && p.spec.as_ref().and_then(|s| s.node_name.as_deref()) != Some("fx-f")
-        {
+        let Object::Pod(p) = &*s.obj() else { continue };
+        if s.name().starts_with("unready-") && p.spec.as_ref().and_then(|s| s.node_name.as_deref()) != Some("fx-f") {
             let ready = p
                 .status
                 .as_ref()
@@ -349,18 +348,17 @@ fn live_controllers_adopt_the_recorded_revisions_without_rolling() {
                 .into_iter()
                 .flatten()
                 .any(|c| c.type_ == "Ready" && c.status == "True");
-            assert!(!ready, "{} became ready under --replay-live", s.obj.name());
+            assert!(!ready, "{} became ready under --replay-live", s.name());
         }
     }
-    let names = |kind: Kind| -> BTreeSet<String> {
-        store.list(kind, None).0.iter().map(|s| s.obj.name().to_string()).collect()
-    };
+    let names =
+        |kind: Kind| -> BTreeSet<String> { store.list(kind, None).0.iter().map(|s| s.name().to_string()).collect() };
     let recorded: BTreeSet<String> = items("controllerrevisions.json").iter().map(name_of).collect();
     assert_eq!(names(Kind::ControllerRevision), recorded, "no revision of our own");
     for ds in items("daemonsets.json") {
         let name = name_of(&ds);
         let stored = store.get(Kind::DaemonSet, "fx", &name).expect("still there");
-        let Object::DaemonSet(d) = &stored.obj else { panic!("a DaemonSet") };
+        let Object::DaemonSet(d) = &*stored.obj() else { panic!("a DaemonSet") };
         let status = d.status.as_ref().expect("status");
         assert_eq!(
             i64::from(status.updated_number_scheduled.unwrap_or(0)),

@@ -66,14 +66,14 @@ impl Sim {
             .list(Kind::Pod, None)
             .0
             .iter()
-            .filter_map(|s| match &s.obj {
+            .filter_map(|s| match &*s.obj() {
                 Object::Pod(p) if p.metadata.generate_name.as_deref() == Some(&format!("{ds}-")) => Some(p.clone()),
                 _ => None,
             })
             .collect()
     }
     fn ds(&self, ns: &str, name: &str) -> DaemonSet {
-        match self.store.get(Kind::DaemonSet, ns, name).map(|s| s.obj.clone()) {
+        match self.store.get(Kind::DaemonSet, ns, name).map(|s| s.obj().into_owned()) {
             Some(Object::DaemonSet(d)) => d,
             _ => panic!("no daemonset {ns}/{name}"),
         }
@@ -83,7 +83,7 @@ impl Sim {
             .list(Kind::ControllerRevision, Some(ns))
             .0
             .iter()
-            .filter_map(|s| match &s.obj {
+            .filter_map(|s| match &*s.obj() {
                 Object::ControllerRevision(c) => Some(c.clone()),
                 _ => None,
             })
@@ -416,7 +416,7 @@ fn reject_create_leaves_the_pod_missing_with_a_failed_create_event() {
     sim.run(2000);
     assert!(!sim.pods("agent").iter().any(|p| target_node(p) == Some("general-02")));
     let events = sim.store.list(Kind::Event, Some("monitoring")).0;
-    assert!(events.iter().any(|e| matches!(&e.obj, Object::Event(ev) if ev.reason.as_deref() == Some("FailedCreate") && ev.type_.as_deref() == Some("Warning"))));
+    assert!(events.iter().any(|e| matches!(&*e.obj(), Object::Event(ev) if ev.reason.as_deref() == Some("FailedCreate") && ev.type_.as_deref() == Some("Warning"))));
     let st = sim.ds("monitoring", "agent").status.expect("status");
     assert_eq!((st.desired_number_scheduled, st.current_number_scheduled), (3, 2));
 }
@@ -428,7 +428,7 @@ fn lost_node_gets_unreachable_taints_and_its_pods_count_misscheduled() {
     daemonscope::sim::controllers::nodes::set_ready(&sim.store, "general-02", false, sim.clock.now())
         .expect("lose node");
     sim.run(2000);
-    let node: Node = match sim.store.get(Kind::Node, "", "general-02").map(|s| s.obj.clone()) {
+    let node: Node = match sim.store.get(Kind::Node, "", "general-02").map(|s| s.obj().into_owned()) {
         Some(Object::Node(n)) => n,
         _ => panic!("node"),
     };
@@ -484,7 +484,7 @@ fn mixed_scenario_has_every_promised_situation() {
         .list(Kind::Pod, None)
         .0
         .iter()
-        .filter_map(|s| match &s.obj {
+        .filter_map(|s| match &*s.obj() {
             Object::Pod(p) => Some(p.clone()),
             _ => None,
         })
@@ -503,7 +503,7 @@ fn mixed_scenario_has_every_promised_situation() {
     assert!(!of("node-exporter").iter().any(|p| target_node(p) == Some("general-07")));
     assert!(of("kube-proxy").iter().any(|p| target_node(p) == Some("general-07")));
     // NotReady node.
-    let lost = match sim.store.get(Kind::Node, "", "general-19").map(|s| s.obj.clone()) {
+    let lost = match sim.store.get(Kind::Node, "", "general-19").map(|s| s.obj().into_owned()) {
         Some(Object::Node(n)) => n,
         _ => panic!("node"),
     };
@@ -517,7 +517,7 @@ fn mixed_scenario_has_every_promised_situation() {
             .list(Kind::Event, Some("kube-system"))
             .0
             .iter()
-            .any(|e| matches!(&e.obj, Object::Event(ev) if ev.reason.as_deref() == Some("FailedCreate")))
+            .any(|e| matches!(&*e.obj(), Object::Event(ev) if ev.reason.as_deref() == Some("FailedCreate")))
     );
     // OnDelete with outdated pods.
     let falco = sim.ds("security", "falco");
@@ -544,7 +544,7 @@ fn small_scenario_is_healthy_and_settled() {
     let sc = scenario::load("small").expect("small");
     let sim = Sim::with(sc, 3);
     for s in sim.store.list(Kind::DaemonSet, None).0 {
-        let Object::DaemonSet(d) = &s.obj else { continue };
+        let Object::DaemonSet(d) = &*s.obj() else { continue };
         let st = d.status.clone().expect("status at time zero");
         assert!(st.desired_number_scheduled > 0);
         assert_eq!(st.number_ready, st.desired_number_scheduled);
@@ -552,9 +552,9 @@ fn small_scenario_is_healthy_and_settled() {
     }
 }
 
-/// 150,000 pods of ~8 KB: in an unoptimized build the store's serialization alone takes
-/// minutes, so this runs under `cargo test --release` (the CI command) and is reported as
-/// ignored, with this reason, in debug builds.
+/// 150,000 pods of ~11 KB: in an unoptimized build building and serializing them takes
+/// minutes, so this runs under `cargo test --release --test sim_controllers large_scenario`
+/// and is reported as ignored, with this reason, in debug builds (CI's `cargo test` is one).
 #[test]
 #[cfg_attr(debug_assertions, ignore = "populating 150k pods needs an optimized build: cargo test --release")]
 fn large_scenario_populates_150k_pods() {

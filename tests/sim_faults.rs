@@ -81,7 +81,7 @@ async fn a_freeze_holds_requests_unanswered_until_the_thaw() {
 /// Label one node through the store; its name.
 fn touch_a_node(sim: &SimHandle) -> String {
     let (nodes, _) = sim.store.list(Kind::Node, None);
-    let name = nodes.first().expect("a node").obj.name().to_string();
+    let name = nodes.first().expect("a node").name().to_string();
     sim.store
         .modify::<StoreError>(Kind::Node, "", &name, |o| {
             o.meta_mut().labels.get_or_insert_with(Default::default).insert("touched".into(), "yes".into());

@@ -131,7 +131,7 @@ fn cursor_to_state(c: &mut Connected, ds: &str, state: CellState) -> String {
 fn sim_pod(h: &SimHandle, namespace: &str, name: &str) -> Pod {
     let (list, _) = h.store.list(Kind::Pod, Some(namespace));
     list.iter()
-        .find_map(|s| match &s.obj {
+        .find_map(|s| match &*s.obj() {
             Object::Pod(p) if p.metadata.name.as_deref() == Some(name) => Some(p.clone()),
             _ => None,
         })

@@ -105,7 +105,7 @@ fn truth(store: &Store, namespace: Option<&str>) -> Index {
     let (nodes, _) = store.list(Kind::Node, None);
     ix.apply(FleetEvent::Node(Change::Init));
     for s in &nodes {
-        if let Object::Node(n) = &s.obj
+        if let Object::Node(n) = &*s.obj()
             && let Some(info) = node_info_from_k8s(n)
         {
             ix.apply(FleetEvent::Node(Change::InitItem(info)));
@@ -115,7 +115,7 @@ fn truth(store: &Store, namespace: Option<&str>) -> Index {
     let (dss, _) = store.list(Kind::DaemonSet, namespace);
     ix.apply(FleetEvent::DaemonSet(Change::Init));
     for s in &dss {
-        if let Object::DaemonSet(d) = &s.obj
+        if let Object::DaemonSet(d) = &*s.obj()
             && let Some(info) = ds_info(d)
         {
             ix.apply(FleetEvent::DaemonSet(Change::InitItem(info)));
@@ -125,7 +125,7 @@ fn truth(store: &Store, namespace: Option<&str>) -> Index {
     let (revs, _) = store.list(Kind::ControllerRevision, namespace);
     ix.apply(FleetEvent::Revision(Change::Init));
     for s in &revs {
-        if let Object::ControllerRevision(r) = &s.obj
+        if let Object::ControllerRevision(r) = &*s.obj()
             && let Some(info) = rev_info(r).filter(|r| r.owner.is_some())
         {
             ix.apply(FleetEvent::Revision(Change::InitItem(info)));
@@ -135,7 +135,7 @@ fn truth(store: &Store, namespace: Option<&str>) -> Index {
     let (pods, _) = store.list(Kind::Pod, namespace);
     ix.apply(FleetEvent::Pod(Change::Init));
     for s in &pods {
-        if let Object::Pod(p) = &s.obj
+        if let Object::Pod(p) = &*s.obj()
             && p.metadata.labels.as_ref().is_some_and(|l| l.contains_key("pod-template-generation"))
             && let Some(info) = pod_info_from_k8s(p).filter(|p| p.owner.is_some())
         {
@@ -255,12 +255,12 @@ fn some_daemon_pod(store: &Store, skip: usize) -> (String, String) {
     let (pods, _) = store.list(Kind::Pod, None);
     let found = pods
         .iter()
-        .filter(|s| match &s.obj {
+        .filter(|s| match &*s.obj() {
             Object::Pod(p) => pod_info_from_k8s(p).is_some_and(|i| i.owner.is_some() && i.node.is_some()),
             _ => false,
         })
         .nth(skip)
-        .map(|s| (s.obj.namespace().to_string(), s.obj.name().to_string()));
+        .map(|s| (s.namespace().to_string(), s.name().to_string()));
     match found {
         Some(k) => k,
         None => panic!("the scenario has no daemon pods"),
@@ -270,7 +270,7 @@ fn some_daemon_pod(store: &Store, skip: usize) -> (String, String) {
 /// A new Ready node, labelled like the first node of the store.
 fn new_node(store: &Store, name: &str) -> Object {
     let (nodes, _) = store.list(Kind::Node, None);
-    let labels = nodes.first().and_then(|s| s.obj.meta().labels.clone()).unwrap_or_default();
+    let labels = nodes.first().and_then(|s| s.obj().meta().labels.clone()).unwrap_or_default();
     let mut labels = labels;
     labels.insert("kubernetes.io/hostname".into(), name.into());
     Object::Node(Node {
@@ -495,9 +495,7 @@ async fn a_list_of_many_pages_fetched_ahead_equals_the_truth() {
 async fn index_of_one_namespace_equals_that_namespaces_truth() {
     let sim = start_sim("small").await;
     let (dss, _) = sim.store.list(Kind::DaemonSet, None);
-    let Some(ns) = dss.first().map(|s| s.obj.namespace().to_string()) else {
-        panic!("the small scenario has DaemonSets")
-    };
+    let Some(ns) = dss.first().map(|s| s.namespace().to_string()) else { panic!("the small scenario has DaemonSets") };
     let mut w = Watching::start(&sim, Some(&ns)).await;
     w.until("first sync", Index::synced).await;
     w.converge(&sim.store, "small, one namespace").await;
@@ -511,7 +509,7 @@ async fn pods_not_controlled_by_a_daemonset_stay_out_even_with_the_label() {
     let sim = handmade_sim().await;
     let mut w = Watching::start(&sim, None).await;
     w.until("first sync", Index::synced).await;
-    let node = sim.store.list(Kind::Node, None).0.first().map(|s| s.obj.name().to_string()).unwrap_or_default();
+    let node = sim.store.list(Kind::Node, None).0.first().map(|s| s.name().to_string()).unwrap_or_default();
     let impostor = Pod {
         metadata: ObjectMeta {
             name: Some("impostor".into()),
@@ -567,7 +565,7 @@ async fn index_converges_after_dropped_watches_410_and_5xx_with_changes_made_whi
         panic!("adding a node: {e}");
     }
     let (dss, _) = sim.store.list(Kind::DaemonSet, None);
-    let Some(ds) = dss.first().map(|s| s.obj.key()) else { panic!("mixed has DaemonSets") };
+    let Some(ds) = dss.first().map(|s| s.key().clone()) else { panic!("mixed has DaemonSets") };
     let changed = sim.store.modify::<sim::store::StoreError>(Kind::DaemonSet, &ds.namespace, &ds.name, |o| {
         if let Object::DaemonSet(d) = o
             && let Some(spec) = d.spec.template.spec.as_mut()
@@ -698,7 +696,7 @@ async fn chaos_soak_the_index_ends_equal_to_the_truth_and_the_freeze_read_stale(
         let store = sim.store.clone();
         let churning = churning.clone();
         let (nodes, _) = store.list(Kind::Node, None);
-        let names: Vec<String> = nodes.iter().map(|s| s.obj.name().to_string()).collect();
+        let names: Vec<String> = nodes.iter().map(|s| s.name().to_string()).collect();
         let t0 = now(&sim);
         async move {
             let mut i = 0usize;
@@ -714,9 +712,9 @@ async fn chaos_soak_the_index_ends_equal_to_the_truth_and_the_freeze_read_stale(
                 if i.is_multiple_of(7) {
                     let (pods, _) = store.list(Kind::Pod, None);
                     if let Some(p) = pods.iter().find(|s| {
-                        s.obj.meta().labels.as_ref().is_some_and(|l| l.contains_key("pod-template-generation"))
+                        s.obj().meta().labels.as_ref().is_some_and(|l| l.contains_key("pod-template-generation"))
                     }) {
-                        let _ = store.delete(Kind::Pod, p.obj.namespace(), p.obj.name());
+                        let _ = store.delete(Kind::Pod, p.namespace(), p.name());
                     }
                 }
                 i += 1;

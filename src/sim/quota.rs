@@ -36,7 +36,7 @@ pub fn counts_against_quota(pod: &Pod, now: Timestamp) -> bool {
 /// Pods in `namespace` that count against a quota. O(pods in the namespace).
 pub fn pods_used(store: &Store, namespace: &str, now: Timestamp) -> i64 {
     let (pods, _) = store.list(Kind::Pod, Some(namespace));
-    pods.iter().filter(|s| matches!(&s.obj, Object::Pod(p) if counts_against_quota(p, now))).count() as i64
+    pods.iter().filter(|s| matches!(&*s.obj(), Object::Pod(p) if counts_against_quota(p, now))).count() as i64
 }
 
 /// A whole-number quantity ("5"); decimal-SI suffixes k/M/G are accepted for large limits.
@@ -79,12 +79,12 @@ pub fn refresh(store: &Store, namespace: &str, now: Timestamp) -> Result<(), Sto
     }
     let used = pods_used(store, namespace, now);
     for s in quotas {
-        let Object::ResourceQuota(q) = &s.obj else { continue };
+        let Object::ResourceQuota(q) = &*s.obj() else { continue };
         let status = status_for(q, used);
         if q.status.as_ref() == Some(&status) {
             continue;
         }
-        let r = store.modify::<StoreError>(Kind::ResourceQuota, namespace, s.obj.name(), |o| {
+        let r = store.modify::<StoreError>(Kind::ResourceQuota, namespace, s.name(), |o| {
             if let Object::ResourceQuota(q) = o {
                 q.status = Some(status_for(q, used));
             }
@@ -110,7 +110,7 @@ pub fn admit_pod(store: &Store, namespace: &str, name: &str, now: Timestamp) -> 
     }
     let used = pods_used(store, namespace, now);
     for s in &quotas {
-        let Object::ResourceQuota(q) = &s.obj else { continue };
+        let Object::ResourceQuota(q) = &*s.obj() else { continue };
         let exceeded: Vec<(&str, i64)> = pod_limits(q).into_iter().filter(|(_, hard)| used + 1 > *hard).collect();
         if exceeded.is_empty() {
             continue;
@@ -120,7 +120,7 @@ pub fn admit_pod(store: &Store, namespace: &str, name: &str, now: Timestamp) -> 
         };
         return Err(format!(
             "pods \"{name}\" is forbidden: exceeded quota: {}, requested: {}, used: {}, limited: {}",
-            s.obj.name(),
+            s.name(),
             list(&|_| 1),
             list(&|_| used),
             list(&|hard| hard)
@@ -188,7 +188,7 @@ mod tests {
         assert!(store.create(quota("q", &[("pods", "2")]), at).is_ok());
         assert_eq!(admit_pod(&store, "ns", "x", Timestamp::UNIX_EPOCH), Ok(()));
         assert!(refresh(&store, "ns", Timestamp::UNIX_EPOCH).is_ok());
-        let got = store.get(Kind::ResourceQuota, "ns", "q").map(|s| s.obj.clone());
+        let got = store.get(Kind::ResourceQuota, "ns", "q").map(|s| s.obj().into_owned());
         let Some(Object::ResourceQuota(q)) = got else { panic!("quota stored") };
         let used = q.status.and_then(|s| s.used).unwrap_or_default();
         assert_eq!(used.get("pods"), Some(&Quantity("1".into())));

@@ -275,8 +275,8 @@ mod tests {
         let pod = store.get(Kind::Pod, "fx", "agent-x").expect("stored");
         let node = store.get(Kind::Node, "", "n1").expect("stored");
         assert!(node.rv < pod.rv, "renumbered in recorded order");
-        assert_eq!(pod.obj.meta().uid.as_deref(), Some("u-1"), "uid kept for ownerReferences");
-        assert_eq!(pod.obj.meta().managed_fields.as_ref().map(Vec::len), Some(1), "managedFields kept");
+        assert_eq!(pod.obj().meta().uid.as_deref(), Some("u-1"), "uid kept for ownerReferences");
+        assert_eq!(pod.obj().meta().managed_fields.as_ref().map(Vec::len), Some(1), "managedFields kept");
         let served: serde_json::Value = serde_json::from_slice(&pod.json).expect("stored JSON");
         assert_eq!(served["metadata"]["managedFields"][0]["manager"], "kubelet", "and served");
         assert_eq!(served["metadata"]["creationTimestamp"], "2024-01-02T03:04:05Z");

@@ -1,10 +1,19 @@
-//! The simulator's object store: typed Kubernetes objects with their serialized JSON cached,
-//! one global resourceVersion counter (like etcd's revision), and a bounded history of watch
-//! events so that watches can resume from a resourceVersion, or get 410 Gone when it is older
-//! than what is retained.
+//! The simulator's object store: each object as its serialized JSON (what lists and watches
+//! send, as etcd keeps the encoded object), a small [`Head`] of the fields that keys, selectors,
+//! owner lookups and the controllers' indexes need, one global resourceVersion counter (like
+//! etcd's revision), and a bounded history of watch events so that watches can resume from a
+//! resourceVersion, or get 410 Gone when it is older than what is retained.
+//!
+//! Pods are the bulk of a fleet (150,000 of ~11 KB JSON each in `large`), and a typed
+//! k8s-openapi `Pod` costs several times its JSON in memory: a pod is kept as bytes only and
+//! decoded when it is read whole or written ([`Stored::obj`]). The few objects of the other
+//! kinds also keep their typed form, so the controllers read nodes and DaemonSets for free.
+//! The store and the watch history share one allocation per object version.
 //!
 //! Controllers and the HTTP API both go through this store; it never does I/O.
 
+use std::borrow::Cow;
+use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
 use std::sync::RwLock;
@@ -149,6 +158,18 @@ impl Object {
             Kind::ResourceQuota => Object::ResourceQuota(serde_json::from_slice(body)?),
         })
     }
+    /// An object of the kind with nothing set.
+    pub fn empty(kind: Kind) -> Object {
+        match kind {
+            Kind::Namespace => Object::Namespace(Default::default()),
+            Kind::Node => Object::Node(Default::default()),
+            Kind::Pod => Object::Pod(Default::default()),
+            Kind::DaemonSet => Object::DaemonSet(Default::default()),
+            Kind::ControllerRevision => Object::ControllerRevision(Default::default()),
+            Kind::Event => Object::Event(Default::default()),
+            Kind::ResourceQuota => Object::ResourceQuota(Default::default()),
+        }
+    }
     pub fn from_value(kind: Kind, v: serde_json::Value) -> Result<Object, serde_json::Error> {
         Ok(match kind {
             Kind::Namespace => Object::Namespace(serde_json::from_value(v)?),
@@ -175,13 +196,161 @@ impl ObjKey {
     }
 }
 
-/// A stored object and its JSON (with the current resourceVersion), shared by lists,
-/// watches and the history without copying.
+/// What the store, selectors and the controllers' indexes read of an object without decoding it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Head {
+    pub kind: Kind,
+    pub key: ObjKey,
+    pub uid: Option<String>,
+    pub labels: Option<BTreeMap<String, String>>,
+    /// The uid of the controller ownerReference.
+    pub controller_uid: Option<String>,
+    /// Pods: the node the pod is bound to, or pinned to by node affinity (a daemon pod before
+    /// binding).
+    pub node: Option<String>,
+    /// Pods: the selectable fields (`spec.nodeName`, `status.phase` …) that have a value.
+    pub fields: Box<[(&'static str, Box<str>)]>,
+}
+
+/// The pod fields the API server makes selectable besides metadata.name/namespace
+/// (pkg/registry/core/pod/strategy.go `ToSelectableFields`).
+pub const POD_FIELDS: [&str; 8] = [
+    "spec.nodeName",
+    "spec.restartPolicy",
+    "spec.schedulerName",
+    "spec.serviceAccountName",
+    "spec.hostNetwork",
+    "status.phase",
+    "status.podIP",
+    "status.nominatedNodeName",
+];
+
+impl Head {
+    fn of(obj: &Object) -> Head {
+        let meta = obj.meta();
+        let controller_uid = meta
+            .owner_references
+            .as_ref()
+            .and_then(|r| r.iter().find(|o| o.controller == Some(true)))
+            .map(|o| o.uid.clone());
+        let (node, fields) = match obj {
+            Object::Pod(p) => {
+                let node = p.spec.as_ref().and_then(crate::cluster::sched::pod_target_node).map(|t| t.name.to_string());
+                let fields = POD_FIELDS
+                    .iter()
+                    .filter_map(|f| Some((*f, pod_field(p, f)?.into_boxed_str())))
+                    .filter(|(_, v)| !v.is_empty())
+                    .collect();
+                (node, fields)
+            }
+            _ => (None, Box::default()),
+        };
+        Head {
+            kind: obj.kind(),
+            key: obj.key(),
+            uid: meta.uid.clone(),
+            labels: meta.labels.clone(),
+            controller_uid,
+            node,
+            fields,
+        }
+    }
+
+    /// A pod's selectable field ("" when unset, as the API server compares it).
+    pub fn field(&self, name: &str) -> &str {
+        self.fields.iter().find(|(f, _)| *f == name).map_or("", |(_, v)| v)
+    }
+}
+
+/// One of [`POD_FIELDS`] of a pod.
+pub fn pod_field(p: &Pod, field: &str) -> Option<String> {
+    let spec = p.spec.as_ref();
+    let status = p.status.as_ref();
+    match field {
+        "spec.nodeName" => spec.and_then(|s| s.node_name.clone()),
+        "spec.restartPolicy" => spec.and_then(|s| s.restart_policy.clone()),
+        "spec.schedulerName" => spec.and_then(|s| s.scheduler_name.clone()),
+        "spec.serviceAccountName" => spec.and_then(|s| s.service_account_name.clone()),
+        "spec.hostNetwork" => Some(spec.and_then(|s| s.host_network).unwrap_or(false).to_string()),
+        "status.phase" => status.and_then(|s| s.phase.clone()),
+        "status.podIP" => status.and_then(|s| s.pod_ip.clone()),
+        "status.nominatedNodeName" => status.and_then(|s| s.nominated_node_name.clone()),
+        _ => None,
+    }
+}
+
+/// A stored object version: its JSON (with its resourceVersion), shared by lists, watches and
+/// the history without copying, its [`Head`], and (all kinds but pods) its typed form.
 #[derive(Debug)]
 pub struct Stored {
-    pub obj: Object,
     pub json: Bytes,
     pub rv: u64,
+    pub head: Head,
+    typed: Option<Object>,
+}
+
+impl Stored {
+    /// The whole object: borrowed when kept typed, else decoded from its JSON (pods). The JSON
+    /// was written by the store from a typed object, so it decodes; should it not, the head's
+    /// fields are all that is left and an empty object of the kind stands in.
+    pub fn obj(&self) -> Cow<'_, Object> {
+        match &self.typed {
+            Some(o) => Cow::Borrowed(o),
+            None => Cow::Owned(Object::from_json(self.head.kind, &self.json).unwrap_or_else(|e| {
+                tracing::error!(
+                    "stored {} {}/{} does not decode: {e}",
+                    self.head.kind.kind(),
+                    self.head.key.namespace,
+                    self.head.key.name
+                );
+                let mut o = Object::empty(self.head.kind);
+                let m = o.meta_mut();
+                m.name = Some(self.head.key.name.clone());
+                m.namespace = Some(self.head.key.namespace.clone()).filter(|n| !n.is_empty());
+                m.uid = self.head.uid.clone();
+                o
+            })),
+        }
+    }
+    /// A stored pod's outline, decoded from its JSON without the bulk (containers, volumes,
+    /// managedFields, container statuses): the metadata but managedFields, and of spec and
+    /// status what a controller looking over all of a DaemonSet's pods reads (where the pod is
+    /// bound or pinned, its grace period, phase and conditions). About five times cheaper
+    /// than [`Stored::obj`]; never to be written back. `None` for other kinds.
+    pub fn pod_outline(&self) -> Option<Pod> {
+        if self.head.kind != Kind::Pod {
+            return None;
+        }
+        match serde_json::from_slice::<outline::Pod>(&self.json) {
+            Ok(p) => Some(p.into()),
+            Err(e) => {
+                tracing::error!("stored pod {}/{} does not decode: {e}", self.head.key.namespace, self.head.key.name);
+                None
+            }
+        }
+    }
+    /// The typed object of every kind but pods (pods are kept as bytes: use [`Stored::obj`]).
+    pub fn typed(&self) -> Option<&Object> {
+        self.typed.as_ref()
+    }
+    pub fn kind(&self) -> Kind {
+        self.head.kind
+    }
+    pub fn key(&self) -> &ObjKey {
+        &self.head.key
+    }
+    pub fn name(&self) -> &str {
+        &self.head.key.name
+    }
+    pub fn namespace(&self) -> &str {
+        &self.head.key.namespace
+    }
+    pub fn uid(&self) -> Option<&str> {
+        self.head.uid.as_deref()
+    }
+    pub fn labels(&self) -> Option<&BTreeMap<String, String>> {
+        self.head.labels.as_ref()
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -326,14 +495,41 @@ impl Store {
         g.floor = g.rv;
     }
 
-    fn commit(&self, g: &mut Inner, etype: EventType, mut obj: Object) -> Result<Arc<Stored>, StoreError> {
-        g.rv += 1;
-        let rv = g.rv;
+    fn commit(&self, g: &mut Inner, etype: EventType, obj: Object) -> Result<Arc<Stored>, StoreError> {
+        Ok(self.commit_with(g, etype, obj, false)?.0)
+    }
+
+    /// Commit, and give back the typed object as committed (with its resourceVersion), so that a
+    /// caller holding a pod need not decode it again.
+    fn commit_typed(&self, g: &mut Inner, etype: EventType, obj: Object) -> Result<(Arc<Stored>, Object), StoreError> {
+        let (stored, back) = self.commit_with(g, etype, obj, true)?;
+        let back = back.unwrap_or_else(|| stored.obj().into_owned());
+        Ok((stored, back))
+    }
+
+    /// Commit; with `give_back`, the typed object as committed comes back too (a clone for the
+    /// kinds the store keeps typed, the object itself for pods).
+    fn commit_with(
+        &self,
+        g: &mut Inner,
+        etype: EventType,
+        mut obj: Object,
+        give_back: bool,
+    ) -> Result<(Arc<Stored>, Option<Object>), StoreError> {
+        let rv = g.rv + 1;
         obj.meta_mut().resource_version = Some(rv.to_string());
-        let json = obj.to_json().map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let json = encode(&obj)?;
+        g.rv = rv;
         let kind = obj.kind();
-        let stored = Arc::new(Stored { obj, json: Bytes::from(json), rv });
-        let key = stored.obj.key();
+        let head = Head::of(&obj);
+        let (typed, back) = match (kind, give_back) {
+            (Kind::Pod, true) => (None, Some(obj)),
+            (Kind::Pod, false) => (None, None),
+            (_, true) => (Some(obj.clone()), Some(obj)),
+            (_, false) => (Some(obj), None),
+        };
+        let stored = Arc::new(Stored { json, rv, head, typed });
+        let key = stored.head.key.clone();
         let map = g.objects.get_mut(&kind).expect("every kind has a map");
         if etype == EventType::Deleted {
             map.remove(&key);
@@ -349,7 +545,7 @@ impl Store {
         }
         // No receivers is fine.
         let _ = self.tx.send(ev);
-        Ok(stored)
+        Ok((stored, back))
     }
 
     fn normalize_key(obj: &mut Object) {
@@ -360,7 +556,12 @@ impl Store {
 
     /// Create: assigns uid, creationTimestamp (if unset), generation 1 and a resourceVersion.
     /// `generateName` is honoured when `name` is empty.
-    pub fn create(&self, mut obj: Object, now: Time) -> Result<Arc<Stored>, StoreError> {
+    pub fn create(&self, obj: Object, now: Time) -> Result<Arc<Stored>, StoreError> {
+        Ok(self.create_typed(obj, now)?.0)
+    }
+
+    /// [`Store::create`], giving back the typed object as stored too.
+    pub fn create_typed(&self, mut obj: Object, now: Time) -> Result<(Arc<Stored>, Object), StoreError> {
         Self::normalize_key(&mut obj);
         let mut g = self.write();
         g.uid += 1;
@@ -389,13 +590,18 @@ impl Store {
         if g.objects[&kind].contains_key(&key) {
             return Err(StoreError::AlreadyExists { kind: kind.plural(), name: key.name });
         }
-        self.commit(&mut g, EventType::Added, obj)
+        self.commit_typed(&mut g, EventType::Added, obj)
     }
 
     /// Replace an object. When `expect_rv` is given and differs from the stored one: Conflict.
     /// uid and creationTimestamp are preserved; `generation` is bumped when the spec changed
     /// (DaemonSets, like the real registry). An update that changes nothing emits no event.
-    pub fn update(&self, mut obj: Object, expect_rv: Option<u64>) -> Result<Arc<Stored>, StoreError> {
+    pub fn update(&self, obj: Object, expect_rv: Option<u64>) -> Result<Arc<Stored>, StoreError> {
+        Ok(self.update_typed(obj, expect_rv)?.0)
+    }
+
+    /// [`Store::update`], giving back the typed object as stored too.
+    pub fn update_typed(&self, mut obj: Object, expect_rv: Option<u64>) -> Result<(Arc<Stored>, Object), StoreError> {
         Self::normalize_key(&mut obj);
         let mut g = self.write();
         let kind = obj.kind();
@@ -408,23 +614,26 @@ impl Store {
         {
             return Err(StoreError::Conflict { plural: kind.plural(), name: key.name });
         }
+        let old = cur.obj();
         {
-            let old = cur.obj.meta();
+            let old = old.meta();
             let meta = obj.meta_mut();
             meta.uid = old.uid.clone();
             meta.creation_timestamp = old.creation_timestamp.clone();
             meta.generation = old.generation;
             meta.resource_version = old.resource_version.clone();
         }
-        if let (Object::DaemonSet(new), Object::DaemonSet(old)) = (&mut obj, &cur.obj)
+        if let (Object::DaemonSet(new), Object::DaemonSet(old)) = (&mut obj, &*old)
             && new.spec != old.spec
         {
             new.metadata.generation = Some(old.metadata.generation.unwrap_or(1) + 1);
         }
-        if obj == cur.obj {
-            return Ok(cur);
+        if obj == *old {
+            drop(old);
+            return Ok((cur, obj));
         }
-        self.commit(&mut g, EventType::Modified, obj)
+        drop(old);
+        self.commit_typed(&mut g, EventType::Modified, obj)
     }
 
     /// Read-modify-write under one lock; `f` may fail to abort. No event when nothing changed.
@@ -438,7 +647,7 @@ impl Store {
         let cur = self
             .get(kind, namespace, name)
             .ok_or_else(|| StoreError::NotFound { kind: kind.plural(), name: name.to_string() })?;
-        let mut obj = cur.obj.clone();
+        let mut obj = cur.obj().into_owned();
         f(&mut obj)?;
         // Optimistic concurrency against our own read: a racing writer makes us retry once
         // by returning Conflict to the caller, as the API server would.
@@ -474,8 +683,29 @@ impl Store {
         let Some(cur) = g.objects[&kind].get(&key).cloned() else {
             return Err(StoreError::NotFound { kind: kind.plural(), name: name.to_string() });
         };
-        self.commit(&mut g, EventType::Deleted, cur.obj.clone())
+        self.commit(&mut g, EventType::Deleted, cur.obj().into_owned())
     }
+}
+
+thread_local! {
+    /// Serialization scratch: an object's JSON is written here and copied out at its exact
+    /// length, so a stored object holds no spare capacity (a `Vec` grown by doubling holds up
+    /// to twice what it needs, and at 150,000 pods that is gigabytes).
+    static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Serialize with apiVersion and kind set (k8s-openapi's Serialize adds them).
+fn encode(obj: &Object) -> Result<Bytes, StoreError> {
+    SCRATCH.with(|buf| {
+        let mut buf = buf.borrow_mut();
+        buf.clear();
+        each!(obj, o => serde_json::to_writer(&mut *buf, o)).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let out = Bytes::copy_from_slice(&buf);
+        if buf.capacity() > 1 << 20 {
+            *buf = Vec::new();
+        }
+        Ok(out)
+    })
 }
 
 /// Five lowercase alphanumerics, like the API server's generateName suffix.
@@ -489,4 +719,88 @@ fn suffix(mut n: u64) -> String {
             c
         })
         .collect()
+}
+
+/// The outline of a pod that [`Stored::pod_outline`] decodes: serde skips every other field.
+mod outline {
+    use std::collections::BTreeMap;
+
+    use k8s_openapi::api::core::v1 as core;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference, Time};
+    use serde::Deserialize;
+
+    #[derive(Deserialize)]
+    pub struct Pod {
+        #[serde(default)]
+        metadata: Meta,
+        spec: Option<Spec>,
+        status: Option<Status>,
+    }
+
+    #[derive(Deserialize, Default)]
+    #[serde(rename_all = "camelCase")]
+    struct Meta {
+        name: Option<String>,
+        generate_name: Option<String>,
+        namespace: Option<String>,
+        uid: Option<String>,
+        resource_version: Option<String>,
+        generation: Option<i64>,
+        labels: Option<BTreeMap<String, String>>,
+        annotations: Option<BTreeMap<String, String>>,
+        creation_timestamp: Option<Time>,
+        deletion_timestamp: Option<Time>,
+        deletion_grace_period_seconds: Option<i64>,
+        owner_references: Option<Vec<OwnerReference>>,
+        finalizers: Option<Vec<String>>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Spec {
+        node_name: Option<String>,
+        affinity: Option<core::Affinity>,
+        termination_grace_period_seconds: Option<i64>,
+    }
+
+    #[derive(Deserialize)]
+    struct Status {
+        phase: Option<String>,
+        conditions: Option<Vec<core::PodCondition>>,
+    }
+
+    impl From<Pod> for core::Pod {
+        fn from(p: Pod) -> core::Pod {
+            let m = p.metadata;
+            core::Pod {
+                metadata: ObjectMeta {
+                    name: m.name,
+                    generate_name: m.generate_name,
+                    namespace: m.namespace,
+                    uid: m.uid,
+                    resource_version: m.resource_version,
+                    generation: m.generation,
+                    labels: m.labels,
+                    annotations: m.annotations,
+                    creation_timestamp: m.creation_timestamp,
+                    deletion_timestamp: m.deletion_timestamp,
+                    deletion_grace_period_seconds: m.deletion_grace_period_seconds,
+                    owner_references: m.owner_references,
+                    finalizers: m.finalizers,
+                    ..Default::default()
+                },
+                spec: p.spec.map(|s| core::PodSpec {
+                    node_name: s.node_name,
+                    affinity: s.affinity,
+                    termination_grace_period_seconds: s.termination_grace_period_seconds,
+                    ..Default::default()
+                }),
+                status: p.status.map(|s| core::PodStatus {
+                    phase: s.phase,
+                    conditions: s.conditions,
+                    ..Default::default()
+                }),
+            }
+        }
+    }
 }

@@ -39,10 +39,10 @@ impl Selection {
     }
     /// Selectors only (the caller has already scoped kind and namespace).
     pub fn matches(&self, s: &Stored) -> bool {
-        self.label.matches(s.obj.meta().labels.as_ref()) && self.field.matches(&s.obj)
+        self.label.matches(s.labels()) && self.field.matches(s)
     }
     pub fn in_scope(&self, s: &Stored) -> bool {
-        self.namespace.as_deref().is_none_or(|ns| s.obj.namespace() == ns)
+        self.namespace.as_deref().is_none_or(|ns| s.namespace() == ns)
     }
 }
 
@@ -180,7 +180,7 @@ pub fn list(ctx: &Ctx) -> Result<Resp, ApiError> {
     }
 
     let from = match &start {
-        Some(k) => items.partition_point(|s| &s.obj.key() <= k),
+        Some(k) => items.partition_point(|s| &s.key().clone() <= k),
         None => 0,
     };
     let mut selected: Vec<Arc<Stored>> = Vec::new();
@@ -203,7 +203,7 @@ pub fn list(ctx: &Ctx) -> Result<Resp, ApiError> {
     }
     let list_rv = list_rv_from_token.unwrap_or(store_rv);
     let continue_token = match (more, selected.last()) {
-        (true, Some(last)) => Some(encode_continue(list_rv, &last.obj.key())),
+        (true, Some(last)) => Some(encode_continue(list_rv, &last.key().clone())),
         _ => None,
     };
     let remaining_count = (more && sel.is_trivial()).then_some(remaining);

@@ -72,7 +72,7 @@ pub fn logs(ctx: &Ctx) -> Result<Resp, ApiError> {
     let Some(stored) = ctx.state.store.get(Kind::Pod, ctx.namespace(), ctx.name()) else {
         return Err(ApiError::not_found("", "pods", ctx.name()));
     };
-    let Object::Pod(pod) = &stored.obj else {
+    let Object::Pod(pod) = &*stored.obj() else {
         return Err(ApiError::internal("pods/log on a non-pod object"));
     };
     let since_seconds = positive(ctx, "sinceSeconds")?;
@@ -159,7 +159,7 @@ pub fn logs(ctx: &Ctx) -> Result<Resp, ApiError> {
                 _ = tokio::time::sleep(FOLLOW_POLL) => {}
             }
             let Some(s) = state.store.get(Kind::Pod, &ns, &name) else { return };
-            let Object::Pod(pod) = &s.obj else { return };
+            let Object::Pod(pod) = &*s.obj() else { return };
             if pod.metadata.uid != uid || restart_count(pod, &opts.container) != restarts {
                 return;
             }

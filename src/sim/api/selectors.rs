@@ -3,9 +3,10 @@
 //! and each registry's `GetAttrs`/`*ToSelectableFields` for the fields a kind supports).
 //! Parse errors are the messages served in a 400 Status.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-use crate::sim::store::Object;
+use crate::sim::store::{Object, Stored, pod_field};
 
 /// One label requirement.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -322,8 +323,10 @@ impl FieldSelector {
         Ok(FieldSelector(reqs))
     }
 
-    pub fn matches(&self, obj: &Object) -> bool {
-        self.0.iter().all(|r| (field_value(obj, &r.field).as_deref().unwrap_or("") == r.value) != r.negate)
+    /// Whether a stored object matches, from its head where the kind is held as bytes (pods),
+    /// so that selecting pods never decodes them.
+    pub fn matches(&self, s: &Stored) -> bool {
+        self.0.iter().all(|r| (stored_field(s, &r.field) == r.value) != r.negate)
     }
 
     /// The name the selector pins (`metadata.name=x`), used to answer a watch of one object.
@@ -421,6 +424,16 @@ fn selectable(kind: crate::sim::Kind, field: &str) -> bool {
     }
 }
 
+/// A selectable field's value ("" when unset, as the apiserver's field set has it).
+fn stored_field<'a>(s: &'a Stored, field: &str) -> Cow<'a, str> {
+    match field {
+        "metadata.name" => Cow::Borrowed(s.name()),
+        "metadata.namespace" => Cow::Borrowed(s.namespace()),
+        _ if s.kind() == crate::sim::Kind::Pod => Cow::Borrowed(s.head.field(field)),
+        _ => Cow::Owned(s.typed().and_then(|o| field_value(o, field)).unwrap_or_default()),
+    }
+}
+
 fn field_value(obj: &Object, field: &str) -> Option<String> {
     match field {
         "metadata.name" => return Some(obj.name().to_string()),
@@ -428,21 +441,7 @@ fn field_value(obj: &Object, field: &str) -> Option<String> {
         _ => {}
     }
     match obj {
-        Object::Pod(p) => {
-            let spec = p.spec.as_ref();
-            let status = p.status.as_ref();
-            match field {
-                "spec.nodeName" => spec.and_then(|s| s.node_name.clone()),
-                "spec.restartPolicy" => spec.and_then(|s| s.restart_policy.clone()),
-                "spec.schedulerName" => spec.and_then(|s| s.scheduler_name.clone()),
-                "spec.serviceAccountName" => spec.and_then(|s| s.service_account_name.clone()),
-                "spec.hostNetwork" => Some(spec.and_then(|s| s.host_network).unwrap_or(false).to_string()),
-                "status.phase" => status.and_then(|s| s.phase.clone()),
-                "status.podIP" => status.and_then(|s| s.pod_ip.clone()),
-                "status.nominatedNodeName" => status.and_then(|s| s.nominated_node_name.clone()),
-                _ => None,
-            }
-        }
+        Object::Pod(p) => pod_field(p, field),
         Object::Node(n) => match field {
             "spec.unschedulable" => Some(n.spec.as_ref().and_then(|s| s.unschedulable).unwrap_or(false).to_string()),
             _ => None,
@@ -517,5 +516,34 @@ mod tests {
         let f = FieldSelector::parse("metadata.name!=x,metadata.namespace==y", Kind::Pod).unwrap_or_default();
         assert_eq!(f.0.len(), 2);
         assert!(f.0[0].negate);
+    }
+
+    /// Pods are held as bytes: their selectable fields come from the stored head. The values
+    /// are the apiserver's (pkg/registry/core/pod/strategy.go `ToSelectableFields`): an unset
+    /// field is "", an unset hostNetwork is "false".
+    #[test]
+    fn field_selector_matches_pods_held_as_bytes() {
+        use crate::sim::Kind;
+        use k8s_openapi::api::core::v1::{Pod, PodSpec, PodStatus};
+        let store = crate::sim::store::Store::new(16);
+        let pod = Pod {
+            metadata: k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
+                name: Some("p1".into()),
+                namespace: Some("ns".into()),
+                ..Default::default()
+            },
+            spec: Some(PodSpec { node_name: Some("n1".into()), ..Default::default() }),
+            status: Some(PodStatus { phase: Some("Running".into()), ..Default::default() }),
+        };
+        let now = k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(jiff::Timestamp::UNIX_EPOCH);
+        let Ok(stored) = store.create(Object::Pod(pod), now) else { panic!("create failed") };
+        let m = |sel: &str| FieldSelector::parse(sel, Kind::Pod).is_ok_and(|f| f.matches(&stored));
+        assert!(m("spec.nodeName=n1"));
+        assert!(!m("spec.nodeName=n2"));
+        assert!(m("spec.nodeName!=n2,status.phase=Running"));
+        assert!(m("metadata.name=p1,metadata.namespace=ns"));
+        assert!(m("spec.hostNetwork=false"));
+        assert!(m("status.podIP="));
+        assert!(!m("status.podIP!="));
     }
 }

@@ -604,7 +604,7 @@ fn quota_cells(q: &ResourceQuota) -> (String, String) {
 }
 
 fn row(s: &Stored, now: Timestamp, include_object: Option<&str>) -> Value {
-    let mut row = json!({ "cells": cells(&s.obj, now) });
+    let mut row = json!({ "cells": cells(&s.obj(), now) });
     match include_object {
         Some("None") => {}
         Some("Object") => {
@@ -614,7 +614,7 @@ fn row(s: &Stored, now: Timestamp, include_object: Option<&str>) -> Value {
             row["object"] = json!({
                 "kind": "PartialObjectMetadata",
                 "apiVersion": "meta.k8s.io/v1",
-                "metadata": serde_json::to_value(s.obj.meta()).unwrap_or(Value::Null),
+                "metadata": serde_json::to_value(s.obj().meta()).unwrap_or(Value::Null),
             });
         }
     }
@@ -670,7 +670,7 @@ pub fn event_table(
         "metadata": { "resourceVersion": s.rv.to_string() },
         "rows": [row(s, now, include_object)],
     });
-    t["columnDefinitions"] = if with_columns { json!(columns(s.obj.kind())) } else { json!([]) };
+    t["columnDefinitions"] = if with_columns { json!(columns(s.kind())) } else { json!([]) };
     t
 }
 

@@ -169,7 +169,7 @@ impl Watcher {
                     if !self.opts.sel.is_trivial() {
                         let (items, _) = store.list(kind, ns.as_deref());
                         self.members =
-                            Some(items.iter().filter(|s| self.opts.sel.matches(s)).map(|s| s.obj.key()).collect());
+                            Some(items.iter().filter(|s| self.opts.sel.matches(s)).map(|s| s.key().clone()).collect());
                     }
                     (Vec::new(), sub)
                 }
@@ -187,7 +187,7 @@ impl Watcher {
         for s in &initial {
             if self.opts.sel.matches(s) {
                 if let Some(m) = &mut self.members {
-                    m.insert(s.obj.key());
+                    m.insert(s.key().clone());
                 }
                 self.event(EventType::Added.as_str(), s);
                 if self.buf.len() >= CHUNK && !self.flush().await {
@@ -304,7 +304,7 @@ impl Watcher {
         let etype = match &mut self.members {
             None => ev.etype,
             Some(m) => {
-                let key = ev.object.obj.key();
+                let key = ev.object.key().clone();
                 let was = m.contains(&key);
                 match (ev.etype, was, matches) {
                     (EventType::Deleted, true, _) | (EventType::Deleted, false, true) => {

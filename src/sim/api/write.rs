@@ -252,13 +252,13 @@ fn admit_quota(ctx: &Ctx, obj: &Object) -> Result<(), ApiError> {
 /// After a quota is written, compute its status at once (the quota controller's first sync),
 /// so a `get` right after `create quota` shows what is used. Returns the stored quota.
 fn settle_quota(ctx: &Ctx, s: Arc<Stored>) -> Arc<Stored> {
-    if s.obj.kind() != Kind::ResourceQuota {
+    if s.kind() != Kind::ResourceQuota {
         return s;
     }
-    if let Err(e) = quota::refresh(&ctx.state.store, s.obj.namespace(), ctx.state.clock.now()) {
-        tracing::debug!("quota status of {}/{}: {e}", s.obj.namespace(), s.obj.name());
+    if let Err(e) = quota::refresh(&ctx.state.store, s.namespace(), ctx.state.clock.now()) {
+        tracing::debug!("quota status of {}/{}: {e}", s.namespace(), s.name());
     }
-    ctx.state.store.get(Kind::ResourceQuota, s.obj.namespace(), s.obj.name()).unwrap_or(s)
+    ctx.state.store.get(Kind::ResourceQuota, s.namespace(), s.name()).unwrap_or(s)
 }
 
 pub fn create(ctx: &Ctx, body: &[u8]) -> Result<Resp, ApiError> {
@@ -390,9 +390,10 @@ pub fn update(ctx: &Ctx, body: &[u8]) -> Result<Resp, ApiError> {
         .parse::<u64>()
         .map_err(|_| ApiError::bad_request(format!("metadata.resourceVersion: Invalid value: {rv_str:?}")))?;
     let cur = current(ctx)?;
-    let new = scope_write(ctx.target.subresource.as_deref(), &cur.obj, obj);
+    let cur = cur.obj();
+    let new = scope_write(ctx.target.subresource.as_deref(), &cur, obj);
     if ctx.target.subresource.is_none() {
-        check_pod_update(&cur.obj, &new)?;
+        check_pod_update(&cur, &new)?;
     }
     if dry_run(ctx)? {
         return value_response(200, &new);
@@ -493,9 +494,10 @@ pub fn patch(ctx: &Ctx, body: &[u8]) -> Result<Resp, ApiError> {
                 "metadata.name: Invalid value: field is immutable",
             ));
         }
-        let new = scope_write(ctx.target.subresource.as_deref(), &cur.obj, obj);
+        let cur_obj = cur.obj();
+        let new = scope_write(ctx.target.subresource.as_deref(), &cur_obj, obj);
         if ctx.target.subresource.is_none() {
-            check_pod_update(&cur.obj, &new)?;
+            check_pod_update(&cur_obj, &new)?;
         }
         if dry {
             return value_response(200, &new);
@@ -564,14 +566,14 @@ pub fn delete(ctx: &Ctx, body: &[u8]) -> Result<Resp, ApiError> {
     let opts = delete_opts(ctx, body)?;
     let cur = current(ctx)?;
     if let Some(uid) = &opts.uid
-        && cur.obj.meta().uid.as_deref() != Some(uid.as_str())
+        && cur.obj().meta().uid.as_deref() != Some(uid.as_str())
     {
         return Err(ApiError::new(
             409,
             "Conflict",
             format!(
                 "Precondition failed: UID in precondition: {uid}, UID in object meta: {}",
-                cur.obj.meta().uid.as_deref().unwrap_or("")
+                cur.obj().meta().uid.as_deref().unwrap_or("")
             ),
         ));
     }
@@ -591,7 +593,7 @@ pub fn delete(ctx: &Ctx, body: &[u8]) -> Result<Resp, ApiError> {
         return object_response(ctx, 200, &cur);
     }
     let store = &ctx.state.store;
-    let s = match &cur.obj {
+    let s = match &*cur.obj() {
         Object::Pod(_) => delete_pod(store, &cur, opts.grace, ctx.now()).map_err(store_err(ctx))?,
         _ => {
             let s = store.delete(kind, ctx.namespace(), ctx.name()).map_err(store_err(ctx))?;
@@ -606,8 +608,8 @@ pub fn delete(ctx: &Ctx, body: &[u8]) -> Result<Resp, ApiError> {
 /// removal to the kubelet; remove at once when the grace period is 0, or when no kubelet will
 /// act (unscheduled pods, terminal phases), as CheckGracefulDelete decides.
 pub fn delete_pod(store: &Store, cur: &Stored, grace: Option<i64>, now: Time) -> Result<Arc<Stored>, StoreError> {
-    let Object::Pod(pod) = &cur.obj else {
-        return store.delete(cur.obj.kind(), cur.obj.namespace(), cur.obj.name());
+    let Object::Pod(pod) = &*cur.obj() else {
+        return store.delete(cur.kind(), cur.namespace(), cur.name());
     };
     let spec_grace = pod.spec.as_ref().and_then(|s| s.termination_grace_period_seconds).unwrap_or(30);
     // A negative grace period is set to 1 (pkg/registry/core/pod/strategy.go).
@@ -618,10 +620,10 @@ pub fn delete_pod(store: &Store, cur: &Stored, grace: Option<i64>, now: Time) ->
     let unbound = pod.spec.as_ref().and_then(|s| s.node_name.as_deref()).unwrap_or("").is_empty();
     let phase = pod.status.as_ref().and_then(|s| s.phase.as_deref()).unwrap_or("");
     if grace == 0 || unbound || phase == "Succeeded" || phase == "Failed" {
-        return store.delete(Kind::Pod, cur.obj.namespace(), cur.obj.name());
+        return store.delete(Kind::Pod, cur.namespace(), cur.name());
     }
     let deadline = Time(now.0.checked_add(jiff::SignedDuration::from_secs(grace)).unwrap_or(now.0));
-    store.modify(Kind::Pod, cur.obj.namespace(), cur.obj.name(), |o: &mut Object| {
+    store.modify(Kind::Pod, cur.namespace(), cur.name(), |o: &mut Object| {
         let meta = o.meta_mut();
         match (&meta.deletion_timestamp, meta.deletion_grace_period_seconds) {
             // Already terminating: a delete may only shorten the grace period.
@@ -639,27 +641,27 @@ pub fn delete_pod(store: &Store, cur: &Stored, grace: Option<i64>, now: Time) ->
 /// (Background/Foreground) or remove the owner reference from them (Orphan). A deleted
 /// Namespace takes every object in it.
 fn cascade(store: &Store, deleted: &Stored, propagation: &str, now: Time) {
-    if let Object::Namespace(ns) = &deleted.obj {
+    if let Object::Namespace(ns) = &*deleted.obj() {
         let name = ns.metadata.name.clone().unwrap_or_default();
         for kind in Kind::ALL.into_iter().filter(|k| k.namespaced()) {
             let (items, _) = store.list(kind, Some(&name));
             for s in items {
-                let _ = store.delete(kind, &name, s.obj.name());
+                let _ = store.delete(kind, &name, s.name());
             }
         }
         return;
     }
-    let Some(uid) = deleted.obj.meta().uid.clone() else { return };
-    let ns = deleted.obj.namespace().to_string();
+    let Some(uid) = deleted.obj().meta().uid.clone() else { return };
+    let ns = deleted.namespace().to_string();
     for kind in [Kind::Pod, Kind::ControllerRevision, Kind::Event] {
         let (items, _) = store.list(kind, Some(&ns));
         for s in items {
-            let owned = s.obj.meta().owner_references.iter().flatten().any(|o| o.uid == uid);
+            let owned = s.obj().meta().owner_references.iter().flatten().any(|o| o.uid == uid);
             if !owned {
                 continue;
             }
             if propagation == "Orphan" {
-                let _ = store.modify(kind, &ns, s.obj.name(), |o: &mut Object| {
+                let _ = store.modify(kind, &ns, s.name(), |o: &mut Object| {
                     if let Some(refs) = o.meta_mut().owner_references.as_mut() {
                         refs.retain(|r| r.uid != uid);
                     }
@@ -668,7 +670,7 @@ fn cascade(store: &Store, deleted: &Stored, propagation: &str, now: Time) {
             } else if kind == Kind::Pod {
                 let _ = delete_pod(store, &s, None, now.clone());
             } else {
-                let _ = store.delete(kind, &ns, s.obj.name());
+                let _ = store.delete(kind, &ns, s.name());
             }
         }
     }

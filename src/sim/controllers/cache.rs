@@ -5,8 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
-use super::build_pod::target_node;
-use crate::sim::store::{EventType, Kind, ObjKey, Object, Store, Stored, WatchEvent};
+use crate::sim::store::{EventType, Kind, ObjKey, Store, Stored, WatchEvent};
 
 #[derive(Default)]
 pub struct Cache {
@@ -29,15 +28,12 @@ pub enum Change {
     Other,
 }
 
-fn controller_uid(obj: &Object) -> Option<String> {
-    obj.meta().owner_references.as_ref()?.iter().find(|o| o.controller == Some(true)).map(|o| o.uid.clone())
+fn controller_uid(s: &Stored) -> Option<String> {
+    s.head.controller_uid.clone()
 }
 
 fn pod_node(s: &Stored) -> Option<String> {
-    match &s.obj {
-        Object::Pod(p) => target_node(p).map(String::from),
-        _ => None,
-    }
+    s.head.node.clone()
 }
 
 impl Cache {
@@ -56,14 +52,14 @@ impl Cache {
     }
 
     fn put(&mut self, s: Arc<Stored>) -> Change {
-        let key = s.obj.key();
-        match s.obj.kind() {
+        let key = s.key().clone();
+        match s.kind() {
             Kind::Node => {
                 self.nodes.insert(key.name.clone(), s);
                 Change::Node(key.name)
             }
             Kind::DaemonSet => {
-                let uid = s.obj.meta().uid.clone();
+                let uid = s.head.uid.clone();
                 if let Some(u) = &uid {
                     self.ds_by_uid.insert(u.clone(), key.clone());
                 }
@@ -72,7 +68,7 @@ impl Cache {
             }
             Kind::Pod => {
                 let (mut owners, mut nodes) = self.unindex_pod(&key);
-                let owner = controller_uid(&s.obj);
+                let owner = controller_uid(&s);
                 let node = pod_node(&s);
                 if let Some(o) = &owner {
                     self.pods_by_owner.entry(o.clone()).or_default().insert(key.clone());
@@ -86,7 +82,7 @@ impl Cache {
                 Change::Pod { key, owners, nodes }
             }
             Kind::ControllerRevision => {
-                let owner = controller_uid(&s.obj);
+                let owner = controller_uid(&s);
                 if let Some(o) = &owner {
                     self.revisions_by_owner.entry(o.clone()).or_default().insert(key.clone());
                 }
@@ -101,7 +97,7 @@ impl Cache {
         let mut owners = Vec::new();
         let mut nodes = Vec::new();
         if let Some(old) = self.pods.remove(key) {
-            if let Some(o) = controller_uid(&old.obj) {
+            if let Some(o) = controller_uid(&old) {
                 if let Some(set) = self.pods_by_owner.get_mut(&o) {
                     set.remove(key);
                     if set.is_empty() {
@@ -128,7 +124,7 @@ impl Cache {
         if ev.etype != EventType::Deleted {
             return self.put(s.clone());
         }
-        let key = s.obj.key();
+        let key = s.key().clone();
         match ev.kind {
             Kind::Node => {
                 self.nodes.remove(&key.name);
@@ -136,7 +132,7 @@ impl Cache {
             }
             Kind::DaemonSet => {
                 self.daemonsets.remove(&key);
-                let uid = s.obj.meta().uid.clone();
+                let uid = s.head.uid.clone();
                 if let Some(u) = &uid {
                     self.ds_by_uid.remove(u);
                 }
@@ -148,7 +144,7 @@ impl Cache {
             }
             Kind::ControllerRevision => {
                 self.revisions.remove(&key);
-                let owner = controller_uid(&s.obj);
+                let owner = controller_uid(s);
                 if let Some(o) = &owner
                     && let Some(set) = self.revisions_by_owner.get_mut(o)
                 {
@@ -169,7 +165,12 @@ impl Cache {
     }
 
     /// The "ns/name" of the DaemonSet that controls a pod.
-    pub fn owner_key(&self, obj: &Object) -> Option<&ObjKey> {
-        controller_uid(obj).and_then(|u| self.ds_by_uid.get(&u))
+    pub fn owner_key(&self, s: &Stored) -> Option<&ObjKey> {
+        self.owner_of(s.head.controller_uid.as_deref()?)
+    }
+
+    /// The DaemonSet with this uid.
+    pub fn owner_of(&self, uid: &str) -> Option<&ObjKey> {
+        self.ds_by_uid.get(uid)
     }
 }

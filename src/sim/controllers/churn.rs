@@ -48,14 +48,14 @@ impl Churn {
             if roll < 0.85 {
                 let Some(key) = self.pick_pod(cache) else { continue };
                 let Some(s) = cache.pods.get(&key) else { continue };
-                let Object::Pod(pod) = &s.obj else { continue };
+                let Object::Pod(pod) = &*s.obj() else { continue };
                 if pod.metadata.deletion_timestamp.is_some() {
                     continue;
                 }
                 let node_name = super::build_pod::target_node(pod).unwrap_or("");
-                let Some(Object::Node(node)) = cache.nodes.get(node_name).map(|s| &s.obj) else { continue };
+                let Some(Object::Node(node)) = cache.nodes.get(node_name).and_then(|s| s.typed()) else { continue };
                 let mut pod = pod.clone();
-                let ds_name = cache.owner_key(&s.obj).map(|k| k.name.clone()).unwrap_or_default();
+                let ds_name = cache.owner_key(s).map(|k| k.name.clone()).unwrap_or_default();
                 let changed = if roll < 0.60 {
                     kubelet::restart_container(&mut pod, node, &ds_name, ctx.now)
                 } else {
@@ -80,7 +80,7 @@ impl Churn {
                     || !cache
                         .nodes
                         .get(&name)
-                        .is_some_and(|s| matches!(&s.obj, Object::Node(nd) if super::build::node_is_ready(nd)))
+                        .is_some_and(|s| matches!(&*s.obj(), Object::Node(nd) if super::build::node_is_ready(nd)))
                 {
                     continue;
                 }

@@ -199,7 +199,7 @@ impl DsController {
     /// One `syncDaemonSet`. Errors from the store (conflicts with API writes) requeue.
     pub fn sync(&mut self, ctx: &Ctx<'_>, key: &ObjKey) -> Result<(), StoreError> {
         let Some(stored) = ctx.cache.daemonsets.get(key) else { return Ok(()) };
-        let Object::DaemonSet(ds) = &stored.obj else { return Ok(()) };
+        let Some(Object::DaemonSet(ds)) = stored.typed() else { return Ok(()) };
         if ds.metadata.deletion_timestamp.is_some() {
             return Ok(());
         }
@@ -212,23 +212,22 @@ impl DsController {
             .cache
             .nodes
             .values()
-            .filter_map(|s| match &s.obj {
-                Object::Node(n) => Some(NodeSched::from_node(n)),
+            .filter_map(|s| match s.typed() {
+                Some(Object::Node(n)) => Some(NodeSched::from_node(n)),
                 _ => None,
             })
             .collect();
         let decisions: Vec<Decision> = nodes.iter().map(|n| should_run_with(&n.view(), &spec, &tolerations)).collect();
         // getNodesToDaemonPods(includeDeletedTerminal=false).
-        let owned: Vec<Arc<Stored>> = ctx.cache.owned_pods(&uid).cloned().collect();
+        // Pods are stored as JSON: their outlines (all this sync reads) decoded once per sync.
+        let owned: Vec<Pod> = ctx.cache.owned_pods(&uid).filter_map(|s| s.pod_outline()).collect();
         let mut node_pods: HashMap<String, Vec<&Pod>> = HashMap::new();
-        for s in &owned {
-            if let Object::Pod(p) = &s.obj {
-                if is_terminal(p) && deleting(p) {
-                    continue;
-                }
-                if let Some(n) = build_pod::target_node(p) {
-                    node_pods.entry(n.to_string()).or_default().push(p);
-                }
+        for p in &owned {
+            if is_terminal(p) && deleting(p) {
+                continue;
+            }
+            if let Some(n) = build_pod::target_node(p) {
+                node_pods.entry(n.to_string()).or_default().push(p);
             }
         }
         let generation = template_generation(&ds);
@@ -362,7 +361,7 @@ impl DsController {
         let tpl = Some(&ds.spec).map(|s| s.template.clone()).unwrap_or_default();
         let patch = build::revision_patch(&tpl);
         let revisions: Vec<&Arc<Stored>> = ctx.cache.owned_revisions(&uid).collect();
-        let rev_of = |s: &Stored| match &s.obj {
+        let rev_of = |s: &Stored| match &*s.obj() {
             Object::ControllerRevision(c) => c.revision.unwrap_or(0),
             _ => 0,
         };
@@ -375,15 +374,17 @@ impl DsController {
         let matching = revisions
             .iter()
             .find(|s| {
-                matches!(&s.obj, Object::ControllerRevision(c)
+                matches!(&*s.obj(), Object::ControllerRevision(c)
                     if c.data.0 == patch || build::template_of_revision(c).as_ref() == Some(&tpl))
             })
             .copied();
         let mut ds = ds.clone();
-        let template_changed = newest.is_some() && newest.map(|s| s.obj.key()) != matching.map(|s| s.obj.key());
+        let template_changed = newest.is_some() && newest.map(|s| s.key().clone()) != matching.map(|s| s.key().clone());
         let hash = match matching {
             Some(cur) => {
-                let Object::ControllerRevision(cr) = &cur.obj else { unreachable!("revision cache holds revisions") };
+                let Object::ControllerRevision(cr) = &*cur.obj() else {
+                    unreachable!("revision cache holds revisions")
+                };
                 if cr.revision.unwrap_or(0) < max_rev {
                     let (ns, n) = (ns.clone(), cr.metadata.name.clone().unwrap_or_default());
                     ctx.store.modify::<StoreError>(Kind::ControllerRevision, &ns, &n, |o| {
@@ -407,7 +408,7 @@ impl DsController {
                             // the real controller bumps status.collisionCount and retries.
                             let existing = ctx.store.get(Kind::ControllerRevision, &ns, &format!("{name}-{hash}"));
                             if let Some(e) = existing
-                                && let Object::ControllerRevision(c) = &e.obj
+                                && let Object::ControllerRevision(c) = &*e.obj()
                                 && c.data.0 == patch
                             {
                                 break hash;
@@ -436,7 +437,7 @@ impl DsController {
                 }
                 Ok(())
             })?;
-            if let Object::DaemonSet(d) = &upd.obj {
+            if let Object::DaemonSet(d) = &*upd.obj() {
                 let status = ds.status.clone();
                 ds = d.clone();
                 if ds.status.is_none() {
@@ -517,7 +518,7 @@ impl DsController {
             let mut pod = build_pod::for_node(&self.protos[&proto_key], node, ctx.seed);
             pod.metadata.creation_timestamp = Some(time(ctx.now));
             let created = ctx.store.create(Object::Pod(pod), time(ctx.now))?;
-            let pod_name = created.obj.name().to_string();
+            let pod_name = created.name().to_string();
             record_event(ctx, ds, &pod_name, "SuccessfulCreate", &format!("Created pod: {pod_name}"))?;
         }
         self.quota_backoff.remove(uid);
@@ -542,7 +543,7 @@ impl DsController {
         let mut old: Vec<(i64, String, String)> = ctx
             .cache
             .owned_revisions(uid)
-            .filter_map(|s| match &s.obj {
+            .filter_map(|s| match &*s.obj() {
                 Object::ControllerRevision(c) => {
                     let h = c.metadata.labels.as_ref()?.get(REVISION_HASH_LABEL)?.clone();
                     (h != hash && !live.contains(h.as_str()))

@@ -85,10 +85,16 @@ pub struct PodEnv<'a> {
 }
 
 pub fn env<'a>(cache: &'a Cache, scenario: &Scenario, ctx: &Ctx<'_>, pod: &Pod) -> PodEnv<'a> {
-    let owner = cache.owner_key(&Object::Pod(pod.clone()));
+    let owner = pod
+        .metadata
+        .owner_references
+        .iter()
+        .flatten()
+        .find(|o| o.controller == Some(true))
+        .and_then(|o| cache.owner_of(&o.uid));
     let node_name = target_node(pod).unwrap_or("");
-    let node = cache.nodes.get(node_name).and_then(|s| match &s.obj {
-        Object::Node(n) => Some(n),
+    let node = cache.nodes.get(node_name).and_then(|s| match s.typed() {
+        Some(Object::Node(n)) => Some(n),
         _ => None,
     });
     let (behaviour, delays, ds_name) = match owner {
@@ -114,7 +120,7 @@ impl Kubelet {
             self.unschedulable.remove(key);
             return;
         };
-        let Object::Pod(pod) = &s.obj else { return };
+        let Object::Pod(pod) = &*s.obj() else { return };
         let env = env(cache, scenario, ctx, pod);
         if let Some(due) = self.next_due(key, pod, &env, ms(ctx.now)) {
             self.due.insert(key.clone(), due);
@@ -222,7 +228,7 @@ impl Kubelet {
     /// Do what is due for one pod. Returns Ok(()) also when nothing was to be done.
     pub fn run(&mut self, cache: &Cache, scenario: &Scenario, ctx: &Ctx<'_>, key: &ObjKey) -> Result<(), StoreError> {
         let Some(s) = cache.pods.get(key) else { return Ok(()) };
-        let Object::Pod(pod) = &s.obj else { return Ok(()) };
+        let Object::Pod(pod) = &*s.obj() else { return Ok(()) };
         let env = env(cache, scenario, ctx, pod);
         let now = ctx.now;
         if pod.metadata.deletion_timestamp.is_some() {

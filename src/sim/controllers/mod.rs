@@ -95,12 +95,12 @@ impl Controllers {
             .cache
             .nodes
             .iter()
-            .filter(|(_, s)| matches!(&s.obj, Object::Node(n) if !build::node_is_ready(n)))
+            .filter(|(_, s)| matches!(&*s.obj(), Object::Node(n) if !build::node_is_ready(n)))
             .map(|(n, _)| n.clone())
             .collect();
         if c.scenario.behaviours_from_pods {
             for s in c.cache.pods.values() {
-                if let (Object::Pod(pod), Some(k)) = (&s.obj, c.cache.owner_key(&s.obj)) {
+                if let (Object::Pod(pod), Some(k)) = (&*s.obj(), c.cache.owner_key(s)) {
                     c.behaviours.learn(&format!("{}/{}", k.namespace, k.name), pod);
                 }
             }
@@ -142,7 +142,7 @@ impl Controllers {
         for ev in events {
             let deleted_ds = ev.kind == Kind::DaemonSet && ev.etype == super::store::EventType::Deleted;
             if ev.kind == Kind::ResourceQuota {
-                self.quota_changed(ev.object.obj.namespace());
+                self.quota_changed(ev.object.namespace());
             }
             match self.cache.apply(&ev) {
                 Change::Node(n) => {
@@ -225,14 +225,14 @@ impl Controllers {
                 continue;
             }
             for s in self.cache.owned_pods(&uid) {
-                if let Object::Pod(p) = &s.obj
+                if let Object::Pod(p) = &*s.obj()
                     && let Err(e) = daemonset::delete_pod(&self.store, p, now)
                 {
                     tracing::debug!("garbage collecting pod: {e}");
                 }
             }
             for s in self.cache.owned_revisions(&uid) {
-                let _ = self.store.delete(Kind::ControllerRevision, s.obj.namespace(), s.obj.name());
+                let _ = self.store.delete(Kind::ControllerRevision, s.namespace(), s.name());
             }
         }
         for n in std::mem::take(&mut self.dirty_nodes) {

@@ -111,8 +111,7 @@ pub fn sync_node(
         // PodGC (`gcOrphaned`): pods bound to a deleted node are removed at once.
         for key in cache.pods_by_node.get(name).into_iter().flatten() {
             if let Some(p) = cache.pods.get(key)
-                && let Object::Pod(pod) = &p.obj
-                && pod.spec.as_ref().and_then(|s| s.node_name.as_deref()) == Some(name)
+                && p.head.field("spec.nodeName") == name
             {
                 match store.delete(Kind::Pod, &key.namespace, &key.name) {
                     Ok(_) | Err(StoreError::NotFound { .. }) => {}
@@ -122,7 +121,7 @@ pub fn sync_node(
         }
         return Ok(());
     };
-    let Object::Node(node) = &s.obj else { return Ok(()) };
+    let Some(Object::Node(node)) = s.typed() else { return Ok(()) };
     let mut n = node.clone();
     if reconcile_taints(&mut n, now) {
         match store.update(Object::Node(n), Some(s.rv)) {
@@ -140,12 +139,11 @@ pub fn sync_node(
         let keys: Vec<ObjKey> = cache.pods_by_node.get(name).into_iter().flatten().cloned().collect();
         for key in keys {
             let Some(p) = cache.pods.get(&key) else { continue };
-            let Object::Pod(pod) = &p.obj else { continue };
-            let mut pod = pod.clone();
+            let Object::Pod(mut pod) = p.obj().into_owned() else { continue };
             if kubelet::mark_not_ready(&mut pod, now, false) {
-                match store.update(Object::Pod(pod), Some(p.rv)) {
-                    Ok(s) => {
-                        if let Object::Pod(pod) = &s.obj {
+                match store.update_typed(Object::Pod(pod), Some(p.rv)) {
+                    Ok((_, stored)) => {
+                        if let Object::Pod(pod) = &stored {
                             record_pod_not_ready(store, pod, now)?;
                         }
                     }

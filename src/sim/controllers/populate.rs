@@ -7,7 +7,6 @@
 //! Each pod is a clone of a per-revision prototype, so the large scenario stays fast.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use jiff::Timestamp;
 use k8s_openapi::api::core::v1::{Namespace, Node, Pod};
@@ -25,7 +24,7 @@ use super::scheduler;
 use crate::cluster::sched::{NodeSched, pod_sched_spec};
 use crate::fleet::schedule::{daemon_tolerations, should_run_with};
 use crate::sim::scenario::{BehaviourKind, Scenario};
-use crate::sim::store::{Kind, Object, Store, StoreError, Stored};
+use crate::sim::store::{Kind, Object, Store, StoreError};
 
 const DAY: i64 = 86_400;
 
@@ -96,7 +95,7 @@ pub fn populate(store: &Store, start: Timestamp, sc: &Scenario, seed: u64) -> an
                 build::set_node_ready(&mut node, false, lost, secs_before(lost, 40));
             }
             let stored = store.create(Object::Node(node), time(p.created))?;
-            if let Object::Node(n) = &stored.obj {
+            if let Some(Object::Node(n)) = stored.typed() {
                 if let Some(lost) = lost_at(n, start) {
                     nodes::record_node_not_ready(store, n, lost)?;
                 }
@@ -132,7 +131,7 @@ pub fn populate(store: &Store, start: Timestamp, sc: &Scenario, seed: u64) -> an
         let templates: Vec<_> = images.iter().map(|img| build::template(cfg, img)).collect();
         let mut ds = build::daemonset(cfg, &templates[0], created);
         let stored = store.create(Object::DaemonSet(ds.clone()), time(created))?;
-        if let Object::DaemonSet(d) = &stored.obj {
+        if let Some(Object::DaemonSet(d)) = stored.typed() {
             ds = d.clone();
         }
         let mut revisions_ds = vec![ds.clone()];
@@ -146,7 +145,7 @@ pub fn populate(store: &Store, start: Timestamp, sc: &Scenario, seed: u64) -> an
                 .get_or_insert_with(Default::default)
                 .insert(TEMPLATE_GENERATION_ANNOTATION.into(), (k + 1).to_string());
             let stored = store.update(Object::DaemonSet(next), None)?;
-            if let Object::DaemonSet(d) = &stored.obj {
+            if let Some(Object::DaemonSet(d)) = stored.typed() {
                 ds = d.clone();
             }
             revisions_ds.push(ds.clone());
@@ -177,7 +176,9 @@ pub fn populate(store: &Store, start: Timestamp, sc: &Scenario, seed: u64) -> an
         let proto_prev = if prev != cur { Some(proto_for(prev)) } else { None };
         let spec = templates[cur].spec.as_ref().map(pod_sched_spec).unwrap_or_default();
         let tolerations = daemon_tolerations(&spec);
-        let mut node_pods: HashMap<String, Vec<Arc<Stored>>> = HashMap::new();
+        // What `compute_status` reads of each pod ([`status_facts`]), not the whole pod: a
+        // DaemonSet's 5,000 typed pods held to the end of its loop cost more than writing them.
+        let mut node_pods: HashMap<String, Vec<Pod>> = HashMap::new();
         let mut decisions = Vec::with_capacity(nodes.len());
         for (node, sched) in &nodes {
             let d = should_run_with(&sched.view(), &spec, &tolerations);
@@ -210,7 +211,9 @@ pub fn populate(store: &Store, start: Timestamp, sc: &Scenario, seed: u64) -> an
                 scheduler::allocatable_pods(node).is_some_and(|max| bound.get(name).copied().unwrap_or(0) >= max);
             if full {
                 let stored = unschedulable_pod(store, pod, nodes.len(), pod_created, start, &mut rng)?;
-                node_pods.entry(name.clone()).or_default().push(stored);
+                if let Object::Pod(p) = &stored {
+                    node_pods.entry(name.clone()).or_default().push(status_facts(p));
+                }
                 continue;
             }
             *bound.entry(name.clone()).or_default() += 1;
@@ -229,26 +232,21 @@ pub fn populate(store: &Store, start: Timestamp, sc: &Scenario, seed: u64) -> an
             // The node lifecycle controller marked it not ready when the node was lost.
             let marked = lost_at(node, start).filter(|lost| mark_not_ready(&mut pod, *lost, false));
             free_name(store, &mut pod, &mut rng);
-            let mut stored = store.create(Object::Pod(pod), time(pod_created))?;
+            let (_, mut stored) = store.create_typed(Object::Pod(pod), time(pod_created))?;
             if matches!(&run.main, Main::Waiting { reason, .. } if reason == "CrashLoopBackOff") {
-                stored = with_crash_message(store, &stored, run.restarts)?;
+                stored = with_crash_message(store, stored, run.restarts)?;
             }
-            if let Object::Pod(p) = &stored.obj {
+            if let Object::Pod(p) = &stored {
                 for (ev, count, first) in pod_events::settled(p, &run, behaviour, started, start) {
                     pod_events::record(store, p, name, &ev, count, first, start)?;
                 }
                 if let Some(lost) = marked {
                     nodes::record_pod_not_ready(store, p, lost)?;
                 }
+                node_pods.entry(name.clone()).or_default().push(status_facts(p));
             }
-            node_pods.entry(name.clone()).or_default().push(stored);
         }
-        let refs: HashMap<String, Vec<&Pod>> = node_pods
-            .iter()
-            .map(|(k, v)| {
-                (k.clone(), v.iter().filter_map(|s| if let Object::Pod(p) = &s.obj { Some(p) } else { None }).collect())
-            })
-            .collect();
+        let refs: HashMap<String, Vec<&Pod>> = node_pods.iter().map(|(k, v)| (k.clone(), v.iter().collect())).collect();
         let status = compute_status(&ds, nodes.iter().map(|(_, s)| s).zip(decisions), &refs, &hashes[cur], start);
         store.modify::<StoreError>(Kind::DaemonSet, &cfg.namespace, &cfg.name, |o| {
             if let Object::DaemonSet(d) = o {
@@ -262,6 +260,24 @@ pub fn populate(store: &Store, start: Timestamp, sc: &Scenario, seed: u64) -> an
     Ok(())
 }
 
+/// The part of a pod that `compute_status` reads: name, labels and creation time (which pod
+/// counts, and whether it is updated) and the Ready condition (ready, available).
+fn status_facts(p: &Pod) -> Pod {
+    Pod {
+        metadata: ObjectMeta {
+            name: p.metadata.name.clone(),
+            labels: p.metadata.labels.clone(),
+            creation_timestamp: p.metadata.creation_timestamp.clone(),
+            ..Default::default()
+        },
+        spec: None,
+        status: p.status.as_ref().map(|st| k8s_openapi::api::core::v1::PodStatus {
+            conditions: st.conditions.clone(),
+            ..Default::default()
+        }),
+    }
+}
+
 /// A daemon pod the scheduler has found no room for since it was created: Pending and
 /// unschedulable, with the FailedScheduling Warning it has had once per retry (an
 /// unschedulable pod is retried every `UNSCHEDULABLE_RETRY_MS` without cluster events).
@@ -272,12 +288,12 @@ fn unschedulable_pod(
     created: Timestamp,
     now: Timestamp,
     rng: &mut SplitMix64,
-) -> Result<Arc<Stored>, StoreError> {
+) -> Result<Object, StoreError> {
     let message = scheduler::too_many_pods(nodes);
     scheduler::mark_unschedulable(&mut pod, &message, created);
     free_name(store, &mut pod, rng);
-    let stored = store.create(Object::Pod(pod), time(created))?;
-    if let Object::Pod(p) = &stored.obj {
+    let (_, stored) = store.create_typed(Object::Pod(pod), time(created))?;
+    if let Object::Pod(p) = &stored {
         let tries = 1 + (now.as_millisecond() - created.as_millisecond()).max(0) / scheduler::UNSCHEDULABLE_RETRY_MS;
         let ev = pod_events::warning("FailedScheduling", message);
         let count = i32::try_from(tries).unwrap_or(i32::MAX);
@@ -314,23 +330,21 @@ fn lost_at(node: &Node, start: Timestamp) -> Option<Timestamp> {
 
 /// The CrashLoopBackOff message names the pod's uid, which the store assigns on create: write
 /// it once the pod has one.
-fn with_crash_message(store: &Store, stored: &Arc<Stored>, restarts: i32) -> Result<Arc<Stored>, StoreError> {
-    let Object::Pod(p) = &stored.obj else { return Ok(stored.clone()) };
-    let message = pod_events::crash_waiting_message(p, restarts);
-    store.modify::<StoreError>(Kind::Pod, stored.obj.namespace(), stored.obj.name(), |o| {
-        if let Object::Pod(p) = o
-            && let Some(w) = p
-                .status
-                .as_mut()
-                .and_then(|s| s.container_statuses.as_mut())
-                .and_then(|c| c.first_mut())
-                .and_then(|c| c.state.as_mut())
-                .and_then(|s| s.waiting.as_mut())
-        {
-            w.message = Some(message.clone());
-        }
-        Ok(())
-    })
+fn with_crash_message(store: &Store, stored: Object, restarts: i32) -> Result<Object, StoreError> {
+    let Object::Pod(mut p) = stored else { return Ok(stored) };
+    let message = pod_events::crash_waiting_message(&p, restarts);
+    let rv = p.metadata.resource_version.as_deref().and_then(|v| v.parse().ok());
+    if let Some(w) = p
+        .status
+        .as_mut()
+        .and_then(|s| s.container_statuses.as_mut())
+        .and_then(|c| c.first_mut())
+        .and_then(|c| c.state.as_mut())
+        .and_then(|s| s.waiting.as_mut())
+    {
+        w.message = Some(message);
+    }
+    Ok(store.update_typed(Object::Pod(p), rv)?.1)
 }
 
 fn five(rng: &mut SplitMix64) -> String {

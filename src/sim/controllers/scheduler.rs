@@ -10,7 +10,6 @@ use k8s_openapi::api::core::v1::{Node, Pod};
 use super::build_pod;
 use super::cache::Cache;
 use super::pod_events;
-use crate::sim::store::Object;
 
 /// How long an unschedulable pod waits without a cluster event before the scheduler tries
 /// again (`podMaxInUnschedulablePodsDuration`, pkg/scheduler/internal/queue).
@@ -68,12 +67,9 @@ pub fn has_room(cache: &Cache, node: &Node, node_name: &str) -> bool {
         .get(node_name)
         .into_iter()
         .flatten()
-        .filter_map(|k| match &cache.pods.get(k)?.obj {
-            Object::Pod(p) => Some(p),
-            _ => None,
-        })
-        .filter(|p| p.spec.as_ref().and_then(|s| s.node_name.as_deref()) == Some(node_name))
-        .filter(|p| !matches!(p.status.as_ref().and_then(|s| s.phase.as_deref()), Some("Failed" | "Succeeded")))
+        .filter_map(|k| cache.pods.get(k))
+        .filter(|p| p.head.field("spec.nodeName") == node_name)
+        .filter(|p| !matches!(p.head.field("status.phase"), "Failed" | "Succeeded"))
         .count();
     bound < max
 }
