@@ -128,11 +128,37 @@ impl Source {
 
     /// One page of the list as the server sent it; [`decode_page`] decodes it. Fetching and
     /// decoding are apart so that the next page can be on its way while this one decodes.
-    async fn list_text(&self, cont: Option<String>) -> kube::Result<String> {
+    ///
+    /// The body is gathered into one buffer sized from `Content-Length` where the server gives
+    /// it, and decoded from there: `Client::request_text` would copy a page of megabytes twice
+    /// more (joining the frames, then into a `String`). Errors are kube's: an error status
+    /// becomes `Error::Api` with the server's `Status`, or one built from the body's text.
+    /// `buf` is a spare buffer to fill (its allocation is reused: fresh megabytes each page
+    /// cost page faults).
+    async fn list_bytes(&self, cont: Option<String>, mut buf: Vec<u8>) -> kube::Result<Vec<u8>> {
+        use http_body_util::BodyExt;
         let mut lp = list_params(self.kind);
         lp.continue_token = cont;
         let req = self.request.list(&lp).map_err(kube::Error::BuildRequest)?;
-        self.client.request_text(req).await
+        let res = self.client.send(req.map(kube::client::Body::from)).await?;
+        let status = res.status();
+        let size = res
+            .headers()
+            .get(http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok()?.parse::<usize>().ok())
+            .unwrap_or(0);
+        let mut body = res.into_body();
+        buf.clear();
+        buf.reserve(size.min(MAX_PREALLOC));
+        while let Some(frame) = body.frame().await {
+            if let Ok(data) = frame?.into_data() {
+                buf.extend_from_slice(&data);
+            }
+        }
+        if status.is_client_error() || status.is_server_error() {
+            return Err(api_error(status, &buf));
+        }
+        Ok(buf)
     }
 
     async fn watch<W: Clone + DeserializeOwned + Send + 'static>(
@@ -144,6 +170,25 @@ impl Source {
     }
 }
 
+/// The most a page's buffer is sized ahead from `Content-Length` (a page of 500 pods is ~6 MB).
+const MAX_PREALLOC: usize = 64 << 20;
+
+/// An error response as kube's `Client::request_text` reports it: the server's `Status`, or
+/// one made of the body's text (a proxy's HTML page, a plain-text error).
+fn api_error(status: http::StatusCode, body: &[u8]) -> kube::Error {
+    match serde_json::from_slice::<kube::core::Status>(body) {
+        Ok(s) => kube::Error::Api(s.boxed()),
+        Err(_) => {
+            let text = String::from_utf8_lossy(body);
+            kube::Error::Api(
+                kube::core::Status::failure(text.trim(), "Failed to parse error data")
+                    .with_code(status.as_u16())
+                    .boxed(),
+            )
+        }
+    }
+}
+
 /// A list page: its metadata (an empty list carrying `continue` and `resourceVersion`) and its
 /// items, each decoded or reported.
 type Page<W> = (ObjectList<()>, Vec<Result<W, Undecodable>>);
@@ -152,17 +197,17 @@ type Page<W> = (ObjectList<()>, Vec<Result<W, Undecodable>>);
 /// their wire types); when that fails, again one item at a time, so one object the server sent
 /// that does not decode is reported and skipped ([`Lenient`]) instead of failing every re-list
 /// of the whole kind forever. Fails only when the body is not a list at all.
-fn decode_page<W: Clone + DeserializeOwned>(text: &str) -> Result<Page<W>, serde_json::Error> {
+fn decode_page<W: Clone + DeserializeOwned>(text: &[u8]) -> Result<Page<W>, serde_json::Error> {
     let split = |list: ObjectList<Result<W, Undecodable>>| {
         let ObjectList { types, metadata, items } = list;
         (ObjectList { types, metadata, items: Vec::new() }, items)
     };
-    match serde_json::from_str::<ObjectList<W>>(text) {
+    match serde_json::from_slice::<ObjectList<W>>(text) {
         Ok(list) => {
             let ObjectList { types, metadata, items } = list;
             Ok(split(ObjectList { types, metadata, items: items.into_iter().map(Ok).collect() }))
         }
-        Err(whole) => match serde_json::from_str::<ObjectList<Lenient<W>>>(text) {
+        Err(whole) => match serde_json::from_slice::<ObjectList<Lenient<W>>>(text) {
             Ok(list) => {
                 let ObjectList { types, metadata, items } = list;
                 let items = items
@@ -210,13 +255,16 @@ fn field_selector(kind: StreamKind) -> Option<&'static str> {
 /// the token is known before the (megabytes of) items are decoded, and the next page can be
 /// asked for meanwhile. `None` when the page has no token there (the last page, or a server
 /// writing `metadata` after the items: the token is then taken from the decoded page).
-fn peek_continue(text: &str) -> Option<String> {
+fn peek_continue(text: &[u8]) -> Option<String> {
     #[derive(Deserialize)]
     struct Head {
         metadata: kube::core::ListMeta,
     }
-    let at = text.find(",\"items\":")?;
-    let head: Head = serde_json::from_str(&format!("{}}}", &text[..at])).ok()?;
+    const ITEMS: &[u8] = b",\"items\":";
+    let at = text.windows(ITEMS.len()).position(|w| w == ITEMS)?;
+    let mut head = text[..at].to_vec();
+    head.push(b'}');
+    let head: Head = serde_json::from_slice(&head).ok()?;
     head.metadata.continue_.filter(|c| !c.is_empty())
 }
 
@@ -854,17 +902,20 @@ async fn list<K: Watched>(src: &Source, link: &mut Link, bad: &mut HashSet<ObjKe
     let mut started = false;
     let mut listed: u64 = 0;
     // The next page, asked for while this one decodes, with the token it was asked with.
-    let mut ahead: Option<(String, AbortOnDrop<kube::Result<String>>)> = None;
+    let mut ahead: Option<(String, AbortOnDrop<kube::Result<Vec<u8>>>)> = None;
+    // The buffer of the page before last, for the next fetch (two pages are in hand at most:
+    // the one decoding and the one on its way).
+    let mut spare: Vec<u8> = Vec::new();
     loop {
         let limit = Instant::now() + REQUEST_TIMEOUT;
-        let text: BoxFuture<'_, kube::Result<String>> = match ahead.take() {
+        let text: BoxFuture<'_, kube::Result<Vec<u8>>> = match ahead.take() {
             Some((token, mut task)) if cont.as_deref() == Some(token.as_str()) => Box::pin(async move {
                 (&mut task.0).await.unwrap_or_else(|e| {
                     Err(kube::Error::Service(format!("the prefetch of the next page ended: {e}").into()))
                 })
             }),
             // No prefetch, or one asked with another token than the page gave: ask again.
-            _ => Box::pin(src.list_text(cont.take())),
+            _ => Box::pin(src.list_bytes(cont.take(), std::mem::take(&mut spare))),
         };
         let text = match link.wait(text, limit).await {
             Waited::Stop => return Err(Halt::Stop),
@@ -882,7 +933,8 @@ async fn list<K: Watched>(src: &Source, link: &mut Link, bad: &mut HashSet<ObjKe
         if let Some(next) = peek_continue(&text) {
             let src = src.clone();
             let token = next.clone();
-            ahead = Some((token, AbortOnDrop(tokio::spawn(async move { src.list_text(Some(next)).await }))));
+            let buf = std::mem::take(&mut spare);
+            ahead = Some((token, AbortOnDrop(tokio::spawn(async move { src.list_bytes(Some(next), buf).await }))));
         }
         link.heard();
         let page = match decode_page::<K::Wire>(&text) {
@@ -892,7 +944,7 @@ async fn list<K: Watched>(src: &Source, link: &mut Link, bad: &mut HashSet<ObjKe
                 return Err(Halt::Failure(classify(K::KIND, src.namespace.as_deref(), Phase::List, &e)));
             }
         };
-        drop(text);
+        spare = text;
         if !started {
             started = true;
             bad.clear();
@@ -1071,25 +1123,28 @@ mod tests {
     fn the_next_pages_token_is_read_before_the_items() {
         // As a real API server writes a page (Go's field order; the token is opaque text).
         let page = r#"{"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"42","continue":"eyJ2IjoibWV0YS5rOHMuaW8vdjEiLCJydiI6NDJ9","remainingItemCount":1500},"items":[{"metadata":{"name":"a","continue":"not this"}}]}"#;
-        assert_eq!(peek_continue(page).as_deref(), Some("eyJ2IjoibWV0YS5rOHMuaW8vdjEiLCJydiI6NDJ9"));
+        assert_eq!(peek_continue(page.as_bytes()).as_deref(), Some("eyJ2IjoibWV0YS5rOHMuaW8vdjEiLCJydiI6NDJ9"));
         // The last page: an empty or absent token.
         assert_eq!(
             peek_continue(
                 r#"{"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"42","continue":""},"items":[]}"#
+                    .as_bytes()
             ),
             None
         );
         assert_eq!(
-            peek_continue(r#"{"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"42"},"items":[]}"#),
+            peek_continue(
+                r#"{"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"42"},"items":[]}"#.as_bytes()
+            ),
             None
         );
         // Metadata after the items (kubectl -o json sorts keys): no early token; the decoded
         // page gives it instead.
         assert_eq!(
-            peek_continue(r#"{"apiVersion":"v1","items":[],"kind":"PodList","metadata":{"continue":"c1"}}"#),
+            peek_continue(r#"{"apiVersion":"v1","items":[],"kind":"PodList","metadata":{"continue":"c1"}}"#.as_bytes()),
             None
         );
-        assert_eq!(peek_continue("not json"), None);
+        assert_eq!(peek_continue(b"not json"), None);
     }
 
     #[test]
@@ -1138,7 +1193,7 @@ mod tests {
               {"metadata":{"name":"b","namespace":"ns","resourceVersion":"9"},
                "status":{"containerStatuses":[{"name":"x","restartCount":"seven"}]}},
               {"metadata":{"name":"c","namespace":"ns"}}]}"#;
-        let (meta, items) = decode_page::<PodWire>(page).expect("a list");
+        let (meta, items) = decode_page::<PodWire>(page.as_bytes()).expect("a list");
         assert_eq!(meta.metadata.resource_version.as_deref(), Some("42"));
         assert_eq!(meta.metadata.continue_.as_deref(), Some("c1"));
         let names: Vec<String> = items
@@ -1150,7 +1205,7 @@ mod tests {
             .collect();
         assert_eq!(names, ["a", "bad ns/b at Some(\"9\")", "c"]);
         // A body that is not a list at all is still an error.
-        assert!(decode_page::<PodWire>(r#"{"items": 3}"#).is_err());
+        assert!(decode_page::<PodWire>(br#"{"items": 3}"#).is_err());
     }
 
     fn link() -> (Link, mpsc::Receiver<FleetEvent>) {
