@@ -1071,6 +1071,30 @@ async fn watch<K: Watched>(
 mod tests {
     use super::*;
 
+    /// Error bodies become what kube's `request_text` makes of them: the server's `Status`
+    /// (k8s.io/apimachinery metav1.Status, as an API server writes a 403), or, for a body that
+    /// is not one (a proxy's HTML page), a Failure status carrying the HTTP code and the text.
+    #[test]
+    fn list_error_bodies_become_kube_api_errors() {
+        let forbidden = br#"{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"pods is forbidden: User \"dev\" cannot list resource \"pods\" in API group \"\" at the cluster scope","reason":"Forbidden","details":{"kind":"pods"},"code":403}"#;
+        match super::api_error(http::StatusCode::FORBIDDEN, forbidden) {
+            kube::Error::Api(s) => {
+                assert_eq!(s.code, 403);
+                assert_eq!(s.reason, "Forbidden");
+                assert!(s.message.starts_with("pods is forbidden: User \"dev\""), "{}", s.message);
+            }
+            e => panic!("not an API error: {e}"),
+        }
+        match super::api_error(http::StatusCode::BAD_GATEWAY, b"<html><body>502 Bad Gateway</body></html>\n") {
+            kube::Error::Api(s) => {
+                assert_eq!(s.code, 502);
+                assert_eq!(s.message, "<html><body>502 Bad Gateway</body></html>");
+                assert_eq!(s.reason, "Failed to parse error data");
+            }
+            e => panic!("not an API error: {e}"),
+        }
+    }
+
     #[test]
     fn forbidden_revisions_message_says_what_to_ask_for() {
         assert_eq!(
