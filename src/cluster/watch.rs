@@ -261,7 +261,10 @@ fn peek_continue(text: &[u8]) -> Option<String> {
         metadata: kube::core::ListMeta,
     }
     const ITEMS: &[u8] = b",\"items\":";
-    let at = text.windows(ITEMS.len()).position(|w| w == ITEMS)?;
+    // The metadata comes first and is small: look no further than its first 64 KB, so that a
+    // page written the other way round is not scanned whole.
+    let start = &text[..text.len().min(1 << 16)];
+    let at = start.windows(ITEMS.len()).position(|w| w == ITEMS)?;
     let mut head = text[..at].to_vec();
     head.push(b'}');
     let head: Head = serde_json::from_slice(&head).ok()?;
@@ -1169,6 +1172,13 @@ mod tests {
             None
         );
         assert_eq!(peek_continue(b"not json"), None);
+        // Megabytes of items after the metadata: the token is found at the front; items first
+        // and metadata after them: not searched for past the first 64 KB.
+        let items = vec![r#"{"metadata":{"name":"a"}}"#; 20_000].join(",");
+        let front = format!(r#"{{"kind":"PodList","metadata":{{"continue":"c2"}},"items":[{items}]}}"#);
+        assert_eq!(peek_continue(front.as_bytes()).as_deref(), Some("c2"));
+        let back = format!(r#"{{"kind":"PodList","items":[{items}],"metadata":{{"continue":"c3"}},"items":[]}}"#);
+        assert_eq!(peek_continue(back.as_bytes()), None);
     }
 
     #[test]
