@@ -552,7 +552,7 @@ fn small_scenario_is_healthy_and_settled() {
     }
 }
 
-/// 150,000 pods of ~11 KB: in an unoptimized build building and serializing them takes
+/// 150,000 pods of ~8.7 KB: in an unoptimized build building and serializing them takes
 /// minutes, so this runs under `cargo test --release --test sim_controllers large_scenario`
 /// and is reported as ignored, with this reason, in debug builds (CI's `cargo test` is one).
 #[test]
