@@ -180,7 +180,7 @@ pub fn list(ctx: &Ctx) -> Result<Resp, ApiError> {
     }
 
     let from = match &start {
-        Some(k) => items.partition_point(|s| &s.key().clone() <= k),
+        Some(k) => items.partition_point(|s| s.key() <= k),
         None => 0,
     };
     let mut selected: Vec<Arc<Stored>> = Vec::new();
@@ -203,7 +203,7 @@ pub fn list(ctx: &Ctx) -> Result<Resp, ApiError> {
     }
     let list_rv = list_rv_from_token.unwrap_or(store_rv);
     let continue_token = match (more, selected.last()) {
-        (true, Some(last)) => Some(encode_continue(list_rv, &last.key().clone())),
+        (true, Some(last)) => Some(encode_continue(list_rv, last.key())),
         _ => None,
     };
     let remaining_count = (more && sel.is_trivial()).then_some(remaining);

@@ -566,15 +566,12 @@ pub fn delete(ctx: &Ctx, body: &[u8]) -> Result<Resp, ApiError> {
     let opts = delete_opts(ctx, body)?;
     let cur = current(ctx)?;
     if let Some(uid) = &opts.uid
-        && cur.obj().meta().uid.as_deref() != Some(uid.as_str())
+        && cur.uid() != Some(uid.as_str())
     {
         return Err(ApiError::new(
             409,
             "Conflict",
-            format!(
-                "Precondition failed: UID in precondition: {uid}, UID in object meta: {}",
-                cur.obj().meta().uid.as_deref().unwrap_or("")
-            ),
+            format!("Precondition failed: UID in precondition: {uid}, UID in object meta: {}", cur.uid().unwrap_or("")),
         ));
     }
     if let Some(rv) = &opts.rv
