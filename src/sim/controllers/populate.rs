@@ -4,13 +4,14 @@
 //! about troubled pods (`pod_events::settled`) and the DaemonSets'
 //! status counters computed by the controller's own `compute_status`.
 //!
-//! Each pod is a clone of a per-revision prototype, so the large scenario stays fast.
+//! Each pod is a clone of a per-revision prototype, so the large scenario stays fast; the
+//! prototype's managedFields are serialised once and written into each pod's JSON by the store.
 
 use std::collections::HashMap;
 
 use jiff::Timestamp;
 use k8s_openapi::api::core::v1::{Namespace, Node, Pod};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ManagedFieldsEntry, ObjectMeta};
 
 use super::behaviours::Behaviours;
 use super::build::{self, NodeParams, TEMPLATE_GENERATION_ANNOTATION, secs_after, secs_before, time};
@@ -24,7 +25,7 @@ use super::scheduler;
 use crate::cluster::sched::{NodeSched, pod_sched_spec};
 use crate::fleet::schedule::{daemon_tolerations, should_run_with};
 use crate::sim::scenario::{BehaviourKind, Scenario};
-use crate::sim::store::{Kind, Object, Store, StoreError};
+use crate::sim::store::{Kind, ManagedFieldsJson, Object, Store, StoreError};
 
 const DAY: i64 = 86_400;
 
@@ -170,7 +171,7 @@ pub fn populate(store: &Store, start: Timestamp, sc: &Scenario, seed: u64) -> an
             if let Some(s) = Some(&mut owner.spec) {
                 s.template = templates[k].clone();
             }
-            build_pod::prototype(&owner, &hashes[k], Some(k as i64 + 1), rev_time(k))
+            Proto::new(build_pod::prototype(&owner, &hashes[k], Some(k as i64 + 1), rev_time(k)))
         };
         let proto_cur = proto_for(cur);
         let proto_prev = if prev != cur { Some(proto_for(prev)) } else { None };
@@ -204,16 +205,14 @@ pub fn populate(store: &Store, start: Timestamp, sc: &Scenario, seed: u64) -> an
             let base = if rev_time(k) > node_created { rev_time(k) } else { node_created };
             let pod_created =
                 secs_after(base, rng.range(2, 40).min((start.as_second() - base.as_second() - 30).max(0)));
-            let mut pod = build_pod::for_node(proto, name, seed ^ di as u64);
+            let mut pod = build_pod::for_node(&proto.pod, name, seed ^ di as u64);
             pod.metadata.creation_timestamp = Some(time(pod_created));
             pod.metadata.name = Some(format!("{}-{}", cfg.name, five(&mut rng)));
             let full =
                 scheduler::allocatable_pods(node).is_some_and(|max| bound.get(name).copied().unwrap_or(0) >= max);
             if full {
-                let stored = unschedulable_pod(store, pod, nodes.len(), pod_created, start, &mut rng)?;
-                if let Object::Pod(p) = &stored {
-                    node_pods.entry(name.clone()).or_default().push(status_facts(p));
-                }
+                let p = unschedulable_pod(store, pod, proto, nodes.len(), pod_created, start, &mut rng)?;
+                node_pods.entry(name.clone()).or_default().push(status_facts(&p));
                 continue;
             }
             *bound.entry(name.clone()).or_default() += 1;
@@ -232,19 +231,17 @@ pub fn populate(store: &Store, start: Timestamp, sc: &Scenario, seed: u64) -> an
             // The node lifecycle controller marked it not ready when the node was lost.
             let marked = lost_at(node, start).filter(|lost| mark_not_ready(&mut pod, *lost, false));
             free_name(store, &mut pod, &mut rng);
-            let (_, mut stored) = store.create_typed(Object::Pod(pod), time(pod_created))?;
+            let (_, mut p) = store.create_pod_with_managed_fields(pod, time(pod_created), &proto.managed_json)?;
             if matches!(&run.main, Main::Waiting { reason, .. } if reason == "CrashLoopBackOff") {
-                stored = with_crash_message(store, stored, run.restarts)?;
+                p = with_crash_message(store, p, &proto.managed, run.restarts)?;
             }
-            if let Object::Pod(p) = &stored {
-                for (ev, count, first) in pod_events::settled(p, &run, behaviour, started, start) {
-                    pod_events::record(store, p, name, &ev, count, first, start)?;
-                }
-                if let Some(lost) = marked {
-                    nodes::record_pod_not_ready(store, p, lost)?;
-                }
-                node_pods.entry(name.clone()).or_default().push(status_facts(p));
+            for (ev, count, first) in pod_events::settled(&p, &run, behaviour, started, start) {
+                pod_events::record(store, &p, name, &ev, count, first, start)?;
             }
+            if let Some(lost) = marked {
+                nodes::record_pod_not_ready(store, &p, lost)?;
+            }
+            node_pods.entry(name.clone()).or_default().push(status_facts(&p));
         }
         let refs: HashMap<String, Vec<&Pod>> = node_pods.iter().map(|(k, v)| (k.clone(), v.iter().collect())).collect();
         let status = compute_status(&ds, nodes.iter().map(|(_, s)| s).zip(decisions), &refs, &hashes[cur], start);
@@ -284,22 +281,39 @@ fn status_facts(p: &Pod) -> Pod {
 fn unschedulable_pod(
     store: &Store,
     mut pod: Pod,
+    proto: &Proto,
     nodes: usize,
     created: Timestamp,
     now: Timestamp,
     rng: &mut SplitMix64,
-) -> Result<Object, StoreError> {
+) -> Result<Pod, StoreError> {
     let message = scheduler::too_many_pods(nodes);
     scheduler::mark_unschedulable(&mut pod, &message, created);
     free_name(store, &mut pod, rng);
-    let (_, stored) = store.create_typed(Object::Pod(pod), time(created))?;
-    if let Object::Pod(p) = &stored {
-        let tries = 1 + (now.as_millisecond() - created.as_millisecond()).max(0) / scheduler::UNSCHEDULABLE_RETRY_MS;
-        let ev = pod_events::warning("FailedScheduling", message);
-        let count = i32::try_from(tries).unwrap_or(i32::MAX);
-        pod_events::record_about(store, &scheduler::scheduler_about(p), &ev, count, created, now)?;
+    let (_, p) = store.create_pod_with_managed_fields(pod, time(created), &proto.managed_json)?;
+    let tries = 1 + (now.as_millisecond() - created.as_millisecond()).max(0) / scheduler::UNSCHEDULABLE_RETRY_MS;
+    let ev = pod_events::warning("FailedScheduling", message);
+    let count = i32::try_from(tries).unwrap_or(i32::MAX);
+    pod_events::record_about(store, &scheduler::scheduler_about(&p), &ev, count, created, now)?;
+    Ok(p)
+}
+
+/// A revision's pod prototype, with its managedFields apart: the same for every pod cloned from
+/// it, they are serialised once and written into each pod's JSON by the store
+/// ([`Store::create_pod_with_managed_fields`]).
+struct Proto {
+    /// Without managedFields.
+    pod: Pod,
+    managed: Vec<ManagedFieldsEntry>,
+    managed_json: ManagedFieldsJson,
+}
+
+impl Proto {
+    fn new(mut pod: Pod) -> Proto {
+        let managed = pod.metadata.managed_fields.take().unwrap_or_default();
+        let managed_json = ManagedFieldsJson::new(&managed);
+        Proto { pod, managed, managed_json }
     }
-    Ok(stored)
 }
 
 /// Names are seeded; on the rare clash with a pod already stored, draw another suffix after
@@ -329,9 +343,15 @@ fn lost_at(node: &Node, start: Timestamp) -> Option<Timestamp> {
 }
 
 /// The CrashLoopBackOff message names the pod's uid, which the store assigns on create: write
-/// it once the pod has one.
-fn with_crash_message(store: &Store, stored: Object, restarts: i32) -> Result<Object, StoreError> {
-    let Object::Pod(mut p) = stored else { return Ok(stored) };
+/// it once the pod has one (with its prototype's managedFields, which the pod given back by the
+/// store has not).
+fn with_crash_message(
+    store: &Store,
+    mut p: Pod,
+    managed: &[ManagedFieldsEntry],
+    restarts: i32,
+) -> Result<Pod, StoreError> {
+    p.metadata.managed_fields = Some(managed.to_vec());
     let message = pod_events::crash_waiting_message(&p, restarts);
     let rv = p.metadata.resource_version.as_deref().and_then(|v| v.parse().ok());
     if let Some(w) = p
@@ -344,7 +364,10 @@ fn with_crash_message(store: &Store, stored: Object, restarts: i32) -> Result<Ob
     {
         w.message = Some(message);
     }
-    Ok(store.update_typed(Object::Pod(p), rv)?.1)
+    match store.update_typed(Object::Pod(p), rv)?.1 {
+        Object::Pod(p) => Ok(p),
+        _ => Err(StoreError::Invalid("a pod came back as another kind".into())),
+    }
 }
 
 fn five(rng: &mut SplitMix64) -> String {
