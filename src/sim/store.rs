@@ -767,6 +767,10 @@ impl ManagedFieldsJson {
 /// first; labels and annotations, before it in metadata, are string maps).
 fn encode_with_managed_fields(obj: &mut Object, managed: &ManagedFieldsJson) -> Result<Bytes, StoreError> {
     const EMPTY: &[u8] = b"\"managedFields\":[]";
+    if &managed.0[..] == b"[]" {
+        // No entries: the field is left out, as the API server writes it.
+        return encode(obj);
+    }
     obj.meta_mut().managed_fields = Some(Vec::new());
     let encoded = SCRATCH.with(|buf| {
         let mut buf = buf.borrow_mut();
@@ -950,6 +954,15 @@ mod tests {
         assert_eq!(decoded.metadata.labels.unwrap()["app"], "\"managedFields\":[]");
         assert_eq!(back.metadata.managed_fields, None, "the pod given back has none");
         assert_eq!(back.metadata.resource_version.as_deref(), Some(spliced.rv.to_string().as_str()));
+    }
+
+    #[test]
+    fn no_managed_fields_given_as_json_leave_the_field_out() {
+        let store = Store::new(100);
+        let now = Time(jiff::Timestamp::UNIX_EPOCH);
+        let (spliced, _) = store.create_pod_with_managed_fields(pod("p"), now, &ManagedFieldsJson::new(&[])).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&spliced.json).unwrap();
+        assert_eq!(v["metadata"].get("managedFields"), None, "{v}");
     }
 
     #[test]
