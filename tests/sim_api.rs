@@ -75,6 +75,68 @@ async fn list_paginates_with_limit_and_continue() {
     s.shutdown().await;
 }
 
+/// Every page of a list, by name (`namespace/name`), with each page's remainingItemCount.
+async fn pages_of(api: &Api<Pod>, lp: ListParams) -> (Vec<Vec<String>>, Vec<Option<i64>>) {
+    let (mut pages, mut remaining) = (Vec::new(), Vec::new());
+    let mut lp = lp;
+    loop {
+        let page = api.list(&lp).await.expect("list page");
+        pages.push(
+            page.items
+                .iter()
+                .map(|p| {
+                    format!(
+                        "{}/{}",
+                        p.metadata.namespace.as_deref().unwrap_or(""),
+                        p.metadata.name.as_deref().unwrap_or("")
+                    )
+                })
+                .collect(),
+        );
+        remaining.push(page.metadata.remaining_item_count);
+        match page.metadata.continue_.filter(|c| !c.is_empty()) {
+            Some(c) => lp = lp.continue_token(&c),
+            None => return (pages, remaining),
+        }
+    }
+}
+
+#[tokio::test]
+async fn pages_follow_namespaces_selectors_and_count_what_remains() {
+    let s = sim().await;
+    let client = s.client().await.expect("client");
+    // a: a-0 (daemon), a-1; b: b-0..b-4 (b-1, b-3 daemon); c: c-0 (daemon).
+    let daemon = [("a", 0), ("b", 1), ("b", 3), ("c", 0)];
+    for (ns, n) in [("a", 2), ("b", 5), ("c", 1)] {
+        let api: Api<Pod> = Api::namespaced(client.clone(), ns);
+        for i in 0..n {
+            let l: &[(&str, &str)] = if daemon.contains(&(ns, i)) { &[("pod-template-generation", "1")] } else { &[] };
+            api.create(&PostParams::default(), &pod(&format!("{ns}-{i}"), None, l)).await.expect("create");
+        }
+    }
+    let strs =
+        |v: &[&[&str]]| -> Vec<Vec<String>> { v.iter().map(|p| p.iter().map(|s| s.to_string()).collect()).collect() };
+
+    // One namespace, paged: the pods before and after it are not in any page.
+    let b: Api<Pod> = Api::namespaced(client.clone(), "b");
+    let (pages, remaining) = pages_of(&b, ListParams::default().limit(2)).await;
+    assert_eq!(pages, strs(&[&["b/b-0", "b/b-1"], &["b/b-2", "b/b-3"], &["b/b-4"]]));
+    // Without a selector, each page but the last says how many are left.
+    assert_eq!(remaining, vec![Some(3), Some(1), None]);
+
+    // All namespaces with a label selector: matches only, across namespaces; no count.
+    let all: Api<Pod> = Api::all(client.clone());
+    let (pages, remaining) = pages_of(&all, ListParams::default().labels("pod-template-generation").limit(2)).await;
+    assert_eq!(pages, strs(&[&["a/a-0", "b/b-1"], &["b/b-3", "c/c-0"]]));
+    assert_eq!(remaining, vec![None, None]);
+
+    // All namespaces, no selector: 8 pods in pages of 3.
+    let (pages, remaining) = pages_of(&all, ListParams::default().limit(3)).await;
+    assert_eq!(pages, strs(&[&["a/a-0", "a/a-1", "b/b-0"], &["b/b-1", "b/b-2", "b/b-3"], &["b/b-4", "c/c-0"]]));
+    assert_eq!(remaining, vec![Some(5), Some(2), None]);
+    s.shutdown().await;
+}
+
 #[tokio::test]
 async fn all_namespaces_list_and_namespaced_list_differ() {
     let s = sim().await;

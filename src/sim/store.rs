@@ -473,6 +473,41 @@ impl Store {
         (items, g.rv)
     }
 
+    /// Walk the objects of a kind (in one namespace when given) in key order, starting after
+    /// `after`, under one read lock, until `visit` returns false; the store's rv at the time.
+    /// A list page reads its few thousand objects this way instead of cloning all of them
+    /// ([`Store::list`]): paging through 150,000 pods cloned and dropped 150,000 `Arc`s per page.
+    pub fn scan(
+        &self,
+        kind: Kind,
+        namespace: Option<&str>,
+        after: Option<&ObjKey>,
+        mut visit: impl FnMut(&Arc<Stored>) -> bool,
+    ) -> u64 {
+        use std::ops::Bound;
+        let g = self.read();
+        let map = &g.objects[&kind];
+        let ns = namespace.filter(|_| kind.namespaced());
+        let from = match (after, ns) {
+            (Some(k), _) => Bound::Excluded(k.clone()),
+            (None, Some(ns)) => Bound::Included(ObjKey::new(ns, "")),
+            (None, None) => Bound::Unbounded,
+        };
+        for (k, v) in map.range((from, Bound::Unbounded)) {
+            if let Some(ns) = ns {
+                match k.namespace.as_str().cmp(ns) {
+                    std::cmp::Ordering::Less => continue,
+                    std::cmp::Ordering::Greater => break,
+                    std::cmp::Ordering::Equal => {}
+                }
+            }
+            if !visit(v) {
+                break;
+            }
+        }
+        g.rv
+    }
+
     pub fn count(&self, kind: Kind) -> usize {
         self.read().objects[&kind].len()
     }
@@ -737,15 +772,23 @@ thread_local! {
 
 /// Serialize with apiVersion and kind set (k8s-openapi's Serialize adds them).
 fn encode(obj: &Object) -> Result<Bytes, StoreError> {
+    encode_with(obj, |json| Ok(Bytes::copy_from_slice(json)))
+}
+
+/// Serialize `obj` into the scratch buffer and hand the bytes to `finish`, which makes the
+/// stored copy; the buffer is dropped afterwards, whatever `finish` returned, if it grew past
+/// 1 MB (one huge object must not pin that much per thread).
+fn encode_with(obj: &Object, finish: impl FnOnce(&[u8]) -> Result<Bytes, StoreError>) -> Result<Bytes, StoreError> {
     SCRATCH.with(|buf| {
         let mut buf = buf.borrow_mut();
         buf.clear();
-        each!(obj, o => serde_json::to_writer(&mut *buf, o)).map_err(|e| StoreError::Invalid(e.to_string()))?;
-        let out = Bytes::copy_from_slice(&buf);
+        let out = each!(obj, o => serde_json::to_writer(&mut *buf, o))
+            .map_err(|e| StoreError::Invalid(e.to_string()))
+            .and_then(|()| finish(&buf));
         if buf.capacity() > 1 << 20 {
             *buf = Vec::new();
         }
-        Ok(out)
+        out
     })
 }
 
@@ -772,22 +815,16 @@ fn encode_with_managed_fields(obj: &mut Object, managed: &ManagedFieldsJson) -> 
         return encode(obj);
     }
     obj.meta_mut().managed_fields = Some(Vec::new());
-    let encoded = SCRATCH.with(|buf| {
-        let mut buf = buf.borrow_mut();
-        buf.clear();
-        each!(&*obj, o => serde_json::to_writer(&mut *buf, o)).map_err(|e| StoreError::Invalid(e.to_string()))?;
-        let at = buf
+    let encoded = encode_with(obj, |json| {
+        let at = json
             .windows(EMPTY.len())
             .position(|w| w == EMPTY)
             .ok_or_else(|| StoreError::Invalid("metadata.managedFields was not written".into()))?;
         let list = at + EMPTY.len() - 2;
-        let mut out = Vec::with_capacity(buf.len() - 2 + managed.0.len());
-        out.extend_from_slice(&buf[..list]);
+        let mut out = Vec::with_capacity(json.len() - 2 + managed.0.len());
+        out.extend_from_slice(&json[..list]);
         out.extend_from_slice(&managed.0);
-        out.extend_from_slice(&buf[list + 2..]);
-        if buf.capacity() > 1 << 20 {
-            *buf = Vec::new();
-        }
+        out.extend_from_slice(&json[list + 2..]);
         Ok(Bytes::from(out))
     });
     obj.meta_mut().managed_fields = None;

@@ -165,7 +165,25 @@ pub fn list(ctx: &Ctx) -> Result<Resp, ApiError> {
         None => (None, None),
     };
 
-    let (items, store_rv) = store.list(kind, ctx.target.namespace.as_deref().filter(|_| kind.namespaced()));
+    // One page: the objects after the token's key, read under one lock without cloning those
+    // not returned. remainingItemCount is only reported for lists without selectors, so a
+    // selected list stops at the first match past the page.
+    let mut selected: Vec<Arc<Stored>> = Vec::new();
+    let mut more = false;
+    let mut remaining = 0usize;
+    let namespace = ctx.target.namespace.as_deref().filter(|_| kind.namespaced());
+    let store_rv = store.scan(kind, namespace, start.as_ref(), |s| {
+        if !sel.matches(s) {
+            return true;
+        }
+        if limit.is_some_and(|l| selected.len() >= l) {
+            more = true;
+            remaining += 1;
+            return sel.is_trivial();
+        }
+        selected.push(s.clone());
+        true
+    });
     if let Some(v) = rv
         && v > store_rv
     {
@@ -179,28 +197,6 @@ pub fn list(ctx: &Ctx) -> Result<Resp, ApiError> {
         return Err(ApiError::expired(format!("too old resource version: {v} ({store_rv})")));
     }
 
-    let from = match &start {
-        Some(k) => items.partition_point(|s| s.key() <= k),
-        None => 0,
-    };
-    let mut selected: Vec<Arc<Stored>> = Vec::new();
-    let mut more = false;
-    let mut remaining = 0usize;
-    for s in &items[from..] {
-        if !sel.matches(s) {
-            continue;
-        }
-        if limit.is_some_and(|l| selected.len() >= l) {
-            more = true;
-            remaining += 1;
-            if !sel.is_trivial() {
-                // remainingItemCount is only reported for lists without selectors.
-                break;
-            }
-            continue;
-        }
-        selected.push(s.clone());
-    }
     let list_rv = list_rv_from_token.unwrap_or(store_rv);
     let continue_token = match (more, selected.last()) {
         (true, Some(last)) => Some(encode_continue(list_rv, last.key())),
