@@ -897,6 +897,20 @@ async fn apply<K: Watched>(link: &Link, bad: &mut HashSet<ObjKey>, obj: Result<K
     }
 }
 
+/// A decoded page's items into the index, in order; false when the stream must stop.
+async fn apply_all<K: Watched>(
+    link: &Link,
+    bad: &mut HashSet<ObjKey>,
+    items: Vec<Result<K::Wire, Undecodable>>,
+) -> bool {
+    for item in items {
+        if !apply::<K>(link, bad, item.and_then(K::open), true).await {
+            return false;
+        }
+    }
+    true
+}
+
 /// One full paged list into the index (Init, InitItem…, InitDone); the resourceVersion to
 /// watch from.
 async fn list<K: Watched>(src: &Source, link: &mut Link, bad: &mut HashSet<ObjKey>) -> Result<String, Halt> {
@@ -909,6 +923,8 @@ async fn list<K: Watched>(src: &Source, link: &mut Link, bad: &mut HashSet<ObjKe
     // The buffer of the page before last, for the next fetch (two pages are in hand at most:
     // the one decoding and the one on its way).
     let mut spare: Vec<u8> = Vec::new();
+    // The items of the page before, applied while this page decodes.
+    let mut pending: Option<Vec<Result<K::Wire, Undecodable>>> = None;
     loop {
         let limit = Instant::now() + REQUEST_TIMEOUT;
         let text: BoxFuture<'_, kube::Result<Vec<u8>>> = match ahead.take() {
@@ -940,7 +956,24 @@ async fn list<K: Watched>(src: &Source, link: &mut Link, bad: &mut HashSet<ObjKe
             ahead = Some((token, AbortOnDrop(tokio::spawn(async move { src.list_bytes(Some(next), buf).await }))));
         }
         link.heard();
-        let page = match decode_page::<K::Wire>(&text) {
+        // Decode on a blocking thread while the page before goes into the index: on a large
+        // fleet both take seconds, and this way they take the two cores.
+        let decoding = tokio::task::spawn_blocking(move || {
+            let _flag = FlagGuard(SUPERVISED.with(|f| f.replace(true)));
+            (decode_page::<K::Wire>(&text), text)
+        });
+        if let Some(items) = pending.take()
+            && !apply_all::<K>(link, bad, items).await
+        {
+            return Err(Halt::Stop);
+        }
+        let (page, text) = match decoding.await {
+            Ok(done) => done,
+            // A panic while decoding is the watch task's own: the supervisor reports it.
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(_) => return Err(Halt::Stop),
+        };
+        let page = match page {
             Ok(page) => page,
             Err(e) => {
                 let e = kube::Error::SerdeError(e);
@@ -961,11 +994,7 @@ async fn list<K: Watched>(src: &Source, link: &mut Link, bad: &mut HashSet<ObjKe
         if !link.send(FleetEvent::Progress { kind: K::KIND, listed, remaining }).await {
             return Err(Halt::Stop);
         }
-        for item in items {
-            if !apply::<K>(link, bad, item.and_then(K::open), true).await {
-                return Err(Halt::Stop);
-            }
-        }
+        pending = Some(items);
         match page.metadata.continue_.filter(|c| !c.is_empty()) {
             Some(next) => cont = Some(next),
             None => {
@@ -974,6 +1003,11 @@ async fn list<K: Watched>(src: &Source, link: &mut Link, bad: &mut HashSet<ObjKe
                         "{plural}: the server sent no resourceVersion; re-listing"
                     ))));
                 };
+                if let Some(items) = pending.take()
+                    && !apply_all::<K>(link, bad, items).await
+                {
+                    return Err(Halt::Stop);
+                }
                 if !link.send(K::wrap(Change::InitDone)).await {
                     return Err(Halt::Stop);
                 }
